@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+//
+// ncf: Neural Collaborative Filtering trainer with a built-in hyperparameter sweep.
+// Data flows one way: CBLAS → NCFKernels → NCFData → NCFModel → NCFTraining → ncf (CLI).
+// A target imports only targets listed above it.
+
+import PackageDescription
+
+let package = Package(
+    name: "ncf",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ncf", targets: ["ncf"]),
+        .executable(name: "ncf-bench", targets: ["ncf-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System libraries
+
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
+        // MARK: - Library targets, in flow order
+
+        .target(name: "NCFKernels", dependencies: ["CBLAS"]),
+        .target(name: "NCFData", dependencies: ["NCFKernels", "CZlib"]),
+        .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"]),
+        .target(name: "NCFTraining", dependencies: ["NCFModel", "NCFData", "NCFKernels"]),
+
+        // MARK: - Executables
+
+        .executableTarget(
+            name: "ncf",
+            dependencies: [
+                "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "ncf-bench",
+            dependencies: [
+                "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+
+        .target(name: "NCFTestSupport", dependencies: ["NCFModel", "NCFData", "NCFKernels"]),
+        .testTarget(name: "NCFKernelsTests", dependencies: ["NCFKernels", "NCFTestSupport"]),
+        .testTarget(name: "NCFDataTests", dependencies: ["NCFData", "NCFTestSupport"]),
+        .testTarget(name: "NCFModelTests", dependencies: ["NCFModel", "NCFTestSupport"]),
+        .testTarget(name: "NCFTrainingTests", dependencies: ["NCFTraining", "NCFTestSupport"]),
+        .testTarget(name: "ncfTests", dependencies: ["ncf", "NCFTestSupport"]),
+    ]
+)

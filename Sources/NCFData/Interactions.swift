@@ -1,0 +1,133 @@
+/// What the model learns: explicit ratings (regression) or implicit feedback (ranking).
+public enum Task: String, Sendable, Codable, CaseIterable {
+    /// Predict the rating; linear output, mean squared error.
+    case rating
+    /// Every interaction is a positive; sampled negatives; sigmoid output, binary cross-entropy.
+    case implicit
+}
+
+/// User–item interactions in struct-of-arrays form, indices dense (`0..<numUsers`, `0..<numItems`).
+///
+/// `timestamps` is empty when the source file had no timestamp column.
+public struct Interactions: Sendable, Equatable {
+    public var users: [Int32]
+    public var items: [Int32]
+    public var ratings: [Float]
+    public var timestamps: [Int64]
+
+    public init(users: [Int32] = [], items: [Int32] = [], ratings: [Float] = [], timestamps: [Int64] = []) {
+        precondition(users.count == items.count && items.count == ratings.count,
+                     "Interactions: users, items and ratings must have the same length")
+        precondition(timestamps.isEmpty || timestamps.count == users.count,
+                     "Interactions: timestamps must be empty or one per interaction")
+        self.users = users
+        self.items = items
+        self.ratings = ratings
+        self.timestamps = timestamps
+    }
+
+    public var count: Int { users.count }
+    public var isEmpty: Bool { users.isEmpty }
+    public var hasTimestamps: Bool { !timestamps.isEmpty }
+
+    /// Appends one interaction (`timestamp` is ignored when this set has no timestamps and is not empty).
+    public mutating func append(user: Int32, item: Int32, rating: Float, timestamp: Int64?) {
+        if let timestamp, timestamps.count == users.count { timestamps.append(timestamp) }
+        users.append(user)
+        items.append(item)
+        ratings.append(rating)
+        if timestamp == nil, !timestamps.isEmpty { timestamps.removeAll() }
+    }
+
+    /// The interactions at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> Interactions {
+        Interactions(
+            users: indices.map { users[$0] }, items: indices.map { items[$0] },
+            ratings: indices.map { ratings[$0] },
+            timestamps: hasTimestamps ? indices.map { timestamps[$0] } : [])
+    }
+}
+
+/// Raw ids (strings as written in the file) ↔ dense indices `0..<count`, in order of first appearance.
+///
+/// The map is saved with the model so `ncf recommend --user 42` speaks the file's ids.
+public struct IDMap: Sendable, Equatable {
+    public private(set) var rawIDs: [String] = []
+    private var indexOf: [String: Int32] = [:]
+
+    public init() {}
+    public init(rawIDs: [String]) {
+        for id in rawIDs { _ = intern(id) }
+    }
+
+    public var count: Int { rawIDs.count }
+
+    /// The dense index of `raw`, or nil if it never occurred.
+    public func index(of raw: String) -> Int32? { indexOf[raw] }
+
+    /// The dense index of `raw`, adding it if new.
+    public mutating func intern(_ raw: String) -> Int32 {
+        if let i = indexOf[raw] { return i }
+        let i = Int32(rawIDs.count)
+        rawIDs.append(raw)
+        indexOf[raw] = i
+        return i
+    }
+
+    public func raw(_ index: Int32) -> String { rawIDs[Int(index)] }
+}
+
+/// For each user, the sorted items they interacted with (compressed sparse rows).
+public struct UserItems: Sendable {
+    /// `offsets[u]..<offsets[u+1]` indexes `items` for user `u`; `offsets.count == numUsers + 1`.
+    public private(set) var offsets: [Int]
+    /// Items, sorted ascending and unique within each user.
+    public private(set) var items: [Int32]
+
+    public init(numUsers: Int, interactions: [Interactions]) {
+        var counts = [Int](repeating: 0, count: numUsers + 1)
+        for set in interactions { for u in set.users { counts[Int(u) + 1] += 1 } }
+        for u in 0..<numUsers { counts[u + 1] += counts[u] }
+        var fill = counts
+        var flat = [Int32](repeating: 0, count: counts[numUsers])
+        for set in interactions {
+            for k in 0..<set.count {
+                let u = Int(set.users[k])
+                flat[fill[u]] = set.items[k]
+                fill[u] += 1
+            }
+        }
+        // Sort and de-duplicate each user's row, then compact.
+        var outOffsets = [Int](repeating: 0, count: numUsers + 1)
+        var out = [Int32]()
+        out.reserveCapacity(flat.count)
+        for u in 0..<numUsers {
+            let row = flat[counts[u]..<counts[u + 1]].sorted()
+            var last: Int32 = -1
+            for it in row where it != last { out.append(it); last = it }
+            outOffsets[u + 1] = out.count
+        }
+        offsets = outOffsets
+        items = out
+    }
+
+    public var numUsers: Int { offsets.count - 1 }
+
+    public func items(of user: Int32) -> ArraySlice<Int32> {
+        items[offsets[Int(user)]..<offsets[Int(user) + 1]]
+    }
+
+    public func count(of user: Int32) -> Int { offsets[Int(user) + 1] - offsets[Int(user)] }
+
+    /// Binary search in the user's sorted row. - Complexity: O(log n_u).
+    public func contains(user: Int32, item: Int32) -> Bool {
+        var lo = offsets[Int(user)], hi = offsets[Int(user) + 1]
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            let v = items[mid]
+            if v == item { return true }
+            if v < item { lo = mid + 1 } else { hi = mid }
+        }
+        return false
+    }
+}

@@ -1,0 +1,248 @@
+import NCFKernels
+
+// MARK: - Per-epoch training pairs
+
+/// Builds one shuffled training epoch at a time: the rating task's ratings, or the implicit task's
+/// positives with freshly drawn negatives.
+///
+/// Implicit task: every train positive `(u, i)` gives the pair `(u, i, 1)` and `negatives` pairs
+/// `(u, j, 0)`, `j` uniform over the items not among `u`'s train items, redrawn every epoch
+/// (rejection sampling). Membership is a bitset over users × items (one row of
+/// `⌈numItems/64⌉` words per user) when that needs at most 2³² bits (512 MiB), else a binary search in
+/// `Dataset.trainItems`. A user who has interacted with every item gets no negatives (no endless loop).
+///
+/// The same generator state gives the same epoch, bit for bit.
+public struct NegativeSampler {
+    /// The largest users × items bitset used for membership, in bits (2³² bits = 512 MiB).
+    public static let bitsetLimit = 1 << 32
+
+    public let task: Task
+    /// Negatives per positive (implicit task; ignored for ratings).
+    public let negatives: Int
+    public let numItems: Int
+    /// Pairs per epoch (constant for a dataset and `negatives`).
+    public let epochSize: Int
+
+    private let users: [Int32]
+    private let items: [Int32]
+    private let ratings: [Float]
+    private let trainItems: UserItems
+    /// Row-major users × `wordsPerUser` bits; empty when over `bitsetLimit`.
+    private let bits: [UInt64]
+    private let wordsPerUser: Int
+    /// Users who have interacted with every item: no negatives for them.
+    private let isFull: [Bool]
+    /// Reused across epochs.
+    private var scratch: [Pair] = []
+
+    /// - Parameters:
+    ///   - negatives: negatives per positive (implicit task; ignored for ratings).
+    ///   - bitsetLimit: the largest membership bitset to build, in bits; above it membership is a
+    ///     binary search in `dataset.trainItems` (0 forces that path; both give identical epochs).
+    /// - Precondition: `negatives >= 0` (the command line validates `--negatives`).
+    /// - Complexity: O(train + numUsers · ⌈numItems/64⌉) when the bitset is used.
+    public init(dataset: Dataset, negatives: Int, bitsetLimit: Int = NegativeSampler.bitsetLimit) {
+        precondition(negatives >= 0, "NegativeSampler: negatives must be >= 0")
+        task = dataset.task
+        self.negatives = task == .implicit ? negatives : 0
+        numItems = dataset.numItems
+        users = dataset.train.users
+        items = dataset.train.items
+        ratings = dataset.train.ratings
+        trainItems = dataset.trainItems
+        let numUsers = dataset.numUsers
+
+        wordsPerUser = (numItems + 63) / 64
+        let needsMembership = task == .implicit && negatives > 0
+        let (bitCount, overflow) = numUsers.multipliedReportingOverflow(by: wordsPerUser * 64)
+        if needsMembership, !overflow, bitCount <= bitsetLimit {
+            var words = [UInt64](repeating: 0, count: numUsers * wordsPerUser)
+            for u in 0..<numUsers {
+                for i in trainItems.items(of: Int32(u)) {
+                    words[u * wordsPerUser + Int(i) >> 6] |= 1 << UInt64(Int(i) & 63)
+                }
+            }
+            bits = words
+        } else {
+            bits = []
+        }
+        isFull = (0..<numUsers).map { dataset.trainItems.count(of: Int32($0)) >= dataset.numItems }
+
+        var size = users.count
+        if needsMembership {
+            for u in users where !isFull[Int(u)] { size += self.negatives }
+        }
+        epochSize = size
+    }
+
+    /// Whether the membership test uses the bitset (else binary search in `trainItems`).
+    public var usesBitset: Bool { !bits.isEmpty }
+
+    /// Fills `pairs` with one shuffled training epoch, reusing its storage: after the first epoch
+    /// (once the arrays have `epochSize` entries and are not shared) nothing is allocated, here or
+    /// in the sampler's own working buffer.
+    ///
+    /// Rating task: every train interaction with its rating. Implicit: every train positive
+    /// (target 1) plus `negatives` negatives (target 0) each, drawn uniformly from the items not among
+    /// the user's train items, resampled on every call. The pairs come out uniformly shuffled by
+    /// `rng` (an inside-out Fisher–Yates while they are generated).
+    /// - Complexity: O(epochSize) expected; each negative needs `1 / (1 − d_u)` draws on average,
+    ///   `d_u` being the fraction of all items user `u` has in train.
+    public mutating func fillEpoch(_ pairs: inout LabeledPairs, rng: inout SplitMix64) {
+        let n = epochSize
+        if pairs.users.count != n {
+            pairs = LabeledPairs(users: [Int32](repeating: 0, count: n), items: [Int32](repeating: 0, count: n),
+                                 targets: [Float](repeating: 0, count: n))
+        }
+        if scratch.count != n { scratch = [Pair](repeating: Pair(user: 0, item: 0, target: 0), count: n) }
+        let perPositive = negatives
+        let implicit = task == .implicit
+        let numItems = numItems
+        let wordsPerUser = wordsPerUser
+        let trainItems = trainItems
+        // Each new pair goes to a uniform position among those written so far ("inside-out"
+        // Fisher–Yates): the result is a uniform shuffle, built in one pass over one packed array
+        // (one cache miss per pair instead of one per array), then unpacked in order.
+        scratch.withUnsafeMutableBufferPointer { out in
+        users.withUnsafeBufferPointer { srcU in
+        items.withUnsafeBufferPointer { srcI in
+        ratings.withUnsafeBufferPointer { srcR in
+        bits.withUnsafeBufferPointer { bits in
+        isFull.withUnsafeBufferPointer { isFull in
+            var w = 0
+            @inline(__always) func place(_ pair: Pair) {
+                let j = rng.nextInt(below: w + 1)
+                out[w] = out[j]
+                out[j] = pair
+                w += 1
+            }
+            for k in 0..<srcU.count {
+                let u = srcU[k]
+                place(Pair(user: u, item: srcI[k], target: implicit ? 1 : srcR[k]))
+                if perPositive == 0 || isFull[Int(u)] { continue }
+                let row = Int(u) * wordsPerUser
+                for _ in 0..<perPositive {
+                    var j: Int
+                    if bits.isEmpty {
+                        repeat { j = rng.nextInt(below: numItems) } while trainItems.contains(user: u, item: Int32(j))
+                    } else {
+                        repeat {
+                            j = rng.nextInt(below: numItems)
+                        } while bits[row + j >> 6] & (1 << UInt64(j & 63)) != 0
+                    }
+                    place(Pair(user: u, item: Int32(j), target: 0))
+                }
+            }
+            precondition(w == n, "NegativeSampler: epoch size changed")
+        }}}}}}
+        scratch.withUnsafeBufferPointer { src in
+        pairs.users.withUnsafeMutableBufferPointer { outU in
+        pairs.items.withUnsafeMutableBufferPointer { outI in
+        pairs.targets.withUnsafeMutableBufferPointer { outT in
+            for k in 0..<n {
+                outU[k] = src[k].user
+                outI[k] = src[k].item
+                outT[k] = src[k].target
+            }
+        }}}}
+    }
+
+    /// One packed training pair (the shuffle's working storage).
+    private struct Pair {
+        var user: Int32
+        var item: Int32
+        var target: Float
+    }
+}
+
+// MARK: - Fixed evaluation and loss negatives
+
+/// Draws distinct negatives a user never interacted with (in any split), for the fixed
+/// evaluation candidates and loss pairs of valid/test.
+///
+/// When unseen items are plentiful (at least twice the request and half the catalogue) it uses
+/// rejection sampling; otherwise it lists the user's unseen items and takes a partial
+/// Fisher–Yates sample, so a nearly complete user never loops for long.
+struct FixedNegatives {
+    /// The largest users × items bitset built for membership, in bits (2³⁰ bits = 128 MiB).
+    static let bitsetLimit = 1 << 30
+
+    let known: UserItems
+    let numItems: Int
+    /// `chosen[i] == stamp` marks item `i` as already drawn for the current case.
+    private var chosen: [Int]
+    private var stamp = 0
+    private var scratch: [Int32] = []
+    /// Row-major users × `wordsPerUser` bits of `known`; empty when over `bitsetLimit`.
+    private let bits: [UInt64]
+    private let wordsPerUser: Int
+
+    init(known: UserItems, numItems: Int) {
+        self.known = known
+        self.numItems = numItems
+        chosen = [Int](repeating: -1, count: numItems)
+        wordsPerUser = (numItems + 63) / 64
+        let (bitCount, overflow) = known.numUsers.multipliedReportingOverflow(by: wordsPerUser * 64)
+        if !overflow, bitCount <= Self.bitsetLimit {
+            var words = [UInt64](repeating: 0, count: known.numUsers * wordsPerUser)
+            for u in 0..<known.numUsers {
+                for i in known.items(of: Int32(u)) { words[u * wordsPerUser + Int(i) >> 6] |= 1 << UInt64(Int(i) & 63) }
+            }
+            bits = words
+        } else {
+            bits = []
+        }
+    }
+
+    /// Whether `user` interacted with `item` in any split.
+    @inline(__always)
+    private func isKnown(user: Int32, item: Int) -> Bool {
+        if bits.isEmpty { return known.contains(user: user, item: Int32(item)) }
+        return bits[Int(user) * wordsPerUser + item >> 6] & (1 << UInt64(item & 63)) != 0
+    }
+
+    /// Appends up to `count` distinct items unseen by `user` to `out`, in draw order.
+    /// - Returns: how many were appended (`min(count, unseen items)`).
+    /// - Complexity: O(count · log n_u) expected on the rejection path, O(numItems) otherwise.
+    mutating func draw(user: Int32, count: Int, rng: inout SplitMix64, into out: inout [Int32]) -> Int {
+        let available = numItems - known.count(of: user)
+        if count <= 0 || available <= 0 { return 0 }
+        if available <= count {
+            appendUnseen(user: user, into: &out)
+            return available
+        }
+        if available >= 2 * count, 2 * available >= numItems {
+            stamp += 1
+            var got = 0
+            while got < count {
+                let j = rng.nextInt(below: numItems)
+                if chosen[j] == stamp || isKnown(user: user, item: j) { continue }
+                chosen[j] = stamp
+                out.append(Int32(j))
+                got += 1
+            }
+            return count
+        }
+        scratch.removeAll(keepingCapacity: true)
+        appendUnseen(user: user, into: &scratch)
+        for k in 0..<count {
+            let j = k + rng.nextInt(below: available - k)
+            scratch.swapAt(k, j)
+            out.append(scratch[k])
+        }
+        return count
+    }
+
+    /// Appends every item not among `user`'s known items, ascending.
+    private func appendUnseen(user: Int32, into out: inout [Int32]) {
+        let row = known.items(of: user)
+        var r = row.startIndex
+        for i in 0..<Int32(numItems) {
+            if r < row.endIndex, row[r] == i {
+                r += 1
+            } else {
+                out.append(i)
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+import NCFKernels
+
+// MARK: - Options
+
+/// How interactions are divided into train, valid and test.
+///
+/// The sweep optimises on valid; test is only for reporting.
+public enum SplitKind: String, Sendable, Codable, CaseIterable {
+    /// A seeded shuffle of all interactions: the first `validRatio` go to valid, the next
+    /// `testRatio` to test, the rest to train (the rating task's default, 80/10/10).
+    case random
+    /// Leave-one-out by time: per user, the latest interaction is test and the one before is
+    /// valid (the implicit task's default).
+    case loo
+    /// The NCF paper's files: train and test as given, valid carved from train like `loo`.
+    case ncf
+
+    /// The split used when `--split` is not given: `random` for ratings, `loo` for implicit feedback.
+    public static func `default`(for task: Task) -> SplitKind {
+        task == .rating ? .random : .loo
+    }
+
+    /// Human-readable name used in protocol descriptions ("leave-one-out", ...).
+    public var displayName: String {
+        switch self {
+        case .random: return "random"
+        case .loo: return "leave-one-out"
+        case .ncf: return "NCF paper split"
+        }
+    }
+}
+
+/// Which items a held-out positive is ranked against (fixed per split and seed).
+///
+/// Written `99` or `all` on the command line; `description` gives back that argument, so the
+/// value round-trips through `init?(argument:)` and through `Codable` (encoded as that string).
+public enum EvalNegatives: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// `n` distinct items the user never interacted with in any split (the NCF paper uses 99).
+    case sampled(Int)
+    /// Full ranking: every item not among the user's train items.
+    case all
+
+    /// Parses `"99"` (any positive integer) or `"all"` (any case); nil otherwise.
+    public init?(argument: String) {
+        let text = String(argument.filter { !$0.isWhitespace })
+        if text.lowercased() == "all" {
+            self = .all
+        } else if let n = Int(text), n > 0 {
+            self = .sampled(n)
+        } else {
+            return nil
+        }
+    }
+
+    /// The command-line spelling: `"99"` or `"all"`.
+    public var description: String {
+        switch self {
+        case .sampled(let n): return String(n)
+        case .all: return "all"
+        }
+    }
+
+    /// A phrase for reports: "99 sampled negatives" or "full ranking".
+    public var summary: String {
+        switch self {
+        case .sampled(let n): return "\(SplitText.count(n)) sampled negative\(n == 1 ? "" : "s")"
+        case .all: return "full ranking"
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let n = try? container.decode(Int.self), n > 0 {
+            self = .sampled(n)
+            return
+        }
+        let text = try container.decode(String.self)
+        guard let value = EvalNegatives(argument: text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "eval negatives \"\(text)\" is neither a positive count nor \"all\"")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// Everything that decides a split; the same options and data give the same split on every machine.
+public struct SplitOptions: Sendable, Equatable, Codable {
+    public var kind: SplitKind
+    public var task: Task
+    /// Fraction of interactions in valid (`random` only).
+    public var validRatio: Double
+    /// Fraction of interactions in test (`random` only).
+    public var testRatio: Double
+    /// Seeds the split, the evaluation negatives and the loss negatives, each from its own
+    /// `SplitMix64` stream, so changing one never shifts the others.
+    public var seed: UInt64
+    /// Candidates a held-out positive is ranked against (implicit task).
+    public var evalNegatives: EvalNegatives
+    /// Fixed negatives per valid/test positive for Valid/Test loss on the implicit task.
+    public var lossNegatives: Int
+
+    public init(
+        kind: SplitKind, task: Task, validRatio: Double = 0.1, testRatio: Double = 0.1, seed: UInt64 = 0,
+        evalNegatives: EvalNegatives = .sampled(99), lossNegatives: Int = 4
+    ) {
+        self.kind = kind
+        self.task = task
+        self.validRatio = validRatio
+        self.testRatio = testRatio
+        self.seed = seed
+        self.evalNegatives = evalNegatives
+        self.lossNegatives = lossNegatives
+    }
+
+    /// Throws `SplitError` for ratios outside `[0, 1)` or summing to 1 or more, a non-positive
+    /// sampled negative count, or negative loss negatives.
+    public func validate() throws {
+        for (name, value) in [("valid ratio", validRatio), ("test ratio", testRatio)]
+        where !(value >= 0 && value < 1) {
+            throw SplitError.invalidRatio(name: name, value: value)
+        }
+        if kind == .random, validRatio + testRatio >= 1 {
+            throw SplitError.ratiosLeaveNoTrain(valid: validRatio, test: testRatio)
+        }
+        if case .sampled(let n) = evalNegatives, n <= 0 { throw SplitError.invalidEvalNegatives(n) }
+        if lossNegatives < 0 { throw SplitError.invalidLossNegatives(lossNegatives) }
+    }
+}
+
+// MARK: - Random streams
+
+/// The `SplitMix64` stream labels of a split; each consumer draws from its own stream.
+enum SplitStream {
+    static let split: UInt64 = 1
+    static let validEvalNegatives: UInt64 = 2
+    static let testEvalNegatives: UInt64 = 3
+    static let validLossNegatives: UInt64 = 4
+    static let testLossNegatives: UInt64 = 5
+}
+
+// MARK: - Splitting
+
+/// Index lists into one `Interactions`, each in file order.
+struct SplitIndices {
+    var train: [Int] = []
+    var valid: [Int] = []
+    var test: [Int] = []
+}
+
+enum Splitter {
+    /// Seeded random split: shuffle `0..<n`, first `round(validRatio·n)` → valid, next
+    /// `round(testRatio·n)` → test, rest → train; each part keeps file order.
+    /// - Complexity: O(n).
+    static func random(count n: Int, validRatio: Double, testRatio: Double, rng: inout SplitMix64) -> SplitIndices {
+        let nValid = min(n, Int((validRatio * Double(n)).rounded()))
+        let nTest = min(n - nValid, Int((testRatio * Double(n)).rounded()))
+        var order = Array(0..<n)
+        rng.shuffle(&order)
+        // 0 = train, 1 = valid, 2 = test; then one pass in file order.
+        var part = [UInt8](repeating: 0, count: n)
+        for k in 0..<nValid { part[order[k]] = 1 }
+        for k in nValid..<(nValid + nTest) { part[order[k]] = 2 }
+        var out = SplitIndices()
+        out.train.reserveCapacity(n - nValid - nTest)
+        out.valid.reserveCapacity(nValid)
+        out.test.reserveCapacity(nTest)
+        for i in 0..<n {
+            switch part[i] {
+            case 1: out.valid.append(i)
+            case 2: out.test.append(i)
+            default: out.train.append(i)
+            }
+        }
+        return out
+    }
+
+    /// Rows grouped by user, each group in file order (a counting sort).
+    /// - Returns: `offsets` (`numUsers + 1` entries) and `rows` so that user `u`'s rows are
+    ///   `rows[offsets[u]..<offsets[u+1]]`.
+    /// - Complexity: O(n + numUsers).
+    static func rowsByUser(_ users: [Int32], numUsers: Int) -> (offsets: [Int], rows: [Int]) {
+        var offsets = [Int](repeating: 0, count: numUsers + 1)
+        for u in users { offsets[Int(u) + 1] += 1 }
+        for u in 0..<numUsers { offsets[u + 1] += offsets[u] }
+        var fill = offsets
+        var rows = [Int](repeating: 0, count: users.count)
+        for (i, u) in users.enumerated() {
+            rows[fill[Int(u)]] = i
+            fill[Int(u)] += 1
+        }
+        return (offsets, rows)
+    }
+
+    /// What a leave-one-out pass held out, for the notes.
+    struct LeaveOneOutCounts {
+        /// Users with exactly two interactions: train + test, no valid case.
+        var usersWithoutValid = 0
+        /// Users with a single interaction: train only.
+        var trainOnlyUsers = 0
+    }
+
+    /// Leave-one-out by time: per user, order by `(timestamp, file position)` (so ties keep file
+    /// order; without timestamps file order is the time order); the last row → test, the one before
+    /// → valid. Users with 2 rows give train + test, users with 1 row train only.
+    ///
+    /// With `holdOutTest == false` only the valid row is taken (used to carve valid from the NCF
+    /// train file, whose test part is given); then a user needs 2 rows to give one to valid.
+    /// - Complexity: O(n + numUsers): only the two latest rows per user are found, nothing is sorted.
+    static func leaveOneOut(
+        _ interactions: Interactions, numUsers: Int, holdOutTest: Bool = true
+    ) -> (SplitIndices, LeaveOneOutCounts) {
+        let (offsets, rows) = rowsByUser(interactions.users, numUsers: numUsers)
+        let ts = interactions.timestamps
+        let hasTime = interactions.hasTimestamps
+        // Later in time: larger timestamp, or equal timestamp and later in the file.
+        func later(_ a: Int, _ b: Int) -> Bool {
+            if hasTime, ts[a] != ts[b] { return ts[a] > ts[b] }
+            return a > b
+        }
+        var role = [UInt8](repeating: 0, count: interactions.count)  // 0 train, 1 valid, 2 test
+        var counts = LeaveOneOutCounts()
+        for u in 0..<numUsers {
+            let group = rows[offsets[u]..<offsets[u + 1]]
+            if group.isEmpty { continue }
+            // The latest and second-latest rows.
+            var last = -1, second = -1
+            for r in group {
+                if last < 0 || later(r, last) {
+                    second = last
+                    last = r
+                } else if second < 0 || later(r, second) {
+                    second = r
+                }
+            }
+            if holdOutTest {
+                switch group.count {
+                case 1: counts.trainOnlyUsers += 1
+                case 2: role[last] = 2; counts.usersWithoutValid += 1
+                default: role[last] = 2; role[second] = 1
+                }
+            } else {
+                if group.count >= 2 { role[last] = 1 } else { counts.usersWithoutValid += 1 }
+            }
+        }
+        var out = SplitIndices()
+        for i in 0..<interactions.count {
+            switch role[i] {
+            case 1: out.valid.append(i)
+            case 2: out.test.append(i)
+            default: out.train.append(i)
+            }
+        }
+        return (out, counts)
+    }
+
+    /// Valid carved from a train file without timestamps: one uniformly drawn row per user with at
+    /// least 2 rows; everything else stays in train (file order).
+    /// - Complexity: O(n + numUsers).
+    static func randomPerUser(
+        _ interactions: Interactions, numUsers: Int, rng: inout SplitMix64
+    ) -> (SplitIndices, LeaveOneOutCounts) {
+        let (offsets, rows) = rowsByUser(interactions.users, numUsers: numUsers)
+        var isValid = [Bool](repeating: false, count: interactions.count)
+        var counts = LeaveOneOutCounts()
+        for u in 0..<numUsers {
+            let n = offsets[u + 1] - offsets[u]
+            if n == 0 { continue }
+            if n < 2 { counts.usersWithoutValid += 1; continue }
+            isValid[rows[offsets[u] + rng.nextInt(below: n)]] = true
+        }
+        var out = SplitIndices()
+        for i in 0..<interactions.count {
+            if isValid[i] { out.valid.append(i) } else { out.train.append(i) }
+        }
+        return (out, counts)
+    }
+}
+
+// MARK: - Text helpers
+
+/// Number formatting for notes and protocol descriptions.
+enum SplitText {
+    /// `6040` → `"6,040"`.
+    static func count(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (k, ch) in digits.enumerated() {
+            if k > 0, (digits.count - k) % 3 == 0 { out.append(",") }
+            out.append(ch)
+        }
+        return n < 0 ? "-" + out : out
+    }
+
+    /// `0.8` → `"80"`, `0.125` → `"12.5"` (percent, at most one decimal).
+    static func percent(_ fraction: Double) -> String {
+        let tenths = (fraction * 1000).rounded()
+        if tenths.truncatingRemainder(dividingBy: 10) == 0 { return String(Int(tenths / 10)) }
+        return String(tenths / 10)
+    }
+
+    /// `"1 user"` / `"3 users"`.
+    static func plural(_ n: Int, _ word: String) -> String {
+        "\(count(n)) \(word)\(n == 1 ? "" : "s")"
+    }
+}

@@ -1,0 +1,416 @@
+// Neural Collaborative Filtering: GMF, MLP and NeuMF.
+//
+// Xiangnan He, Lizi Liao, Hanwang Zhang, Liqiang Nie, Xia Hu, Tat-Seng Chua.
+// "Neural Collaborative Filtering", WWW 2017. https://arxiv.org/abs/1708.05031
+//
+// For a user u and item i (B pairs per batch, d = embed_dim, n_1…n_L = mlp_dims):
+//   GMF:    g = P_u ⊙ Q_i                                   [B, d]
+//   MLP:    h_0 = [U_u ; V_i]                               [B, 2d]
+//           h_l = dropout(relu(h_{l−1} W_lᵀ + b_l))         [B, n_l]
+//   NeuMF:  ŷ = [g ; h_L] · w + b                           [B]
+// GMF alone drops the MLP branch, MLP alone drops the GMF branch. GMF and MLP have separate
+// embedding tables (P, Q for GMF; U, V for MLP), as in the paper. The rating task reads ŷ as the
+// rating (MSE); the implicit task reads it as a logit (sigmoid + binary cross-entropy).
+//
+// Deliberately left out: pre-training GMF and MLP separately before NeuMF (the paper's optional
+// step), user/item bias terms (not in the paper's model).
+
+import NCFData
+import NCFKernels
+
+/// Which of the paper's three models to build.
+public enum ModelKind: String, Sendable, Codable, CaseIterable {
+    case gmf = "GMF"
+    case mlp = "MLP"
+    case neumf = "NeuMF"
+
+    /// Parses a `--model` value, case-insensitively; `NCF` is NeuMF.
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "gmf": self = .gmf
+        case "mlp": self = .mlp
+        case "neumf", "ncf": self = .neumf
+        default: return nil
+        }
+    }
+
+    public var usesGMF: Bool { self != .mlp }
+    public var usesMLP: Bool { self != .gmf }
+}
+
+/// The model's shape: everything needed to allocate it and to read a checkpoint back.
+public struct ModelConfig: Sendable, Codable, Equatable {
+    public var kind: ModelKind
+    public var task: Task
+    public var numUsers: Int
+    public var numItems: Int
+    /// Width of each embedding table (GMF and MLP tables alike).
+    public var embedDim: Int
+    /// Hidden sizes of the MLP tower, first to last; its input is `2·embedDim`.
+    public var mlpDims: [Int]
+    /// Drop probability after every ReLU of the tower, in [0, 1).
+    public var dropout: Float
+
+    public init(kind: ModelKind, task: Task, numUsers: Int, numItems: Int, embedDim: Int, mlpDims: [Int], dropout: Float) {
+        self.kind = kind
+        self.task = task
+        self.numUsers = numUsers
+        self.numItems = numItems
+        self.embedDim = embedDim
+        self.mlpDims = mlpDims
+        self.dropout = dropout
+    }
+
+    /// The parameter table for this shape. Names are stable: checkpoints store them.
+    public func makeLayout() -> ParameterLayout {
+        var layout = ParameterLayout()
+        let d = embedDim
+        if kind.usesGMF {
+            layout.add("gmf.user", rows: numUsers, cols: d)
+            layout.add("gmf.item", rows: numItems, cols: d)
+        }
+        if kind.usesMLP {
+            layout.add("mlp.user", rows: numUsers, cols: d)
+            layout.add("mlp.item", rows: numItems, cols: d)
+            var inDim = 2 * d
+            for (l, n) in mlpDims.enumerated() {
+                layout.add("mlp.\(l).weight", rows: n, cols: inDim)
+                layout.add("mlp.\(l).bias", rows: 1, cols: n)
+                inDim = n
+            }
+        }
+        if kind.usesGMF { layout.add("head.gmf", rows: 1, cols: d) }
+        if kind.usesMLP { layout.add("head.mlp", rows: 1, cols: mlpDims.last ?? 2 * d) }
+        layout.add("head.bias", rows: 1, cols: 1)
+        return layout
+    }
+
+    /// Useful floating-point operations for one training sample (forward + backward), counting
+    /// multiply and add as two: each Linear costs 2·in·out forward and 4·in·out backward (input and
+    /// weight gradients); the GMF product and the head are counted alike; lookups and element-wise
+    /// activations are not counted.
+    public var trainFlopsPerSample: Int {
+        var f = 0
+        let d = embedDim
+        if kind.usesGMF { f += 3 * d + 6 * d }      // product fwd (d) + bwd (2d); head 2d fwd + 4d bwd
+        if kind.usesMLP {
+            var inDim = 2 * d
+            for n in mlpDims { f += 6 * inDim * n; inDim = n }
+            f += 6 * inDim
+        }
+        return f
+    }
+}
+
+/// A GMF, MLP or NeuMF model with manual forward and backward passes.
+///
+/// Parameters and gradients are two `FloatBuffer`s laid out by `layout`; activations live in a
+/// workspace sized for `capacity` rows, allocated once, so `forward`/`backward` never allocate.
+/// Not thread-safe: one model per training loop.
+public final class NeuMF {
+    public let config: ModelConfig
+    public let layout: ParameterLayout
+    public let params: FloatBuffer
+    public let grads: FloatBuffer
+    /// The largest batch `forward` accepts; `predict` splits longer inputs.
+    public let capacity: Int
+
+    // MARK: Named views
+    let gmfUser, gmfItem, mlpUser, mlpItem: TensorView?
+    let weights: [TensorView]
+    let biases: [TensorView]
+    let headGMF, headMLP: TensorView?
+    let headBias: TensorView
+
+    /// The embedding tables indexed by user (first) and by item (second): the rows an optimizer may
+    /// update lazily.
+    public let userTables: [TensorView]
+    public let itemTables: [TensorView]
+    /// Every tensor that is not an embedding table (updated densely).
+    public let denseViews: [TensorView]
+
+    // MARK: Workspace (activations [capacity, ·] and their gradients)
+    private let d: Int
+    private let dims: [Int]
+    private let gmfU, gmfI, gmfOut, dGmfOut, dGmfU, dGmfI: FloatBuffer
+    private let x0, dx0: FloatBuffer
+    private let pre, act, mask, dAct, dPre: [FloatBuffer]
+    private let logitBuf, dLogitBuf: FloatBuffer
+
+    // Rows touched by the last backward pass, unique (for lazy optimizers and sparse zeroing).
+    private var userStamp: [UInt32]
+    private var itemStamp: [UInt32]
+    private var stamp: UInt32 = 0
+    private let touchedUserBuf: UnsafeMutablePointer<Int32>
+    private let touchedItemBuf: UnsafeMutablePointer<Int32>
+    public private(set) var touchedUserCount = 0
+    public private(set) var touchedItemCount = 0
+
+    /// Builds the model and initialises its parameters from `seed`.
+    ///
+    /// Initialisation (documented in the README): embeddings N(0, 0.01²) as in the paper; tower
+    /// weights He-uniform U(±√(6/fan_in)) since they feed ReLUs; head weights Glorot-uniform
+    /// U(±√(6/(fan_in + 1))); all biases 0 (the trainer sets the head bias to the mean training
+    /// rating for the rating task, so training starts from the global mean).
+    public init(config: ModelConfig, capacity: Int, seed: UInt64) {
+        precondition(config.embedDim > 0 && capacity > 0, "NeuMF: embedDim and capacity must be positive")
+        precondition(config.mlpDims.allSatisfy { $0 > 0 }, "NeuMF: mlpDims must be positive")
+        self.config = config
+        self.capacity = capacity
+        let layout = config.makeLayout()
+        self.layout = layout
+        params = FloatBuffer(count: layout.totalCount)
+        grads = FloatBuffer(count: layout.totalCount)
+        d = config.embedDim
+        dims = config.kind.usesMLP ? config.mlpDims : []
+
+        gmfUser = layout.view(named: "gmf.user")
+        gmfItem = layout.view(named: "gmf.item")
+        mlpUser = layout.view(named: "mlp.user")
+        mlpItem = layout.view(named: "mlp.item")
+        weights = dims.indices.map { layout.view(named: "mlp.\($0).weight")! }
+        biases = dims.indices.map { layout.view(named: "mlp.\($0).bias")! }
+        headGMF = layout.view(named: "head.gmf")
+        headMLP = layout.view(named: "head.mlp")
+        headBias = layout.view(named: "head.bias")!
+        userTables = [gmfUser, mlpUser].compactMap { $0 }
+        itemTables = [gmfItem, mlpItem].compactMap { $0 }
+        let embeddingNames = Set((userTables + itemTables).map(\.name))
+        denseViews = layout.views.filter { !embeddingNames.contains($0.name) }
+
+        let gmfWidth = config.kind.usesGMF ? capacity * d : 0
+        gmfU = FloatBuffer(count: gmfWidth)
+        gmfI = FloatBuffer(count: gmfWidth)
+        gmfOut = FloatBuffer(count: gmfWidth)
+        dGmfOut = FloatBuffer(count: gmfWidth)
+        dGmfU = FloatBuffer(count: gmfWidth)
+        dGmfI = FloatBuffer(count: gmfWidth)
+        let mlpWidth = config.kind.usesMLP ? capacity * 2 * d : 0
+        x0 = FloatBuffer(count: mlpWidth)
+        dx0 = FloatBuffer(count: mlpWidth)
+        pre = dims.map { FloatBuffer(count: capacity * $0) }
+        act = dims.map { FloatBuffer(count: capacity * $0) }
+        mask = dims.map { FloatBuffer(count: capacity * $0) }
+        dAct = dims.map { FloatBuffer(count: capacity * $0) }
+        dPre = dims.map { FloatBuffer(count: capacity * $0) }
+        logitBuf = FloatBuffer(count: capacity)
+        dLogitBuf = FloatBuffer(count: capacity)
+
+        userStamp = [UInt32](repeating: 0, count: config.numUsers)
+        itemStamp = [UInt32](repeating: 0, count: config.numItems)
+        touchedUserBuf = .allocate(capacity: capacity)
+        touchedItemBuf = .allocate(capacity: capacity)
+
+        initialize(seed: seed)
+        #if DEBUG
+        if let problem = layout.checkInvariants() { preconditionFailure("NeuMF layout: \(problem)") }
+        #endif
+    }
+
+    deinit {
+        touchedUserBuf.deallocate()
+        touchedItemBuf.deallocate()
+    }
+
+    // MARK: - Initialisation
+
+    private func initialize(seed: UInt64) {
+        var rng = SplitMix64(seed: seed, stream: 0x1417)
+        for view in userTables + itemTables {
+            let p = view.pointer(in: params)
+            for j in 0..<view.count { p[j] = Float(rng.nextGaussian() * 0.01) }
+        }
+        for w in weights {
+            let bound = Float((6.0 / Double(w.cols)).squareRoot())
+            let p = w.pointer(in: params)
+            for j in 0..<w.count { p[j] = (2 * rng.nextFloat() - 1) * bound }
+        }
+        let headFanIn = (headGMF?.cols ?? 0) + (headMLP?.cols ?? 0)
+        let bound = Float((6.0 / Double(headFanIn + 1)).squareRoot())
+        for view in [headGMF, headMLP].compactMap({ $0 }) {
+            let p = view.pointer(in: params)
+            for j in 0..<view.count { p[j] = (2 * rng.nextFloat() - 1) * bound }
+        }
+    }
+
+    /// Sets the prediction head's bias (the rating task starts it at the mean training rating).
+    public func setOutputBias(_ value: Float) { headBias.pointer(in: params)[0] = value }
+
+    // MARK: - Forward
+
+    /// Runs the model on `count ≤ capacity` pairs and returns the outputs (ratings or logits), valid
+    /// until the next call. With `training`, dropout masks are drawn from `rng`.
+    /// - Complexity: `trainFlopsPerSample / 3 · count` flops, roughly.
+    @discardableResult
+    public func forward(
+        users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, count B: Int,
+        training: Bool, rng: inout SplitMix64
+    ) -> UnsafePointer<Float> {
+        precondition(B > 0 && B <= capacity, "NeuMF.forward: batch \(B) outside 1...\(capacity)")
+        if let gu = gmfUser, let gi = gmfItem {
+            embeddingForward(out: gmfU.pointer, ldOut: d, indices: users, table: gu.pointer(in: params), batch: B, dim: d)
+            embeddingForward(out: gmfI.pointer, ldOut: d, indices: items, table: gi.pointer(in: params), batch: B, dim: d)
+            gmfForward(out: gmfOut.pointer, p: gmfU.pointer, q: gmfI.pointer, count: B * d)
+        }
+        var last: UnsafePointer<Float>? = nil
+        var lastDim = 0
+        if let mu = mlpUser, let mi = mlpItem {
+            embeddingForward(out: x0.pointer, ldOut: 2 * d, indices: users, table: mu.pointer(in: params), batch: B, dim: d)
+            embeddingForward(out: x0.pointer + d, ldOut: 2 * d, indices: items, table: mi.pointer(in: params), batch: B, dim: d)
+            var inp = UnsafePointer(x0.pointer)
+            var inDim = 2 * d
+            for l in dims.indices {
+                let n = dims[l]
+                linearForward(out: pre[l].pointer, inp: inp, weight: weights[l].pointer(in: params),
+                              bias: biases[l].pointer(in: params), batch: B, inDim: inDim, outDim: n)
+                reluDropoutForward(out: act[l].pointer, mask: mask[l].pointer, inp: pre[l].pointer,
+                                   count: B * n, dropout: config.dropout, training: training, rng: &rng)
+                inp = UnsafePointer(act[l].pointer)
+                inDim = n
+            }
+            last = inp
+            lastDim = inDim
+        }
+        headForward(
+            out: logitBuf.pointer,
+            a: gmfUser == nil ? nil : UnsafePointer(gmfOut.pointer), wa: headGMF.map { UnsafePointer($0.pointer(in: params)) }, aDim: d,
+            c: last, wc: headMLP.map { UnsafePointer($0.pointer(in: params)) }, cDim: lastDim,
+            bias: headBias.pointer(in: params), batch: B)
+        return UnsafePointer(logitBuf.pointer)
+    }
+
+    /// The loss of the last `forward` against `targets` (mean over the batch: MSE for ratings,
+    /// sigmoid binary cross-entropy for implicit feedback); also stores ∂loss/∂output for `backward`.
+    public func loss(targets: UnsafePointer<Float>, count B: Int) -> Float {
+        switch config.task {
+        case .rating:
+            return mseForwardBackward(dpred: dLogitBuf.pointer, pred: logitBuf.pointer, target: targets, batch: B)
+        case .implicit:
+            return sigmoidBCEForwardBackward(dlogit: dLogitBuf.pointer, logit: logitBuf.pointer, target: targets, batch: B)
+        }
+    }
+
+    // MARK: - Backward
+
+    /// Accumulates the gradient of the last `loss` into `grads` (same `users`, `items`, `count` as
+    /// the last `forward`), and records the unique user and item rows it touched.
+    public func backward(users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, count B: Int) {
+        // The head's MLP input: the last tower activation, or [U_u; V_i] itself when the tower has
+        // no hidden layer (then its gradient goes straight into dx0).
+        let lastDim = dims.last ?? 2 * d
+        let dLast: UnsafeMutablePointer<Float>? =
+            mlpUser == nil ? nil : dims.isEmpty ? dx0.pointer : dAct[dims.count - 1].pointer
+        if let dLast { dLast.update(repeating: 0, count: B * lastDim) }
+        if gmfUser != nil { dGmfOut.pointer.update(repeating: 0, count: B * d) }
+        let lastAct: UnsafePointer<Float>? =
+            mlpUser == nil ? nil : UnsafePointer(dims.isEmpty ? x0.pointer : act[dims.count - 1].pointer)
+        headBackward(
+            da: gmfUser == nil ? nil : dGmfOut.pointer, dwa: headGMF?.pointer(in: grads),
+            dc: dLast, dwc: headMLP?.pointer(in: grads),
+            dbias: headBias.pointer(in: grads), dout: dLogitBuf.pointer,
+            a: gmfUser == nil ? nil : UnsafePointer(gmfOut.pointer), wa: headGMF.map { UnsafePointer($0.pointer(in: params)) }, aDim: d,
+            c: lastAct, wc: headMLP.map { UnsafePointer($0.pointer(in: params)) }, cDim: lastAct == nil ? 0 : lastDim,
+            batch: B)
+
+        if let mu = mlpUser, let mi = mlpItem {
+            for l in dims.indices.reversed() {
+                let n = dims[l]
+                let inDim = l == 0 ? 2 * d : dims[l - 1]
+                reluDropoutBackward(dinp: dPre[l].pointer, dout: dAct[l].pointer, mask: mask[l].pointer,
+                                    inp: pre[l].pointer, count: B * n)
+                let dinp = l == 0 ? dx0.pointer : dAct[l - 1].pointer
+                dinp.update(repeating: 0, count: B * inDim)
+                let inp = l == 0 ? UnsafePointer(x0.pointer) : UnsafePointer(act[l - 1].pointer)
+                linearBackward(dinp: dinp, dweight: weights[l].pointer(in: grads), dbias: biases[l].pointer(in: grads),
+                               dout: dPre[l].pointer, inp: inp, weight: weights[l].pointer(in: params),
+                               batch: B, inDim: inDim, outDim: n)
+            }
+            embeddingBackward(dtable: mu.pointer(in: grads), dout: dx0.pointer, ldOut: 2 * d, indices: users, batch: B, dim: d)
+            embeddingBackward(dtable: mi.pointer(in: grads), dout: dx0.pointer + d, ldOut: 2 * d, indices: items, batch: B, dim: d)
+        }
+        if let gu = gmfUser, let gi = gmfItem {
+            dGmfU.pointer.update(repeating: 0, count: B * d)
+            dGmfI.pointer.update(repeating: 0, count: B * d)
+            gmfBackward(dp: dGmfU.pointer, dq: dGmfI.pointer, dout: dGmfOut.pointer, p: gmfU.pointer, q: gmfI.pointer, count: B * d)
+            embeddingBackward(dtable: gu.pointer(in: grads), dout: dGmfU.pointer, ldOut: d, indices: users, batch: B, dim: d)
+            embeddingBackward(dtable: gi.pointer(in: grads), dout: dGmfI.pointer, ldOut: d, indices: items, batch: B, dim: d)
+        }
+        recordTouched(users: users, items: items, count: B)
+    }
+
+    private func recordTouched(users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, count B: Int) {
+        stamp &+= 1
+        if stamp == 0 {  // wrapped: clear the stamps once every 2³² steps
+            for i in userStamp.indices { userStamp[i] = 0 }
+            for i in itemStamp.indices { itemStamp[i] = 0 }
+            stamp = 1
+        }
+        var nu = 0, ni = 0
+        userStamp.withUnsafeMutableBufferPointer { us in
+            for b in 0..<B where us[Int(users[b])] != stamp {
+                us[Int(users[b])] = stamp
+                touchedUserBuf[nu] = users[b]
+                nu += 1
+            }
+        }
+        itemStamp.withUnsafeMutableBufferPointer { its in
+            for b in 0..<B where its[Int(items[b])] != stamp {
+                its[Int(items[b])] = stamp
+                touchedItemBuf[ni] = items[b]
+                ni += 1
+            }
+        }
+        touchedUserCount = nu
+        touchedItemCount = ni
+    }
+
+    /// The unique user rows the last `backward` touched.
+    public var touchedUsers: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: touchedUserBuf, count: touchedUserCount) }
+    /// The unique item rows the last `backward` touched.
+    public var touchedItems: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: touchedItemBuf, count: touchedItemCount) }
+
+    /// Sets every gradient to zero.
+    public func zeroGrad() { grads.zero() }
+
+    /// Zeroes only what the last `backward` wrote: the touched embedding rows and the dense tensors.
+    /// - Complexity: O((touched rows)·d + dense parameters), independent of the table sizes.
+    public func zeroTouchedGrad() {
+        for view in userTables { zeroRows(view, touchedUsers) }
+        for view in itemTables { zeroRows(view, touchedItems) }
+        for view in denseViews { view.pointer(in: grads).update(repeating: 0, count: view.count) }
+    }
+
+    private func zeroRows(_ view: TensorView, _ rows: UnsafeBufferPointer<Int32>) {
+        let base = view.pointer(in: grads)
+        for r in rows { (base + Int(r) * view.cols).update(repeating: 0, count: view.cols) }
+    }
+
+    // MARK: - Inference
+
+    /// Scores `count` pairs (any number; split into chunks of `capacity`) with dropout off.
+    /// Writes ratings (rating task) or logits (implicit; monotone in the probability) into `out`.
+    public func predict(users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        var rng = SplitMix64(seed: 0)  // unused: no dropout at inference
+        var start = 0
+        while start < count {
+            let n = min(capacity, count - start)
+            let y = forward(users: users + start, items: items + start, count: n, training: false, rng: &rng)
+            (out + start).update(from: y, count: n)
+            start += n
+        }
+    }
+
+    /// Convenience for tests and small callers: scores arrays of pairs.
+    public func predict(users: [Int32], items: [Int32]) -> [Float] {
+        precondition(users.count == items.count, "predict: users and items differ in length")
+        var out = [Float](repeating: 0, count: users.count)
+        users.withUnsafeBufferPointer { u in
+            items.withUnsafeBufferPointer { i in
+                out.withUnsafeMutableBufferPointer { o in
+                    predict(users: u.baseAddress!, items: i.baseAddress!, count: users.count, into: o.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,67 @@
+import NCFData
+import NCFModel
+
+/// Which optimizer updates the parameters.
+public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
+    /// Adam that moves an embedding row only in steps where the row occurs in the batch ("lazy"
+    /// Adam): its moments and bias correction use the global step count, as in sparse Adam
+    /// variants. The dense layers get ordinary Adam every step. A step costs the batch, not the tables.
+    case adam
+    /// Adam over every parameter every step, the textbook algorithm: untouched rows see a zero
+    /// gradient and still move by their momentum. For comparisons with dense reference trainers.
+    case denseAdam = "dense_adam"
+    /// Plain stochastic gradient descent; like `adam`, it updates only the embedding rows in the batch.
+    case sgd
+}
+
+/// The hyperparameters of one training run. Property names are the command-line flags and the
+/// sweep YAML's parameter names.
+public struct TrainConfig: Sendable, Codable, Equatable {
+    public var model: ModelKind = .neumf
+    public var lr: Double = 0.001
+    public var batch_size: Int = 64
+    public var embed_dim: Int = 32
+    public var mlp_dims: [Int] = [64, 32, 16]
+    public var epochs: Int = 20
+    public var dropout: Double = 0.1
+    public var optimizer: OptimizerKind = .adam
+    public var weight_decay: Double = 0
+    /// Training negatives per positive (implicit task), resampled every epoch.
+    public var negatives: Int = 4
+    public var topk: Int = 10
+    public var seed: UInt64 = 0
+    /// Stop after this many epochs without a better Valid Loss; 0 turns early stopping off.
+    public var patience: Int = 0
+    /// OpenBLAS threads.
+    public var threads: Int = 1
+
+    public init() {}
+
+    /// Every problem with the values, one message each (flag name, value, what is accepted).
+    public func problems() -> [String] {
+        var out: [String] = []
+        if !(lr > 0 && lr.isFinite) { out.append("--lr \(lr): the learning rate must be a positive number, e.g. 0.001") }
+        if batch_size < 1 { out.append("--batch_size \(batch_size): must be at least 1, e.g. 64") }
+        if batch_size > 1 << 20 { out.append("--batch_size \(batch_size): at most 1048576") }
+        if embed_dim < 1 { out.append("--embed_dim \(embed_dim): must be at least 1, e.g. 32") }
+        if embed_dim > 4096 { out.append("--embed_dim \(embed_dim): at most 4096") }
+        if mlp_dims.isEmpty && model.usesMLP { out.append("--mlp_dims: the MLP tower needs at least one layer, e.g. 64,32,16") }
+        if let bad = mlp_dims.first(where: { $0 < 1 || $0 > 65536 }) {
+            out.append("--mlp_dims: layer size \(bad) is out of range; sizes must be 1...65536")
+        }
+        if epochs < 1 { out.append("--epochs \(epochs): must be at least 1") }
+        if !(dropout >= 0 && dropout < 1) { out.append("--dropout \(dropout): must be in [0, 1), e.g. 0.1") }
+        if !(weight_decay >= 0 && weight_decay.isFinite) { out.append("--weight_decay \(weight_decay): must be ≥ 0") }
+        if negatives < 1 || negatives > 1000 { out.append("--negatives \(negatives): must be 1...1000") }
+        if topk < 1 { out.append("--topk \(topk): must be at least 1") }
+        if patience < 0 { out.append("--patience \(patience): must be ≥ 0 (0 turns early stopping off)") }
+        if threads < 1 || threads > 256 { out.append("--threads \(threads): must be 1...256") }
+        return out
+    }
+
+    /// The model shape for a dataset.
+    public func modelConfig(task: Task, numUsers: Int, numItems: Int) -> ModelConfig {
+        ModelConfig(kind: model, task: task, numUsers: numUsers, numItems: numItems,
+                    embedDim: embed_dim, mlpDims: model.usesMLP ? mlp_dims : [], dropout: Float(dropout))
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import NCFData
+import NCFKernels
+import NCFModel
+
+/// The epoch loop: sample, step through mini-batches, validate, keep the best epoch, test once.
+///
+/// Training never looks at the test split: the best epoch is chosen by `Valid Loss`, and the test
+/// metrics are computed once, at the end, with that epoch's weights. Events go to an observer
+/// closure, which may ask to stop (a sweep's early termination, or Ctrl-C).
+public final class Trainer {
+    public let config: TrainConfig
+    public let dataset: Dataset
+    public let model: NeuMF
+    public let optimizer: Optimizer
+    /// A model's parameters, gradients and (Adam) two moment buffers may take at most this much.
+    public static let memoryLimitBytes = 8 << 30
+
+    private var sampler: NegativeSampler
+    private let validEvaluator: Evaluator
+    private let testEvaluator: Evaluator
+
+    public init(config: TrainConfig, dataset: Dataset) throws {
+        let problems = config.problems()
+        if !problems.isEmpty { throw TrainingError.invalidConfig(problems) }
+        if dataset.train.isEmpty {
+            throw TrainingError.emptyData("the training split is empty. Hint: use a larger data file or lower --valid_ratio/--test_ratio.")
+        }
+        let modelConfig = config.modelConfig(task: dataset.task, numUsers: dataset.numUsers, numItems: dataset.numItems)
+        let needed = modelConfig.makeLayout().totalCount * 4 * (config.optimizer == .sgd ? 2 : 4)
+        if needed > Self.memoryLimitBytes { throw TrainingError.tooLarge(bytes: needed, limit: Self.memoryLimitBytes) }
+
+        self.config = config
+        self.dataset = dataset
+        BLAS.setThreads(config.threads)
+        // Evaluation scores whole candidate lists at once, so the workspace holds the larger of a
+        // batch and 4,096 rows (or every item, for full ranking).
+        let evalRows = dataset.validRanking?.evalNegatives == .all ? dataset.numItems : 4096
+        model = NeuMF(config: modelConfig, capacity: max(config.batch_size, evalRows), seed: config.seed)
+        if dataset.task == .rating { model.setOutputBias(dataset.meanTrainRating) }
+        optimizer = Optimizer(kind: config.optimizer, lr: config.lr, weightDecay: config.weight_decay, model: model)
+        sampler = NegativeSampler(dataset: dataset, negatives: config.negatives)
+        validEvaluator = Evaluator(prefix: "Valid", pairs: dataset.validPairs, ranking: dataset.validRanking, dataset: dataset, k: config.topk)
+        testEvaluator = Evaluator(prefix: "Test", pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset, k: config.topk)
+    }
+
+    /// Trains for `config.epochs` epochs (or until early stopping or the observer says stop) and
+    /// returns the summary; the model then holds the best epoch's weights.
+    /// - Throws: `TrainingError.nonFiniteLoss` when the loss becomes NaN or infinite.
+    public func run(observer: (TrainingEvent) -> TrainingControl = { _ in .proceed }) throws -> TrainSummary {
+        var rng = SplitMix64(seed: config.seed, stream: 0x7EA1)
+        var epochPairs = LabeledPairs()
+        sampler.fillEpoch(&epochPairs, rng: &rng)
+        let batch = config.batch_size
+        let steps = (epochPairs.count + batch - 1) / batch
+        _ = observer(.started(epochs: config.epochs, stepsPerEpoch: steps, parameters: model.layout.totalCount))
+
+        var best = (loss: Double.infinity, epoch: 0, metrics: [MetricValue]())
+        var bestParams = [Float](repeating: 0, count: model.params.count)
+        var sinceBest = 0
+        var stoppedEarly = false
+        var epochsRun = 0
+        var trainSeconds = 0.0
+        var samplesSeen = 0
+        let implicit = dataset.task == .implicit
+
+        epochLoop: for epoch in 1...config.epochs {
+            if epoch > 1 { sampler.fillEpoch(&epochPairs, rng: &rng) }
+            let n = epochPairs.count
+            let start = DispatchTime.now().uptimeNanoseconds
+            var lossSum = 0.0
+            var lastReport = start
+            var askedToStop = false
+            try epochPairs.users.withUnsafeBufferPointer { users in
+                try epochPairs.items.withUnsafeBufferPointer { items in
+                    try epochPairs.targets.withUnsafeBufferPointer { targets in
+                        var step = 0
+                        var offset = 0
+                        while offset < n {
+                            let b = min(batch, n - offset)
+                            let u = users.baseAddress! + offset, i = items.baseAddress! + offset
+                            model.forward(users: u, items: i, count: b, training: true, rng: &rng)
+                            let loss = model.loss(targets: targets.baseAddress! + offset, count: b)
+                            guard loss.isFinite else {
+                                throw TrainingError.nonFiniteLoss(epoch: epoch, step: step + 1, value: Double(loss))
+                            }
+                            lossSum += Double(loss) * Double(b)
+                            model.backward(users: u, items: i, count: b)
+                            optimizer.step(model)
+                            offset += b
+                            step += 1
+                            if step & 63 == 0 {
+                                let now = DispatchTime.now().uptimeNanoseconds
+                                if now - lastReport > 200_000_000 {
+                                    lastReport = now
+                                    let mean = lossSum / Double(offset)
+                                    let control = observer(.progress(
+                                        epoch: epoch, step: step, steps: steps, seconds: Double(now - start) / 1e9,
+                                        trainLoss: implicit ? mean : mean.squareRoot()))
+                                    if case .stop = control { askedToStop = true; break }
+                                }
+                            }
+                        }
+                        samplesSeen += offset
+                    }
+                }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            trainSeconds += seconds
+            epochsRun = epoch
+            if askedToStop { stoppedEarly = true; break epochLoop }
+
+            // Train Loss: RMSE over the epoch's batches (rating) or mean log loss (implicit),
+            // measured with dropout on, as the optimizer saw it.
+            let meanLoss = lossSum / Double(max(n, 1))
+            var metrics = [MetricValue("Train Loss", implicit ? meanLoss : meanLoss.squareRoot())]
+            metrics += validEvaluator.evaluate(model)
+            let record = EpochRecord(epoch: epoch, metrics: metrics, seconds: seconds,
+                                     samplesPerSecond: Double(n) / max(seconds, 1e-9))
+            let validLoss = metrics[metric: "Valid Loss"] ?? meanLoss
+            if validLoss < best.loss || best.epoch == 0 {
+                best = (validLoss, epoch, Array(metrics.dropFirst()))
+                bestParams.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: model.params.pointer, count: model.params.count) }
+                sinceBest = 0
+            } else {
+                sinceBest += 1
+            }
+            if case .stop = observer(.epochEnded(record)) { stoppedEarly = true; break }
+            if config.patience > 0 && sinceBest >= config.patience { stoppedEarly = epoch < config.epochs; break }
+        }
+
+        if best.epoch > 0 {
+            bestParams.withUnsafeBufferPointer { model.params.pointer.update(from: $0.baseAddress!, count: model.params.count) }
+        }
+        let test = testEvaluator.evaluate(model)
+        let summary = TrainSummary(
+            bestEpoch: best.epoch, epochsRun: epochsRun, stoppedEarly: stoppedEarly,
+            validMetrics: best.metrics, testMetrics: test,
+            protocolDescription: dataset.protocolDescription,
+            trainSeconds: trainSeconds, samplesPerSecond: Double(samplesSeen) / max(trainSeconds, 1e-9),
+            peakMemoryBytes: peakResidentBytes())
+        _ = observer(.finished(summary))
+        return summary
+    }
+}

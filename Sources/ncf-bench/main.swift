@@ -1,0 +1,1 @@
+print("ncf-bench: under construction")

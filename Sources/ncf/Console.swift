@@ -1,0 +1,133 @@
+import Foundation
+
+/// Where human-readable output goes, and whether it may redraw a progress bar.
+///
+/// Human output goes to stdout, or to stderr when `--json` owns stdout. A progress bar (with
+/// rate and ETA) is drawn only on a terminal; redirected output (`nohup`, a pipe) gets a plain
+/// line every 30 seconds instead. Colour is used on terminals unless `NO_COLOR` is set.
+final class Console {
+    let json: Bool
+    let interactive: Bool
+    let color: Bool
+    private var barShown = false
+    private var lastPlain = Date()
+
+    init(json: Bool) {
+        self.json = json
+        let fd = json ? STDERR_FILENO : STDOUT_FILENO
+        interactive = isatty(fd) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        color = interactive && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+
+    /// A line of human output.
+    func say(_ line: String) {
+        clearBar()
+        write(line + "\n")
+    }
+
+    /// Emphasised (bold on colour terminals).
+    func bold(_ s: String) -> String { color ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
+
+    /// A line of JSON Lines on stdout (only with --json).
+    func emit(_ object: String) {
+        guard json else { return }
+        FileHandle.standardOutput.write((object + "\n").data(using: .utf8)!)
+    }
+
+    /// Redraws the progress bar (terminal) or prints a plain progress line every 30 s.
+    func progress(epoch: Int, epochs: Int, step: Int, steps: Int, seconds: Double, samplesPerSecond: Double, loss: Double) {
+        let fraction = steps > 0 ? Double(step) / Double(steps) : 0
+        let eta = fraction > 0 ? seconds / fraction - seconds : 0
+        let info = "epoch \(epoch)/\(epochs) \(percent(fraction)) \(rate(samplesPerSecond)) samples/s, loss \(fixed(loss, 4)), ETA \(duration(eta))"
+        if interactive {
+            let width = 24
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            write("\r\u{1B}[2K" + bar + " " + info)
+            barShown = true
+        } else if Date().timeIntervalSince(lastPlain) >= 30 {
+            lastPlain = Date()
+            write(info + "\n")
+        }
+    }
+
+    func clearBar() {
+        if barShown { write("\r\u{1B}[2K"); barShown = false }
+    }
+
+    private func write(_ s: String) {
+        let handle = json ? FileHandle.standardError : FileHandle.standardOutput
+        handle.write(s.data(using: .utf8)!)
+    }
+}
+
+// MARK: - Number formatting
+
+func fixed(_ x: Double, _ digits: Int) -> String {
+    x.isFinite ? String(format: "%.\(digits)f", x) : String(x)
+}
+
+func percent(_ f: Double) -> String { String(format: "%3.0f%%", f * 100) }
+
+/// 1234567 → "1.23M", 81234 → "81.2k".
+func rate(_ x: Double) -> String {
+    if x >= 1e6 { return String(format: "%.2fM", x / 1e6) }
+    if x >= 1e3 { return String(format: "%.1fk", x / 1e3) }
+    return String(format: "%.0f", x)
+}
+
+func duration(_ s: Double) -> String {
+    if !s.isFinite || s < 0 { return "?" }
+    if s < 60 { return String(format: "%.1fs", s) }
+    if s < 3600 { return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) }
+    return String(format: "%dh%02dm", Int(s) / 3600, (Int(s) % 3600) / 60)
+}
+
+/// 6040 → "6,040".
+func grouped(_ n: Int) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, c) in s.reversed().enumerated() {
+        if i > 0 && i % 3 == 0 && c != "-" { out.append(",") }
+        out.append(c)
+    }
+    return String(out.reversed())
+}
+
+// MARK: - JSON Lines
+
+/// A JSON object with keys in insertion order (the metric names read best in training order).
+struct JSONObject {
+    private var parts: [String] = []
+
+    mutating func add(_ key: String, _ value: Double) {
+        parts.append("\(quote(key)): \(value.isFinite ? jsonNumber(value) : "null")")
+    }
+    mutating func add(_ key: String, _ value: Int) { parts.append("\(quote(key)): \(value)") }
+    mutating func add(_ key: String, _ value: Bool) { parts.append("\(quote(key)): \(value)") }
+    mutating func add(_ key: String, _ value: String) { parts.append("\(quote(key)): \(quote(value))") }
+    mutating func add(_ key: String, object: JSONObject) { parts.append("\(quote(key)): \(object.text)") }
+
+    var text: String { "{" + parts.joined(separator: ", ") + "}" }
+}
+
+private func jsonNumber(_ x: Double) -> String {
+    if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
+    return String(x)
+}
+
+func quote(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

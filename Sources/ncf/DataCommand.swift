@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import NCFData
+
+/// `ncf data`: look at rating files and write the bundled synthetic set.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Describe a ratings file, or write the bundled synthetic data set.",
+        subcommands: [Info.self, Synth.self])
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Users, items, ratings, density, the rating histogram and the detected format of a ratings file.")
+
+        @Argument(help: ArgumentHelp("A ratings file (or the NCF files' prefix with --format ncf).", valueName: "file"))
+        var file: String
+
+        @Option(name: .customLong("format"), help: "auto, tsv, csv, dat or ncf.", transform: parseFormat)
+        var format: DataFormat = .auto
+
+        @Option(name: .customLong("columns"), help: ArgumentHelp("CSV header names: user,item,rating[,timestamp].", valueName: "names"))
+        var columns: String?
+
+        @Flag(name: [.customLong("skip_bad_lines"), .customLong("skip-bad-lines")], help: "Skip malformed lines instead of stopping.")
+        var skipBadLines = false
+
+        func run() throws {
+            do {
+                let columns = try columns.map { try ColumnSpec(parsing: $0) }
+                let options = LoadOptions(format: format, columns: columns, skipBadLines: skipBadLines)
+                let resolved = format == .auto ? try RatingsReader.detectFormat(path: file) : format
+                let ratings: RatingsFile
+                if resolved == .ncf {
+                    ratings = try RatingsReader.readNCF(prefix: file, options: options).train
+                } else {
+                    ratings = try RatingsReader.read(path: file, options: options)
+                }
+                print(RatingsSummary(file: ratings).text)
+            } catch {
+                throw CLIError(error)
+            }
+        }
+    }
+
+    struct Synth: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the synthetic default data set (the bundled Data/ratings.tsv with the defaults).",
+            discussion: """
+                Latent-factor ratings 1–5 with user and item biases and noise, log-normal user activity, \
+                power-law item popularity, at least 20 ratings per user, timestamps. Same flags, same bytes.
+                """)
+
+        @Option(name: .customLong("out"), help: ArgumentHelp("Output file.", valueName: "path"))
+        var out: String = defaultDataPath
+
+        @Option(name: .customLong("users")) var users: Int = SyntheticRatings.defaultShape.users
+        @Option(name: .customLong("items")) var items: Int = SyntheticRatings.defaultShape.items
+        @Option(name: .customLong("ratings")) var ratings: Int = SyntheticRatings.defaultShape.ratings
+        @Option(name: .customLong("seed")) var seed: UInt64 = SyntheticRatings.defaultShape.seed
+
+        func validate() throws {
+            if users < 1 || items < 1 { throw ValidationError("--users and --items must be at least 1") }
+            if ratings < users { throw ValidationError("--ratings \(ratings): need at least one per user (\(users))") }
+            if Double(ratings) > Double(users) * Double(items) * 0.5 {
+                throw ValidationError("--ratings \(ratings): at most half of users × items (\(users * items / 2)) distinct pairs")
+            }
+            if users > 10_000_000 || items > 10_000_000 || ratings > 100_000_000 {
+                throw ValidationError("at most 10,000,000 users or items and 100,000,000 ratings")
+            }
+        }
+
+        func run() throws {
+            let interactions = SyntheticRatings.generate(users: users, items: items, ratings: ratings, seed: seed)
+            let text = SyntheticRatings.tsv(interactions)
+            do {
+                try text.write(toFile: out, atomically: true, encoding: .utf8)
+            } catch {
+                throw CLIError(message: "cannot write \(out): \(error.localizedDescription). Hint: check that the directory exists and is writable.")
+            }
+            print("wrote \(grouped(interactions.count)) ratings (\(grouped(users)) users, \(grouped(items)) items, seed \(seed)) to \(out)")
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import NCFData
+import NCFModel
+import NCFTraining
+
+/// What a model file's metadata holds besides the weights: enough to rebuild the model, the data
+/// split it was trained on, and the metrics it reached.
+struct ModelMetadata: Codable {
+    var ncfVersion: String
+    var model: ModelConfig
+    var train: TrainConfig
+    var data: DataSource
+    var summary: TrainSummary?
+}
+
+func saveModel(trainer: Trainer, source: DataSource, summary: TrainSummary, to path: String) throws {
+    var absolute = source
+    absolute.path = URL(fileURLWithPath: source.path).standardizedFileURL.path
+    let meta = ModelMetadata(ncfVersion: NCFVersion.string, model: trainer.model.config, train: trainer.config,
+                             data: absolute, summary: summary)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let json = String(decoding: try encoder.encode(meta), as: UTF8.self)
+    let params = trainer.model.params
+    let tensors = trainer.model.layout.views.map { v in
+        NamedTensor(name: v.name, shape: [v.rows, v.cols],
+                    values: Array(UnsafeBufferPointer(start: v.pointer(in: params), count: v.count)))
+    }
+    let checkpoint = Checkpoint(metadataJSON: json, userIDs: trainer.dataset.userIDs.rawIDs,
+                                itemIDs: trainer.dataset.itemIDs.rawIDs, tensors: tensors)
+    do { try checkpoint.write(to: path) } catch { throw CLIError(error) }
+}
+
+/// A model read back from its file, ready to score.
+struct LoadedModel {
+    var metadata: ModelMetadata
+    var model: NeuMF
+    var userIDs: IDMap
+    var itemIDs: IDMap
+}
+
+func loadModel(path: String, capacity: Int) throws -> LoadedModel {
+    let checkpoint: Checkpoint
+    do { checkpoint = try Checkpoint.read(from: path) } catch { throw CLIError(error) }
+    let meta: ModelMetadata
+    do {
+        meta = try JSONDecoder().decode(ModelMetadata.self, from: Data(checkpoint.metadataJSON.utf8))
+    } catch {
+        throw CLIError(message: "\(path): the model's metadata cannot be read (\(error)). Hint: the file may come from another ncf version; retrain it.")
+    }
+    let config = meta.model
+    guard config.numUsers == checkpoint.userIDs.count, config.numItems == checkpoint.itemIDs.count else {
+        throw CLIError(message: "\(path): the id maps (\(checkpoint.userIDs.count) users, \(checkpoint.itemIDs.count) items) do not match the model (\(config.numUsers), \(config.numItems)). Hint: the file is damaged; retrain it.")
+    }
+    let model = NeuMF(config: config, capacity: capacity, seed: 0)
+    for view in model.layout.views {
+        guard let t = checkpoint.tensors.first(where: { $0.name == view.name }), t.values.count == view.count else {
+            throw CLIError(message: "\(path): tensor \(view.name) is missing or has the wrong size. Hint: the file is damaged; retrain it.")
+        }
+        t.values.withUnsafeBufferPointer { view.pointer(in: model.params).update(from: $0.baseAddress!, count: view.count) }
+    }
+    return LoadedModel(metadata: meta, model: model, userIDs: IDMap(rawIDs: checkpoint.userIDs),
+                       itemIDs: IDMap(rawIDs: checkpoint.itemIDs))
+}
+
+/// Re-reads the data a model was trained on (or `override`) with the same split, and checks that
+/// the ids line up with the model's.
+func reloadDataset(for loaded: LoadedModel, override: String?, log: (String) -> Void) throws -> Dataset {
+    var source = loaded.metadata.data
+    if let override { source.path = override }
+    guard FileManager.default.fileExists(atPath: source.path) || source.format == .ncf else {
+        throw ValidationError("the model's data file \(source.path) is not there. Hint: pass --data PATH to the same ratings file.")
+    }
+    let (dataset, _) = try loadDataset(source, log: log)
+    guard dataset.userIDs == loaded.userIDs, dataset.itemIDs == loaded.itemIDs else {
+        throw CLIError(message: "\(source.path): its users and items differ from the ones the model was trained on. Hint: pass --data with the model's training file.")
+    }
+    return dataset
+}
+
+/// `ncf eval`: held-out test metrics of a saved model.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a saved model on its held-out test split.",
+        discussion: "Re-reads the model's data file (or --data), rebuilds the same split from the saved seed, and prints the test metrics.")
+
+    @Option(name: .customLong("model"), help: ArgumentHelp("A model file written by `ncf train --save`.", valueName: "path"))
+    var modelPath: String
+
+    @Option(name: .customLong("data"), help: ArgumentHelp("The ratings file, if it moved since training.", valueName: "path"))
+    var data: String?
+
+    @Flag(name: .customLong("json"), help: "Print the metrics as one JSON object.")
+    var json = false
+
+    func run() throws {
+        let console = Console(json: json)
+        var loaded = try loadModel(path: modelPath, capacity: 4096)
+        let dataset = try reloadDataset(for: loaded, override: data) { console.say($0) }
+        if dataset.testRanking?.evalNegatives == .all, loaded.model.capacity < dataset.numItems {
+            loaded = try loadModel(path: modelPath, capacity: dataset.numItems)
+        }
+        let evaluator = Evaluator(prefix: "Test", pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset,
+                                  k: loaded.metadata.train.topk)
+        let metrics = evaluator.evaluate(loaded.model)
+        console.say("\(modelPath): \(loaded.metadata.model.kind.rawValue) on \(loaded.metadata.data.path)")
+        console.say("  " + metrics.map { "\($0.name) \(fixed($0.value, 4))" }.joined(separator: "  "))
+        console.say("  protocol: \(dataset.protocolDescription)")
+        var o = JSONObject()
+        for m in metrics { o.add(m.name, m.value) }
+        o.add("protocol", dataset.protocolDescription)
+        console.emit(o.text)
+    }
+}
+
+/// `ncf recommend`: the top-K items a user has not interacted with in train.
+struct Recommend: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Recommend the top-K unseen items for a user (raw ids as in the data file).")
+
+    @Option(name: .customLong("model"), help: ArgumentHelp("A model file written by `ncf train --save`.", valueName: "path"))
+    var modelPath: String
+
+    @Option(name: .customLong("user"), help: ArgumentHelp("The user's id as written in the data file.", valueName: "id"))
+    var user: String
+
+    @Option(name: [.customShort("k"), .customLong("k")], help: ArgumentHelp("How many items.", valueName: "n"))
+    var k: Int = 10
+
+    @Option(name: .customLong("data"), help: ArgumentHelp("The ratings file, if it moved since training.", valueName: "path"))
+    var data: String?
+
+    @Flag(name: .customLong("json"), help: "Print the recommendations as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if k < 1 { throw ValidationError("-k \(k): must be at least 1") }
+    }
+
+    func run() throws {
+        let console = Console(json: json)
+        let probe = try loadModel(path: modelPath, capacity: 1)
+        let numItems = probe.metadata.model.numItems
+        let loaded = try loadModel(path: modelPath, capacity: max(1, numItems))
+        guard let u = loaded.userIDs.index(of: user) else {
+            throw ValidationError("--user \(user): no such user in the model's data (\(grouped(loaded.userIDs.count)) users, e.g. \(loaded.userIDs.rawIDs.prefix(3).joined(separator: ", "))).")
+        }
+        let dataset = try reloadDataset(for: loaded, override: data) { console.say($0) }
+        let seen = Set(dataset.trainItems.items(of: u))
+        let scores = loaded.model.predict(users: [Int32](repeating: u, count: numItems), items: (0..<Int32(numItems)).map { $0 })
+        let unseen: [Int] = (0..<numItems).filter { !seen.contains(Int32($0)) }
+        let ordered: [Int] = unseen.sorted { (a: Int, b: Int) -> Bool in
+            let sa = scores[a], sb = scores[b]
+            return sa != sb ? sa > sb : a < b
+        }
+        let ranked = ordered.prefix(k)
+        let implicit = loaded.metadata.model.task == .implicit
+        console.say("top \(ranked.count) for user \(user) (\(seen.count) items seen in train):")
+        var items: [String] = []
+        for (rank, i) in ranked.enumerated() {
+            let score = implicit ? Double(stableSigmoid(scores[i])) : Double(scores[i])
+            let num = String(rank + 1)
+            console.say("\(String(repeating: " ", count: max(0, 3 - num.count)))\(num). \(loaded.itemIDs.raw(Int32(i)))  \(implicit ? "p" : "predicted rating") \(fixed(score, 4))")
+            var o = JSONObject()
+            o.add("item", loaded.itemIDs.raw(Int32(i)))
+            o.add("score", score)
+            items.append(o.text)
+        }
+        console.emit("{\"user\": \(quote(user)), \"items\": [\(items.joined(separator: ", "))]}")
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+
+/// `ncf`: train Neural Collaborative Filtering models. `train` is the default subcommand, so
+/// `ncf --lr 0.001` trains once.
+@main
+struct NCF: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ncf",
+        abstract: "Train Neural Collaborative Filtering recommenders (GMF, MLP, NeuMF) offline.",
+        discussion: """
+            With no subcommand, ncf trains once (`ncf train`). Flags use the sweep YAML's parameter \
+            names; both --batch_size and --batch-size work, and so does --key=value.
+            """,
+        version: NCFVersion.string,
+        subcommands: [Train.self, Eval.self, Recommend.self, DataCommand.self],
+        defaultSubcommand: Train.self
+    )
+}
+
+enum NCFVersion {
+    static let string = "0.1.0"
+}

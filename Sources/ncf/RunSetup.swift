@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import NCFData
+import NCFTraining
+
+/// Everything needed to rebuild a run's dataset: saved in the model file so `ncf eval` and
+/// `ncf recommend` can re-create the same split.
+struct DataSource: Codable, Equatable {
+    var path: String
+    var format: DataFormat
+    var columns: String?
+    var skipBadLines: Bool
+    var split: SplitOptions
+}
+
+/// The bundled default data set, relative to the repository root.
+let defaultDataPath = "Data/ratings.tsv"
+
+/// Finds the bundled data set: in the working directory, else beside the executable's checkout
+/// (`.build/debug/ncf` → `Data/ratings.tsv`).
+func locateDefaultData() -> String? {
+    let fm = FileManager.default
+    if fm.fileExists(atPath: defaultDataPath) { return defaultDataPath }
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    for _ in 0..<5 {
+        let candidate = dir.appendingPathComponent(defaultDataPath).path
+        if fm.fileExists(atPath: candidate) { return candidate }
+        dir.deleteLastPathComponent()
+    }
+    return nil
+}
+
+extension DataOptions {
+    /// Resolves defaults (path, task, split) into a `DataSource`.
+    func source(seed: UInt64, lossNegatives: Int) throws -> DataSource {
+        let path: String
+        if let data { path = data } else {
+            guard let found = locateDefaultData() else {
+                throw ValidationError("no --data given and the bundled \(defaultDataPath) was not found. Hint: run ncf from the repository root, pass --data FILE, or write the default set with `ncf data synth`.")
+            }
+            path = found
+        }
+        var format = format
+        if format == .auto {
+            do { format = try RatingsReader.detectFormat(path: path) } catch { throw CLIError(error) }
+        }
+        let task = task ?? (format == .ncf ? .implicit : .rating)
+        let split = split ?? (format == .ncf ? .ncf : SplitKind.default(for: task))
+        if split == .ncf && format != .ncf {
+            throw ValidationError("--split ncf needs the NCF paper's files: pass --data PREFIX --format ncf")
+        }
+        if format == .ncf && split != .ncf {
+            throw ValidationError("--format ncf comes with its own test split; use --split ncf (the default for that format)")
+        }
+        let options = SplitOptions(kind: split, task: task, validRatio: validRatio, testRatio: testRatio, seed: seed,
+                                   evalNegatives: evalNegatives, lossNegatives: lossNegatives)
+        do { try options.validate() } catch { throw ValidationError(String(describing: error)) }
+        return DataSource(path: path, format: format, columns: columns, skipBadLines: skipBadLines, split: options)
+    }
+}
+
+/// An error from a lower layer, printed as its message (ArgumentParser prints `Error: <message>`).
+struct CLIError: Error, CustomStringConvertible, LocalizedError {
+    let message: String
+    init(_ error: Error) {
+        if let e = error as? LocalizedError, let d = e.errorDescription { message = d } else { message = String(describing: error) }
+    }
+    init(message: String) { self.message = message }
+    var description: String { message }
+    var errorDescription: String? { message }
+}
+
+/// Reads and splits the data; skipped-line reports go to `log`.
+func loadDataset(_ source: DataSource, log: (String) -> Void) throws -> (Dataset, format: DataFormat) {
+    do {
+        let columns = try source.columns.map { try ColumnSpec(parsing: $0) }
+        let load = LoadOptions(format: source.format, columns: columns, skipBadLines: source.skipBadLines)
+        let dataset: Dataset
+        let skipped: SkippedLines
+        if source.format == .ncf {
+            let files = try RatingsReader.readNCF(prefix: source.path, options: load)
+            skipped = files.train.skipped
+            dataset = try DatasetBuilder.make(from: files, options: source.split)
+        } else {
+            let file = try RatingsReader.read(path: source.path, options: load)
+            skipped = file.skipped
+            dataset = try DatasetBuilder.make(from: file, options: source.split)
+        }
+        if skipped.count > 0 {
+            let lines = skipped.firstLines.map(String.init).joined(separator: ", ")
+            log("skipped \(skipped.count) malformed line\(skipped.count == 1 ? "" : "s") (first at line\(skipped.firstLines.count == 1 ? "" : "s") \(lines))"
+                + (skipped.firstReasons.first.map { ": \($0)" } ?? ""))
+        }
+        return (dataset, source.format)
+    } catch {
+        throw CLIError(error)
+    }
+}

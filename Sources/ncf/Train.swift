@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import NCFData
+import NCFModel
+import NCFTraining
+
+/// `ncf train`: train one model, report validation metrics every epoch and test metrics once.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train one model (the default subcommand).",
+        discussion: """
+            Prints a line per epoch (Train Loss, Valid Loss and the validation metrics), then the \
+            held-out test metrics of the best epoch (lowest Valid Loss). Ctrl-C finishes early and \
+            still evaluates the best epoch; a second Ctrl-C stops at once.
+            """)
+
+    @OptionGroup(title: "Data") var data: DataOptions
+    @OptionGroup(title: "Model and training") var model: ModelOptions
+
+    @Option(name: .customLong("save"), help: ArgumentHelp("Write the trained model (best epoch) to this file.", valueName: "path"))
+    var save: String?
+
+    @Flag(name: .customLong("json"), help: "Write JSON Lines to stdout (one object per epoch, then a summary); human output goes to stderr.")
+    var json = false
+
+    func run() throws {
+        let console = Console(json: json)
+        let config = model.trainConfig
+        let source = try data.source(seed: config.seed, lossNegatives: config.negatives)
+        if let save { try checkWritable(save) }
+
+        let loadStart = Date()
+        let (dataset, format) = try loadDataset(source) { console.say($0) }
+        console.say("data: \(source.path) (\(format.rawValue)): \(grouped(dataset.numUsers)) users, \(grouped(dataset.numItems)) items; "
+            + "train \(grouped(dataset.train.count)), valid \(grouped(dataset.valid.count)), test \(grouped(dataset.test.count)) "
+            + "[\(fixed(Date().timeIntervalSince(loadStart), 2))s]")
+        for note in dataset.notes { console.say("  note: \(note)") }
+
+        let trainer: Trainer
+        do { trainer = try Trainer(config: config, dataset: dataset) } catch { throw CLIError(error) }
+        let mc = trainer.model.config
+        let shape = [mc.kind.usesGMF ? "GMF \(mc.embedDim)" : nil,
+                     mc.kind.usesMLP ? "MLP \(2 * mc.embedDim)→\(mc.mlpDims.map(String.init).joined(separator: "→"))" : nil]
+            .compactMap { $0 }.joined(separator: " + ")
+        console.say("model: \(mc.kind.rawValue) (\(shape)), \(grouped(trainer.model.layout.totalCount)) parameters; "
+            + "\(dataset.task.rawValue) task, \(config.optimizer.rawValue) lr \(config.lr), batch \(config.batch_size), seed \(config.seed)")
+
+        Interrupts.install()
+        defer { Interrupts.uninstall() }
+        let summary: TrainSummary
+        do {
+            summary = try trainer.run { event in
+                report(event, console: console, epochs: config.epochs)
+                return Interrupts.requested ? .stop : .proceed
+            }
+        } catch {
+            console.clearBar()
+            throw CLIError(error)
+        }
+
+        if let save {
+            try saveModel(trainer: trainer, source: source, summary: summary, to: save)
+            console.say("saved model to \(save)")
+        }
+        if Interrupts.requested { throw ExitCode(130) }
+    }
+
+    private func report(_ event: TrainingEvent, console: Console, epochs: Int) {
+        switch event {
+        case .started:
+            break
+        case let .progress(epoch, step, steps, seconds, loss):
+            let done = Double(step) * Double(model.batchSize)
+            console.progress(epoch: epoch, epochs: epochs, step: step, steps: steps, seconds: seconds,
+                             samplesPerSecond: done / max(seconds, 1e-9), loss: loss)
+        case let .epochEnded(record):
+            let width = String(epochs).count
+            let num = String(repeating: " ", count: width - String(record.epoch).count) + String(record.epoch)
+            let metrics = record.metrics.map { "\($0.name) \(fixed($0.value, 4))" }.joined(separator: "  ")
+            console.say("epoch \(num)/\(epochs)  \(metrics)  \(fixed(record.seconds, 2))s  \(rate(record.samplesPerSecond)) samples/s")
+            var o = JSONObject()
+            o.add("epoch", record.epoch)
+            for m in record.metrics { o.add(m.name, m.value) }
+            o.add("seconds", record.seconds)
+            o.add("samples_per_second", record.samplesPerSecond)
+            console.emit(o.text)
+        case let .finished(summary):
+            if Interrupts.requested { console.say("interrupted: evaluating the best epoch so far") }
+            if summary.stoppedEarly && !Interrupts.requested {
+                console.say("early stop after epoch \(summary.epochsRun): no better Valid Loss for \(model.patience) epochs")
+            }
+            let valid = summary.validMetrics[metric: "Valid Loss"].map { fixed($0, 4) } ?? "n/a"
+            console.say("best epoch \(summary.bestEpoch) (Valid Loss \(valid)); test metrics of that epoch:")
+            let test = summary.testMetrics.map { "\($0.name) \(fixed($0.value, 4))" }.joined(separator: "  ")
+            console.say(console.bold("  " + (test.isEmpty ? "no test data" : test)))
+            console.say("  protocol: \(summary.protocolDescription)")
+            console.say("  \(fixed(summary.trainSeconds, 2))s training, \(rate(summary.samplesPerSecond)) samples/s, peak memory \(formatBytes(summary.peakMemoryBytes))")
+            var s = JSONObject()
+            for m in summary.testMetrics { s.add(m.name, m.value) }
+            for m in summary.validMetrics { s.add(m.name, m.value) }
+            s.add("best_epoch", summary.bestEpoch)
+            s.add("epochs_run", summary.epochsRun)
+            s.add("stopped_early", summary.stoppedEarly)
+            s.add("protocol", summary.protocolDescription)
+            s.add("train_seconds", summary.trainSeconds)
+            s.add("samples_per_second", summary.samplesPerSecond)
+            s.add("peak_memory_bytes", summary.peakMemoryBytes)
+            var o = JSONObject()
+            o.add("summary", object: s)
+            console.emit(o.text)
+        }
+    }
+}
+
+/// Fails before training when the model could not be written: a missing or read-only directory.
+func checkWritable(_ path: String) throws {
+    let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+        throw ValidationError("--save \(path): the directory \(dir) does not exist. Hint: create it first.")
+    }
+    guard FileManager.default.isWritableFile(atPath: dir) else {
+        throw ValidationError("--save \(path): the directory \(dir) is not writable. Hint: choose another path.")
+    }
+}
+
+/// The second SIGINT/SIGTERM exits at once; the first asks the training loop to stop after the
+/// current step and evaluate the best epoch.
+enum Interrupts {
+    nonisolated(unsafe) private static var count: Int32 = 0
+
+    static var requested: Bool { count > 0 }
+
+    static func install() {
+        let handler: @convention(c) (Int32) -> Void = { sig in
+            Interrupts.count += 1
+            if Interrupts.count > 1 { _exit(128 + sig) }
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+
+    static func uninstall() {
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}

@@ -1,0 +1,189 @@
+import ArgumentParser
+import NCFData
+import NCFModel
+import NCFTraining
+
+/// Where the data comes from and how it is split. Shared by `train`, `eval` and `recommend`.
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("data"), help: ArgumentHelp(
+        "Ratings file, or the NCF files' prefix with --format ncf. (default: Data/ratings.tsv, the bundled synthetic set)",
+        valueName: "path"))
+    var data: String?
+
+    @Option(name: .customLong("format"), help: ArgumentHelp(
+        "File format: auto, tsv (u.data), csv, dat (ratings.dat, '::'), ncf (PREFIX.train.rating, .test.rating, .test.negative).",
+        valueName: "format"), transform: parseFormat)
+    var format: DataFormat = .auto
+
+    @Option(name: .customLong("columns"), help: ArgumentHelp(
+        "CSV header names of the user, item, rating [and timestamp] columns, e.g. uid,iid,score,ts.",
+        valueName: "names"))
+    var columns: String?
+
+    @Flag(name: [.customLong("skip_bad_lines"), .customLong("skip-bad-lines")],
+          help: "Skip malformed lines (reporting how many and where) instead of stopping at the first.")
+    var skipBadLines = false
+
+    @Option(name: .customLong("task"), help: ArgumentHelp(
+        "rating (predict the rating, MSE) or implicit (every interaction a positive, BCE). (default: rating; implicit for --format ncf)",
+        valueName: "task"), transform: parseTask)
+    var task: Task?
+
+    @Option(name: .customLong("split"), help: ArgumentHelp(
+        "random, loo (leave-one-out by time) or ncf (the paper's files). (default: random for rating, loo for implicit, ncf for --format ncf)",
+        valueName: "split"), transform: parseSplit)
+    var split: SplitKind?
+
+    @Option(name: [.customLong("valid_ratio"), .customLong("valid-ratio")], help: ArgumentHelp(
+        "Fraction of ratings held out for validation (random split).", valueName: "ratio"))
+    var validRatio: Double = 0.1
+
+    @Option(name: [.customLong("test_ratio"), .customLong("test-ratio")], help: ArgumentHelp(
+        "Fraction of ratings held out for the final test (random split).", valueName: "ratio"))
+    var testRatio: Double = 0.1
+
+    @Option(name: [.customLong("eval_negatives"), .customLong("eval-negatives")], help: ArgumentHelp(
+        "Implicit task: rank each held-out item against N sampled negatives, or 'all' items the user has not seen in train.",
+        valueName: "N|all"), transform: parseEvalNegatives)
+    var evalNegatives: EvalNegatives = .sampled(99)
+}
+
+/// The hyperparameters of one run: the sweep YAML's parameter names.
+struct ModelOptions: ParsableArguments {
+    private static let d = TrainConfig()
+
+    @Option(name: .customLong("model"), help: ArgumentHelp("GMF, MLP, NeuMF or NCF (= NeuMF).", valueName: "name"),
+            transform: parseModel)
+    var model: ModelKind = d.model
+
+    @Option(name: .customLong("lr"), help: ArgumentHelp("Learning rate.", valueName: "rate"))
+    var lr: Double = d.lr
+
+    @Option(name: [.customLong("batch_size"), .customLong("batch-size")], help: ArgumentHelp("Training pairs per step.", valueName: "n"))
+    var batchSize: Int = d.batch_size
+
+    @Option(name: [.customLong("embed_dim"), .customLong("embed-dim")], help: ArgumentHelp("Width of each embedding table.", valueName: "n"))
+    var embedDim: Int = d.embed_dim
+
+    @Option(name: [.customLong("mlp_dims"), .customLong("mlp-dims")], help: ArgumentHelp(
+        "Hidden sizes of the MLP tower, comma-separated; its input is 2·embed_dim. (default: \(d.mlp_dims.map(String.init).joined(separator: ",")))",
+        valueName: "n,n,..."), transform: parseLayerSizes)
+    var mlpDims: [Int] = d.mlp_dims
+
+    @Option(name: .customLong("epochs"), help: ArgumentHelp("Passes over the training data.", valueName: "n"))
+    var epochs: Int = d.epochs
+
+    @Option(name: .customLong("dropout"), help: ArgumentHelp("Drop probability after each ReLU of the MLP tower, in [0, 1).", valueName: "p"))
+    var dropout: Double = d.dropout
+
+    @Option(name: .customLong("optimizer"), help: ArgumentHelp(
+        "adam (lazy: embedding rows move only when in the batch), dense_adam (every row every step) or sgd.", valueName: "name"),
+            transform: parseOptimizer)
+    var optimizer: OptimizerKind = d.optimizer
+
+    @Option(name: [.customLong("weight_decay"), .customLong("weight-decay")], help: ArgumentHelp("L2 penalty added to the gradient.", valueName: "λ"))
+    var weightDecay: Double = d.weight_decay
+
+    @Option(name: .customLong("negatives"), help: ArgumentHelp("Implicit task: sampled negatives per positive, resampled each epoch.", valueName: "n"))
+    var negatives: Int = d.negatives
+
+    @Option(name: .customLong("topk"), help: ArgumentHelp("K of HR@K and NDCG@K.", valueName: "k"))
+    var topk: Int = d.topk
+
+    @Option(name: .customLong("seed"), help: ArgumentHelp("Seeds the split, initialisation, sampling and dropout.", valueName: "n"))
+    var seed: UInt64 = d.seed
+
+    @Option(name: .customLong("patience"), help: ArgumentHelp("Stop after this many epochs without a better Valid Loss; 0 = off.", valueName: "n"))
+    var patience: Int = d.patience
+
+    @Option(name: .customLong("threads"), help: ArgumentHelp("OpenBLAS threads.", valueName: "n"))
+    var threads: Int = d.threads
+
+    var trainConfig: TrainConfig {
+        var c = TrainConfig()
+        c.model = model
+        c.lr = lr
+        c.batch_size = batchSize
+        c.embed_dim = embedDim
+        c.mlp_dims = mlpDims
+        c.epochs = epochs
+        c.dropout = dropout
+        c.optimizer = optimizer
+        c.weight_decay = weightDecay
+        c.negatives = negatives
+        c.topk = topk
+        c.seed = seed
+        c.patience = patience
+        c.threads = threads
+        return c
+    }
+
+    func validate() throws {
+        let problems = trainConfig.problems()
+        if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
+    }
+}
+
+// MARK: - Value parsers (each error names the value and what is accepted)
+
+func parseFormat(_ s: String) throws -> DataFormat {
+    if s.lowercased() == "udata" { return .tsv }
+    guard let f = DataFormat(rawValue: s.lowercased()) else {
+        throw ValidationError("--format \(s): unknown format; use one of auto, tsv, csv, dat, ncf")
+    }
+    return f
+}
+
+func parseTask(_ s: String) throws -> Task {
+    switch s.lowercased() {
+    case "rating", "explicit": return .rating
+    case "implicit": return .implicit
+    default: throw ValidationError("--task \(s): use rating or implicit")
+    }
+}
+
+func parseSplit(_ s: String) throws -> SplitKind {
+    guard let k = SplitKind(rawValue: s.lowercased()) else {
+        throw ValidationError("--split \(s): use random, loo or ncf")
+    }
+    return k
+}
+
+func parseEvalNegatives(_ s: String) throws -> EvalNegatives {
+    guard let e = EvalNegatives(argument: s) else {
+        throw ValidationError("--eval_negatives \(s): use a positive count such as 99, or all")
+    }
+    return e
+}
+
+func parseModel(_ s: String) throws -> ModelKind {
+    guard let m = ModelKind(argument: s) else {
+        throw ValidationError("--model \(s): use GMF, MLP, NeuMF or NCF")
+    }
+    return m
+}
+
+func parseOptimizer(_ s: String) throws -> OptimizerKind {
+    guard let o = OptimizerKind(rawValue: s.lowercased().replacingOccurrences(of: "-", with: "_")) else {
+        throw ValidationError("--optimizer \(s): use adam, dense_adam or sgd")
+    }
+    return o
+}
+
+/// Parses `16,32,64` (spaces and brackets tolerated, as a sweep may write `[16, 32, 64]`).
+func parseLayerSizes(_ s: String) throws -> [Int] {
+    let trimmed = s.trimmingCharacters(in: CharacterSet(charactersIn: "[] \"'"))
+    if trimmed.isEmpty { throw ValidationError("--mlp_dims \"\(s)\": give at least one layer size, e.g. 64,32,16") }
+    var sizes: [Int] = []
+    for (i, part) in trimmed.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
+        let t = part.trimmingCharacters(in: .whitespaces)
+        guard let n = Int(t), n > 0 else {
+            let found = t.isEmpty ? "an empty entry" : "\"\(t)\""
+            throw ValidationError("--mlp_dims \"\(s)\": entry \(i + 1) is \(found); expected positive integers separated by commas, e.g. 64,32,16")
+        }
+        sizes.append(n)
+    }
+    return sizes
+}
+
+import Foundation
