@@ -236,7 +236,6 @@ public enum DatasetBuilder {
         notes += initialNotes
 
         let trainItems = UserItems(numUsers: numUsers, interactions: [train])
-        let known = UserItems(numUsers: numUsers, interactions: [train, valid, test])
         notes += coldStartNotes(train: train, trainItems: trainItems, numItems: numItems,
                                 parts: [("valid", valid), ("test", test)], noun: noun)
 
@@ -263,17 +262,18 @@ public enum DatasetBuilder {
             }
         }
 
-        var validPairs: LabeledPairs
-        var testPairs: LabeledPairs
+        let validPairs: LabeledPairs
+        let testPairs: LabeledPairs
         var validRanking: RankingSet?
         var testRanking: RankingSet?
-        var drawer = FixedNegatives(known: known, numItems: numItems)
         if task == .rating {
             validPairs = LabeledPairs(users: valid.users, items: valid.items, targets: valid.ratings)
             testPairs = LabeledPairs(users: test.users, items: test.items, targets: test.ratings)
             if fileNegatives != nil { notes.append("rating task: the NCF test negatives are not used") }
         } else {
-            // Evaluation candidates.
+            // Evaluation candidates: never an item the user touched in any split.
+            let known = UserItems(numUsers: numUsers, interactions: [train, valid, test])
+            var drawer = FixedNegatives(known: known, numItems: numItems)
             var protocol_ = options.evalNegatives
             if let fileNegatives {
                 let (ranking, fileNotes) = rankingFromFile(

@@ -12,7 +12,7 @@ import NCFKernels
 /// `Dataset.trainItems`. A user who has interacted with every item gets no negatives (no endless loop).
 ///
 /// The same generator state gives the same epoch, bit for bit.
-public struct NegativeSampler {
+public struct NegativeSampler: Sendable {
     /// The largest users × items bitset used for membership, in bits (2³² bits = 512 MiB).
     public static let bitsetLimit = 1 << 32
 
@@ -32,8 +32,6 @@ public struct NegativeSampler {
     private let wordsPerUser: Int
     /// Users who have interacted with every item: no negatives for them.
     private let isFull: [Bool]
-    /// Reused across epochs.
-    private var scratch: [Pair] = []
 
     /// - Parameters:
     ///   - negatives: negatives per positive (implicit task; ignored for ratings).
@@ -79,13 +77,12 @@ public struct NegativeSampler {
     public var usesBitset: Bool { !bits.isEmpty }
 
     /// Fills `pairs` with one shuffled training epoch, reusing its storage: after the first epoch
-    /// (once the arrays have `epochSize` entries and are not shared) nothing is allocated, here or
-    /// in the sampler's own working buffer.
+    /// (once the arrays have `epochSize` entries and are not shared) nothing is allocated.
     ///
     /// Rating task: every train interaction with its rating. Implicit: every train positive
     /// (target 1) plus `negatives` negatives (target 0) each, drawn uniformly from the items not among
-    /// the user's train items, resampled on every call. The pairs come out uniformly shuffled by
-    /// `rng` (an inside-out Fisher–Yates while they are generated).
+    /// the user's train items, resampled on every call. The pairs are then shuffled with `rng`
+    /// (Fisher–Yates over the three arrays together).
     /// - Complexity: O(epochSize) expected; each negative needs `1 / (1 − d_u)` draws on average,
     ///   `d_u` being the fraction of all items user `u` has in train.
     public mutating func fillEpoch(_ pairs: inout LabeledPairs, rng: inout SplitMix64) {
@@ -94,64 +91,56 @@ public struct NegativeSampler {
             pairs = LabeledPairs(users: [Int32](repeating: 0, count: n), items: [Int32](repeating: 0, count: n),
                                  targets: [Float](repeating: 0, count: n))
         }
-        if scratch.count != n { scratch = [Pair](repeating: Pair(user: 0, item: 0, target: 0), count: n) }
         let perPositive = negatives
         let implicit = task == .implicit
         let numItems = numItems
         let wordsPerUser = wordsPerUser
         let trainItems = trainItems
-        // Each new pair goes to a uniform position among those written so far ("inside-out"
-        // Fisher–Yates): the result is a uniform shuffle, built in one pass over one packed array
-        // (one cache miss per pair instead of one per array), then unpacked in order.
-        scratch.withUnsafeMutableBufferPointer { out in
         users.withUnsafeBufferPointer { srcU in
         items.withUnsafeBufferPointer { srcI in
         ratings.withUnsafeBufferPointer { srcR in
         bits.withUnsafeBufferPointer { bits in
         isFull.withUnsafeBufferPointer { isFull in
+        pairs.users.withUnsafeMutableBufferPointer { outU in
+        pairs.items.withUnsafeMutableBufferPointer { outI in
+        pairs.targets.withUnsafeMutableBufferPointer { outT in
+            var g = rng
             var w = 0
-            @inline(__always) func place(_ pair: Pair) {
-                let j = rng.nextInt(below: w + 1)
-                out[w] = out[j]
-                out[j] = pair
-                w += 1
-            }
             for k in 0..<srcU.count {
                 let u = srcU[k]
-                place(Pair(user: u, item: srcI[k], target: implicit ? 1 : srcR[k]))
+                outU[w] = u
+                outI[w] = srcI[k]
+                outT[w] = implicit ? 1 : srcR[k]
+                w += 1
                 if perPositive == 0 || isFull[Int(u)] { continue }
                 let row = Int(u) * wordsPerUser
                 for _ in 0..<perPositive {
                     var j: Int
                     if bits.isEmpty {
-                        repeat { j = rng.nextInt(below: numItems) } while trainItems.contains(user: u, item: Int32(j))
+                        repeat { j = g.nextInt(below: numItems) } while trainItems.contains(user: u, item: Int32(j))
                     } else {
                         repeat {
-                            j = rng.nextInt(below: numItems)
+                            j = g.nextInt(below: numItems)
                         } while bits[row + j >> 6] & (1 << UInt64(j & 63)) != 0
                     }
-                    place(Pair(user: u, item: Int32(j), target: 0))
+                    outU[w] = u
+                    outI[w] = Int32(j)
+                    outT[w] = 0
+                    w += 1
                 }
             }
             precondition(w == n, "NegativeSampler: epoch size changed")
-        }}}}}}
-        scratch.withUnsafeBufferPointer { src in
-        pairs.users.withUnsafeMutableBufferPointer { outU in
-        pairs.items.withUnsafeMutableBufferPointer { outI in
-        pairs.targets.withUnsafeMutableBufferPointer { outT in
-            for k in 0..<n {
-                outU[k] = src[k].user
-                outI[k] = src[k].item
-                outT[k] = src[k].target
+            // Fisher–Yates over the three arrays together.
+            var i = n - 1
+            while i > 0 {
+                let j = g.nextInt(below: i + 1)
+                outU.swapAt(i, j)
+                outI.swapAt(i, j)
+                outT.swapAt(i, j)
+                i -= 1
             }
-        }}}}
-    }
-
-    /// One packed training pair (the shuffle's working storage).
-    private struct Pair {
-        var user: Int32
-        var item: Int32
-        var target: Float
+            rng = g
+        }}}}}}}}
     }
 }
 

@@ -7,7 +7,7 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Describe a ratings file, or write the bundled synthetic data set.",
-        subcommands: [Info.self, Synth.self])
+        subcommands: [Info.self, Synth.self, Fetch.self])
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -60,10 +60,17 @@ struct DataCommand: ParsableCommand {
         @Option(name: .customLong("seed")) var seed: UInt64 = SyntheticRatings.defaultShape.seed
 
         func validate() throws {
-            if users < 1 || items < 1 { throw ValidationError("--users and --items must be at least 1") }
-            if ratings < users { throw ValidationError("--ratings \(ratings): need at least one per user (\(users))") }
-            if Double(ratings) > Double(users) * Double(items) * 0.5 {
-                throw ValidationError("--ratings \(ratings): at most half of users × items (\(users * items / 2)) distinct pairs")
+            if users < 1 { throw ValidationError("--users \(users): must be at least 1") }
+            if items < SyntheticRatings.minRatingsPerUser {
+                throw ValidationError("--items \(items): must be at least \(SyntheticRatings.minRatingsPerUser) (every user rates that many items)")
+            }
+            let minimum = SyntheticRatings.minRatingsPerUser * users
+            let cap = max(SyntheticRatings.minRatingsPerUser, items * 6 / 10) * users
+            if ratings < minimum {
+                throw ValidationError("--ratings \(ratings): at least \(minimum) for \(users) users (every user rates \(SyntheticRatings.minRatingsPerUser) items)")
+            }
+            if ratings > cap {
+                throw ValidationError("--ratings \(ratings): at most \(cap) for \(users) users and \(items) items (a user rates at most 60% of the items)")
             }
             if users > 10_000_000 || items > 10_000_000 || ratings > 100_000_000 {
                 throw ValidationError("at most 10,000,000 users or items and 100,000,000 ratings")

@@ -70,7 +70,7 @@ func reloadDataset(for loaded: LoadedModel, override: String?, log: (String) -> 
     var source = loaded.metadata.data
     if let override { source.path = override }
     guard FileManager.default.fileExists(atPath: source.path) || source.format == .ncf else {
-        throw ValidationError("the model's data file \(source.path) is not there. Hint: pass --data PATH to the same ratings file.")
+        throw CLIError(message: "the model's data file \(source.path) is not there. Hint: pass --data PATH to the same ratings file.")
     }
     let (dataset, _) = try loadDataset(source, log: log)
     guard dataset.userIDs == loaded.userIDs, dataset.itemIDs == loaded.itemIDs else {
@@ -144,7 +144,7 @@ struct Recommend: ParsableCommand {
         let numItems = probe.metadata.model.numItems
         let loaded = try loadModel(path: modelPath, capacity: max(1, numItems))
         guard let u = loaded.userIDs.index(of: user) else {
-            throw ValidationError("--user \(user): no such user in the model's data (\(grouped(loaded.userIDs.count)) users, e.g. \(loaded.userIDs.rawIDs.prefix(3).joined(separator: ", "))).")
+            throw CLIError(message: "--user \(user): no such user in the model's data (\(grouped(loaded.userIDs.count)) users, e.g. \(loaded.userIDs.rawIDs.prefix(3).joined(separator: ", "))).")
         }
         let dataset = try reloadDataset(for: loaded, override: data) { console.say($0) }
         let seen = Set(dataset.trainItems.items(of: u))

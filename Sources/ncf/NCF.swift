@@ -15,6 +15,19 @@ struct NCF: ParsableCommand {
         subcommands: [Train.self, Eval.self, Recommend.self, DataCommand.self],
         defaultSubcommand: Train.self
     )
+
+    /// Runs the command line. `ncf --help` alone also shows the training flags: `train` is the
+    /// default subcommand, so they are the flags a bare `ncf` takes.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.count == 1, ["-h", "--help", "-help"].contains(arguments[0]) {
+            let train = helpMessage(for: Train.self)
+            let flags = train.range(of: "USAGE:").map { String(train[$0.lowerBound...]) } ?? train
+            print(helpMessage() + "\n\nTRAINING (`ncf train`, the default subcommand):\n\n" + flags)
+            return
+        }
+        main(nil)
+    }
 }
 
 enum NCFVersion {

@@ -117,10 +117,10 @@ func checkWritable(_ path: String) throws {
     let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-        throw ValidationError("--save \(path): the directory \(dir) does not exist. Hint: create it first.")
+        throw CLIError(message: "--save \(path): the directory \(dir) does not exist. Hint: create it first.")
     }
     guard FileManager.default.isWritableFile(atPath: dir) else {
-        throw ValidationError("--save \(path): the directory \(dir) is not writable. Hint: choose another path.")
+        throw CLIError(message: "--save \(path): the directory \(dir) is not writable. Hint: choose another path.")
     }
 }
 

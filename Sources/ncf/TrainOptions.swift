@@ -11,7 +11,7 @@ struct DataOptions: ParsableArguments {
     var data: String?
 
     @Option(name: .customLong("format"), help: ArgumentHelp(
-        "File format: auto, tsv (u.data), csv, dat (ratings.dat, '::'), ncf (PREFIX.train.rating, .test.rating, .test.negative).",
+        "File format: auto, tsv (u.data), csv, dat (ratings.dat, '::'), ncf (PREFIX.train.rating, .test.rating, .test.negative). (default: auto)",
         valueName: "format"), transform: parseFormat)
     var format: DataFormat = .auto
 
@@ -34,16 +34,16 @@ struct DataOptions: ParsableArguments {
         valueName: "split"), transform: parseSplit)
     var split: SplitKind?
 
-    @Option(name: [.customLong("valid_ratio"), .customLong("valid-ratio")], help: ArgumentHelp(
+    @Option(name: [.customLong("valid_ratio"), .customLong("valid-ratio")], parsing: .unconditional, help: ArgumentHelp(
         "Fraction of ratings held out for validation (random split).", valueName: "ratio"))
     var validRatio: Double = 0.1
 
-    @Option(name: [.customLong("test_ratio"), .customLong("test-ratio")], help: ArgumentHelp(
+    @Option(name: [.customLong("test_ratio"), .customLong("test-ratio")], parsing: .unconditional, help: ArgumentHelp(
         "Fraction of ratings held out for the final test (random split).", valueName: "ratio"))
     var testRatio: Double = 0.1
 
-    @Option(name: [.customLong("eval_negatives"), .customLong("eval-negatives")], help: ArgumentHelp(
-        "Implicit task: rank each held-out item against N sampled negatives, or 'all' items the user has not seen in train.",
+    @Option(name: [.customLong("eval_negatives"), .customLong("eval-negatives")], parsing: .unconditional, help: ArgumentHelp(
+        "Implicit task: rank each held-out item against N sampled negatives, or 'all' items the user has not seen in train. (default: 99)",
         valueName: "N|all"), transform: parseEvalNegatives)
     var evalNegatives: EvalNegatives = .sampled(99)
 }
@@ -52,51 +52,59 @@ struct DataOptions: ParsableArguments {
 struct ModelOptions: ParsableArguments {
     private static let d = TrainConfig()
 
-    @Option(name: .customLong("model"), help: ArgumentHelp("GMF, MLP, NeuMF or NCF (= NeuMF).", valueName: "name"),
+    @Option(name: .customLong("model"), help: ArgumentHelp("GMF, MLP, NeuMF or NCF (= NeuMF). (default: \(d.model.rawValue))", valueName: "name"),
             transform: parseModel)
     var model: ModelKind = d.model
 
-    @Option(name: .customLong("lr"), help: ArgumentHelp("Learning rate.", valueName: "rate"))
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: ArgumentHelp("Learning rate, > 0.", valueName: "rate"))
     var lr: Double = d.lr
 
-    @Option(name: [.customLong("batch_size"), .customLong("batch-size")], help: ArgumentHelp("Training pairs per step.", valueName: "n"))
+    @Option(name: [.customLong("batch_size"), .customLong("batch-size")], parsing: .unconditional,
+            help: ArgumentHelp("Training pairs per step, an integer ≥ 1.", valueName: "n"))
     var batchSize: Int = d.batch_size
 
-    @Option(name: [.customLong("embed_dim"), .customLong("embed-dim")], help: ArgumentHelp("Width of each embedding table.", valueName: "n"))
+    @Option(name: [.customLong("embed_dim"), .customLong("embed-dim")], parsing: .unconditional,
+            help: ArgumentHelp("Width of each embedding table, an integer ≥ 1.", valueName: "n"))
     var embedDim: Int = d.embed_dim
 
-    @Option(name: [.customLong("mlp_dims"), .customLong("mlp-dims")], help: ArgumentHelp(
+    @Option(name: [.customLong("mlp_dims"), .customLong("mlp-dims")], parsing: .unconditional, help: ArgumentHelp(
         "Hidden sizes of the MLP tower, comma-separated; its input is 2·embed_dim. (default: \(d.mlp_dims.map(String.init).joined(separator: ",")))",
         valueName: "n,n,..."), transform: parseLayerSizes)
     var mlpDims: [Int] = d.mlp_dims
 
-    @Option(name: .customLong("epochs"), help: ArgumentHelp("Passes over the training data.", valueName: "n"))
+    @Option(name: .customLong("epochs"), parsing: .unconditional,
+            help: ArgumentHelp("Passes over the training data, an integer ≥ 1.", valueName: "n"))
     var epochs: Int = d.epochs
 
-    @Option(name: .customLong("dropout"), help: ArgumentHelp("Drop probability after each ReLU of the MLP tower, in [0, 1).", valueName: "p"))
+    @Option(name: .customLong("dropout"), parsing: .unconditional, help: ArgumentHelp("Drop probability after each ReLU of the MLP tower, in [0, 1).", valueName: "p"))
     var dropout: Double = d.dropout
 
     @Option(name: .customLong("optimizer"), help: ArgumentHelp(
-        "adam (lazy: embedding rows move only when in the batch), dense_adam (every row every step) or sgd.", valueName: "name"),
+        "adam (lazy: embedding rows move only when in the batch), dense_adam (every row every step) or sgd. (default: \(d.optimizer.rawValue))",
+        valueName: "name"),
             transform: parseOptimizer)
     var optimizer: OptimizerKind = d.optimizer
 
-    @Option(name: [.customLong("weight_decay"), .customLong("weight-decay")], help: ArgumentHelp("L2 penalty added to the gradient.", valueName: "λ"))
+    @Option(name: [.customLong("weight_decay"), .customLong("weight-decay")], parsing: .unconditional,
+            help: ArgumentHelp("L2 penalty added to the gradient, ≥ 0.", valueName: "λ"))
     var weightDecay: Double = d.weight_decay
 
-    @Option(name: .customLong("negatives"), help: ArgumentHelp("Implicit task: sampled negatives per positive, resampled each epoch.", valueName: "n"))
+    @Option(name: .customLong("negatives"), parsing: .unconditional,
+            help: ArgumentHelp("Implicit task: sampled negatives per positive, resampled each epoch; an integer 1...1000.", valueName: "n"))
     var negatives: Int = d.negatives
 
-    @Option(name: .customLong("topk"), help: ArgumentHelp("K of HR@K and NDCG@K.", valueName: "k"))
+    @Option(name: .customLong("topk"), parsing: .unconditional, help: ArgumentHelp("K of HR@K and NDCG@K, an integer ≥ 1.", valueName: "k"))
     var topk: Int = d.topk
 
-    @Option(name: .customLong("seed"), help: ArgumentHelp("Seeds the split, initialisation, sampling and dropout.", valueName: "n"))
+    @Option(name: .customLong("seed"), parsing: .unconditional,
+            help: ArgumentHelp("Seeds the split, initialisation, sampling and dropout; an integer ≥ 0.", valueName: "n"))
     var seed: UInt64 = d.seed
 
-    @Option(name: .customLong("patience"), help: ArgumentHelp("Stop after this many epochs without a better Valid Loss; 0 = off.", valueName: "n"))
+    @Option(name: .customLong("patience"), parsing: .unconditional,
+            help: ArgumentHelp("Stop after this many epochs without a better Valid Loss (an integer; 0 = off).", valueName: "n"))
     var patience: Int = d.patience
 
-    @Option(name: .customLong("threads"), help: ArgumentHelp("OpenBLAS threads.", valueName: "n"))
+    @Option(name: .customLong("threads"), parsing: .unconditional, help: ArgumentHelp("OpenBLAS threads, 1...256.", valueName: "n"))
     var threads: Int = d.threads
 
     var trainConfig: TrainConfig {

@@ -1,1 +1,0 @@
-print("ncf-bench: under construction")

@@ -1,0 +1,141 @@
+import Foundation
+import NCFTestSupport
+import XCTest
+
+/// `--save`, then `ncf eval` and `ncf recommend` on the saved file; damaged and misplaced files.
+final class ModelFileTests: CLITestCase {
+    // MARK: - eval
+
+    func testEvalReproducesTrainingTestMetricsRatingTask() throws {
+        let data = try writeTinyRatings()
+        try assertEvalMatchesTraining(train: ["--data", data] + smallFlags, metrics: ["Test RMSE", "Test MAE"])
+    }
+
+    func testEvalReproducesTrainingTestMetricsImplicitTask() throws {
+        let data = try writeTinyRatings()
+        try assertEvalMatchesTraining(
+            train: ["--data", data, "--task", "implicit", "--split", "loo", "--eval_negatives", "5"] + smallFlags,
+            metrics: ["Test HR@10", "Test NDCG@10"])
+    }
+
+    func testEvalWithMovedDataNeedsDataFlag() throws {
+        let data = try writeTinyRatings(name: "first.tsv")
+        let model = tmp.appendingPathComponent("m.ncf").path
+        try ncfSucceeds(["--data", data, "--save", model] + smallFlags)
+        let moved = tmp.appendingPathComponent("moved.tsv").path
+        try FileManager.default.moveItem(atPath: data, toPath: moved)
+        let stderr = try ncfFails(["eval", "--model", model])
+        XCTAssertTrue(stderr.contains("first.tsv") && stderr.contains("--data"), stderr)
+        try ncfSucceeds(["eval", "--model", model, "--data", moved, "--json"])
+    }
+
+    private func assertEvalMatchesTraining(train: [String], metrics: [String],
+                                           file: StaticString = #filePath, line: UInt = #line) throws {
+        let model = tmp.appendingPathComponent("model.ncf").path
+        let trained = try ncfSucceeds(train + ["--json", "--save", model], file: file, line: line)
+        let summary = trainingRecords(trained, file: file, line: line).summary
+        XCTAssertTrue(FileManager.default.fileExists(atPath: model), "no model written", file: file, line: line)
+
+        let evaluated = try ncfSucceeds(["eval", "--model", model, "--json"], file: file, line: line)
+        let objects = jsonLines(evaluated, file: file, line: line)
+        XCTAssertEqual(objects.count, 1, "eval --json prints one object:\n\(evaluated)", file: file, line: line)
+        guard let result = objects.first else { return }
+        for name in metrics {
+            guard let expected = number(summary, name), let actual = number(result, name) else {
+                XCTFail("\(name) missing: train \(summary), eval \(result)", file: file, line: line)
+                continue
+            }
+            XCTAssertEqual(actual, expected, accuracy: 1e-6, name, file: file, line: line)
+        }
+        XCTAssertEqual(result["protocol"] as? String, summary["protocol"] as? String, file: file, line: line)
+    }
+
+    // MARK: - recommend
+
+    func testRecommendReturnsUnseenItemsByRawID() throws {
+        let data = try writeTinyRatings()
+        let model = tmp.appendingPathComponent("model.ncf").path
+        // Leave-one-out by time: a user's train items are all but the last two they rated.
+        try ncfSucceeds(["--data", data, "--task", "implicit", "--split", "loo", "--eval_negatives", "5",
+                         "--save", model] + smallFlags)
+        for user in ["u1", "u3", "u12"] {
+            let result = try ncfSucceeds(["recommend", "--model", model, "--user", user, "-k", "3", "--json"])
+            let objects = jsonLines(result)
+            XCTAssertEqual(objects.count, 1, result.description)
+            guard let object = objects.first else { continue }
+            XCTAssertEqual(object["user"] as? String, user)
+            let entries = object["items"] as? [[String: Any]] ?? []
+            let items = entries.compactMap { $0["item"] as? String }
+            XCTAssertEqual(items.count, 3, result.description)
+            XCTAssertEqual(Set(items).count, 3, "repeated items: \(items)")
+            XCTAssertTrue(Set(items).isSubset(of: TinyRatings.itemIDs), "unknown item ids: \(items)")
+            let trainItems = Set(TinyRatings.itemsByUser[user]!.dropLast(2))
+            XCTAssertTrue(Set(items).isDisjoint(with: trainItems), "\(user) was recommended train items: \(items)")
+            let scores = entries.compactMap { number($0, "score") }
+            XCTAssertEqual(scores.count, 3)
+            XCTAssertEqual(scores, scores.sorted(by: >), "not ranked by score: \(scores)")
+        }
+    }
+
+    func testRecommendRatingModelAndLongForm() throws {
+        let data = try writeTinyRatings()
+        let model = tmp.appendingPathComponent("model.ncf").path
+        try ncfSucceeds(["--data", data, "--save", model] + smallFlags)
+        let result = try ncfSucceeds(["recommend", "--model", model, "--user", "u5", "--k", "3", "--json"])
+        let items = (jsonLines(result).first?["items"] as? [[String: Any]] ?? []).compactMap { $0["item"] as? String }
+        XCTAssertEqual(items.count, 3, result.description)
+        XCTAssertEqual(Set(items).count, 3)
+        XCTAssertTrue(Set(items).isSubset(of: TinyRatings.itemIDs))
+        // Human output without --json.
+        let human = try ncfSucceeds(["recommend", "--model", model, "--user", "u5", "-k", "2"])
+        XCTAssertTrue(human.stdout.contains("1. i") && human.stdout.contains("2. i"), human.description)
+    }
+
+    func testRecommendUnknownUserIsAClearError() throws {
+        let data = try writeTinyRatings()
+        let model = tmp.appendingPathComponent("model.ncf").path
+        try ncfSucceeds(["--data", data, "--save", model] + smallFlags)
+        let stderr = try ncfFails(["recommend", "--model", model, "--user", "nobody", "-k", "3"])
+        XCTAssertTrue(stderr.contains("nobody"), stderr)
+        XCTAssertTrue(stderr.contains("no such user"), stderr)
+        let zero = try ncfFails(["recommend", "--model", model, "--user", "u1", "-k", "0"])
+        XCTAssertTrue(zero.contains("-k 0"), zero)
+    }
+
+    // MARK: - Damaged and missing files
+
+    func testCorruptModelFileIsAClearError() throws {
+        let data = try writeTinyRatings()
+        let model = tmp.appendingPathComponent("model.ncf")
+        try ncfSucceeds(["--data", data, "--save", model.path] + smallFlags)
+        var bytes = try Data(contentsOf: model)
+        for offset in [bytes.count / 2, bytes.count - 1, 20] {
+            var damaged = bytes
+            damaged[offset] ^= 0x5A
+            let path = tmp.appendingPathComponent("damaged-\(offset).ncf")
+            try damaged.write(to: path)
+            for command in [["eval", "--model", path.path], ["recommend", "--model", path.path, "--user", "u1"]] {
+                let stderr = try ncfFails(command)
+                XCTAssertTrue(stderr.contains(path.lastPathComponent), "\(command) offset \(offset): \(stderr)")
+                XCTAssertTrue(stderr.contains("damaged"), "\(command) offset \(offset): \(stderr)")
+            }
+        }
+        // Truncated, and not a model at all.
+        bytes.removeLast(bytes.count / 3)
+        let truncated = tmp.appendingPathComponent("truncated.ncf")
+        try bytes.write(to: truncated)
+        XCTAssertTrue(try ncfFails(["eval", "--model", truncated.path]).contains("truncated.ncf"))
+        XCTAssertTrue(try ncfFails(["eval", "--model", data]).contains("ratings.tsv"))
+        XCTAssertTrue(try ncfFails(["eval", "--model", tmp.appendingPathComponent("none.ncf").path]).contains("none.ncf"))
+    }
+
+    func testSaveIntoMissingDirectoryFailsBeforeTraining() throws {
+        let data = try writeTinyRatings()
+        let dir = tmp.appendingPathComponent("no/such/dir").path
+        let result = try ncf(["--data", data, "--json", "--save", dir + "/model.ncf"] + smallFlags)
+        XCTAssertNotEqual(result.exitCode, 0, result.description)
+        XCTAssertTrue(result.stderr.contains(dir), "message should name \(dir):\n\(result)")
+        XCTAssertEqual(result.stdout, "", "an epoch ran before the failure:\n\(result)")
+        XCTAssertFalse(result.stderr.contains("epoch 1/"), result.description)
+    }
+}

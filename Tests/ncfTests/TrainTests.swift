@@ -1,0 +1,140 @@
+import NCFTestSupport
+import XCTest
+
+/// `ncf [train] --json` end to end on the tiny data: flag spellings, JSON Lines, metrics, loss.
+final class TrainTests: CLITestCase {
+    // MARK: - Flag spellings and reproducibility
+
+    /// `--batch_size 16`, `--batch-size 16` and `--batch_size=16` (with and without the `train`
+    /// word) give the same numbers, bit for bit, apart from the clock.
+    func testFlagSpellingsAgreeAndRunsAreReproducible() throws {
+        let data = try writeTinyRatings()
+        let common = ["--data", data, "--epochs", "2", "--embed_dim", "4", "--mlp_dims", "8,4", "--seed", "7", "--json"]
+        let spellings: [[String]] = [
+            ["train", "--batch_size", "16"],
+            ["--batch-size", "16"],
+            ["train", "--batch_size=16"],
+            ["--batch-size=16"],
+        ]
+        var reference: [[String: String]]?
+        for spelling in spellings {
+            let result = try ncfSucceeds(spelling + common)
+            let values = reproducibleValues(result)
+            XCTAssertEqual(values.count, 3, "2 epochs + summary expected:\n\(result)")
+            if let reference {
+                XCTAssertEqual(values, reference, "\(spelling) differs from \(spellings[0])")
+            } else {
+                reference = values
+            }
+        }
+        // A different batch size really changes the numbers (the comparison above is not vacuous).
+        let other = reproducibleValues(try ncfSucceeds(["--batch_size", "8"] + common))
+        XCTAssertNotEqual(other, reference)
+    }
+
+    func testDifferentSeedsGiveDifferentNumbers() throws {
+        let data = try writeTinyRatings()
+        let base = ["--data", data, "--json", "--epochs", "1", "--embed_dim", "4", "--mlp_dims", "8,4", "--batch_size", "16"]
+        let a = reproducibleValues(try ncfSucceeds(base + ["--seed", "1"]))
+        let b = reproducibleValues(try ncfSucceeds(base + ["--seed", "2"]))
+        XCTAssertNotEqual(a, b)
+    }
+
+    // MARK: - JSON Lines, rating task
+
+    func testJSONLinesRatingTask() throws {
+        let data = try writeTinyRatings()
+        let result = try ncfSucceeds(["--data", data, "--json"] + smallFlags)
+        let (epochs, summary) = trainingRecords(result)
+        XCTAssertEqual(epochs.count, 2)
+        for (k, epoch) in epochs.enumerated() {
+            XCTAssertEqual(number(epoch, "epoch"), Double(k + 1))
+            for key in ["Train Loss", "Valid Loss", "Valid RMSE", "Valid MAE", "seconds"] {
+                guard let value = number(epoch, key) else { XCTFail("epoch \(k + 1) lacks \(key): \(epoch)"); continue }
+                XCTAssertTrue(value.isFinite && value >= 0, "\(key) = \(value)")
+            }
+            // For the rating task the Valid Loss is the RMSE.
+            XCTAssertEqual(number(epoch, "Valid Loss")!, number(epoch, "Valid RMSE")!, accuracy: 1e-9)
+        }
+        for key in ["Test RMSE", "Test MAE", "best_epoch", "train_seconds", "samples_per_second"] {
+            XCTAssertNotNil(number(summary, key), "summary lacks \(key): \(summary)")
+        }
+        XCTAssertTrue((1...2).contains(Int(number(summary, "best_epoch") ?? 0)))
+        XCTAssertFalse((summary["protocol"] as? String ?? "").isEmpty, "summary lacks protocol: \(summary)")
+        XCTAssertGreaterThan(number(summary, "Test RMSE") ?? 0, 0)
+        // Human output went to stderr.
+        XCTAssertTrue(result.stderr.contains("best epoch"), result.description)
+        XCTAssertFalse(result.stdout.contains("best epoch"))
+    }
+
+    func testWithoutJSONHumanOutputGoesToStdout() throws {
+        let data = try writeTinyRatings()
+        let result = try ncfSucceeds(["--data", data] + smallFlags)
+        XCTAssertTrue(result.stdout.contains("epoch 1/2"), result.description)
+        XCTAssertTrue(result.stdout.contains("Test RMSE"), result.description)
+        XCTAssertFalse(result.stdout.contains("{"), result.description)
+    }
+
+    func testLossFalls() throws {
+        let data = try writeTinyRatings()
+        let result = try ncfSucceeds(["--data", data, "--json", "--epochs", "6", "--embed_dim", "4", "--mlp_dims", "8,4",
+                                      "--batch_size", "16", "--lr", "0.01", "--seed", "3"])
+        let (epochs, _) = trainingRecords(result)
+        XCTAssertEqual(epochs.count, 6)
+        guard let first = epochs.first.flatMap({ number($0, "Train Loss") }),
+              let last = epochs.last.flatMap({ number($0, "Train Loss") }) else {
+            return XCTFail("no Train Loss:\n\(result)")
+        }
+        XCTAssertLessThan(last, first, "Train Loss did not fall:\n\(result.stdout)")
+    }
+
+    // MARK: - JSON Lines, implicit task
+
+    func testJSONLinesImplicitTask() throws {
+        let data = try writeTinyRatings()
+        let result = try ncfSucceeds(["--data", data, "--json", "--task", "implicit", "--split", "loo",
+                                      "--eval_negatives", "5"] + smallFlags)
+        let (epochs, summary) = trainingRecords(result)
+        XCTAssertEqual(epochs.count, 2)
+        for epoch in epochs {
+            for key in ["Train Loss", "Valid Loss", "seconds"] {
+                XCTAssertNotNil(number(epoch, key), "epoch lacks \(key): \(epoch)")
+            }
+            for key in ["Valid HR@10", "Valid NDCG@10"] {
+                guard let v = number(epoch, key) else { XCTFail("epoch lacks \(key): \(epoch)"); continue }
+                XCTAssertTrue((0...1).contains(v), "\(key) = \(v)")
+            }
+        }
+        for key in ["Test HR@10", "Test NDCG@10"] {
+            guard let v = number(summary, key) else { XCTFail("summary lacks \(key): \(summary)"); continue }
+            XCTAssertTrue((0...1).contains(v), "\(key) = \(v)")
+        }
+        // With 5 negatives a held-out item is ranked among 6 candidates, so it is always in the top 10.
+        XCTAssertEqual(number(summary, "Test HR@10"), 1)
+        let proto = summary["protocol"] as? String ?? ""
+        XCTAssertTrue(proto.contains("5"), "protocol should name the 5 sampled negatives: \(proto)")
+    }
+
+    func testTopKRenamesRankingMetrics() throws {
+        let data = try writeTinyRatings()
+        let result = try ncfSucceeds(["--data", data, "--json", "--task", "implicit", "--split", "loo",
+                                      "--eval_negatives", "5", "--topk", "3"] + smallFlags)
+        let (epochs, summary) = trainingRecords(result)
+        for key in ["Valid HR@3", "Valid NDCG@3"] {
+            XCTAssertNotNil(epochs.first.flatMap { number($0, key) }, "epoch lacks \(key): \(epochs)")
+        }
+        for key in ["Test HR@3", "Test NDCG@3"] {
+            guard let v = number(summary, key) else { XCTFail("summary lacks \(key): \(summary)"); continue }
+            XCTAssertTrue((0...1).contains(v), "\(key) = \(v)")
+        }
+        XCTAssertNil(number(summary, "Test HR@10"), "HR@10 reported although --topk 3: \(summary)")
+    }
+
+    func testEveryModelKindTrains() throws {
+        let data = try writeTinyRatings()
+        for kind in ["GMF", "MLP", "NCF", "neumf"] {
+            let result = try ncfSucceeds(["--data", data, "--json", "--model", kind] + smallFlags)
+            XCTAssertNotNil(number(trainingRecords(result).summary, "Test RMSE"), "\(kind):\n\(result)")
+        }
+    }
+}
