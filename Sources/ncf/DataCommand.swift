@@ -6,7 +6,7 @@ import NCFData
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Describe a ratings file, or write the bundled synthetic data set.",
+        abstract: "Describe a ratings file, write the bundled synthetic data set, or download a public one.",
         subcommands: [Info.self, Synth.self, Fetch.self])
 
     struct Info: ParsableCommand {
