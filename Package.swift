@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 //
 // ncf: Neural Collaborative Filtering trainer with a built-in hyperparameter sweep.
-// Data flows one way: CBLAS → NCFKernels → NCFData → NCFModel → NCFTraining → ncf (CLI).
+// Data flows one way: CBLAS → NCFKernels → NCFData → NCFModel → NCFTraining → NCFSweep → ncf (CLI).
 // A target imports only targets listed above it.
 
 import PackageDescription
@@ -15,6 +15,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -36,13 +38,23 @@ let package = Package(
         .target(name: "NCFData", dependencies: ["NCFKernels", "CZlib"]),
         .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"]),
         .target(name: "NCFTraining", dependencies: ["NCFModel", "NCFData", "NCFKernels"]),
+        // The sweep engine: config, samplers, pruners and the run store. Only Agent.swift knows
+        // about training (it runs `ncf train` as child processes).
+        .target(
+            name: "NCFSweep",
+            dependencies: [
+                "NCFKernels",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
 
         // MARK: - Executables
 
         .executableTarget(
             name: "ncf",
             dependencies: [
-                "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
+                "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +73,7 @@ let package = Package(
         .testTarget(name: "NCFDataTests", dependencies: ["NCFData", "NCFTestSupport"]),
         .testTarget(name: "NCFModelTests", dependencies: ["NCFModel", "NCFTestSupport"]),
         .testTarget(name: "NCFTrainingTests", dependencies: ["NCFTraining", "NCFTestSupport"]),
+        .testTarget(name: "NCFSweepTests", dependencies: ["NCFSweep", "NCFTestSupport"]),
         .testTarget(name: "ncfTests", dependencies: ["ncf", "NCFTestSupport"]),
     ]
 )

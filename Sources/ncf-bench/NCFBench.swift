@@ -304,14 +304,16 @@ struct NCFBench: ParsableCommand {
     }
 
     private func footer(report: Report) -> String {
-        var lines = ["", "ncf (samples/s: median over rounds; the other figures from the median round)",
+        var lines = ["", "ncf (samples/s and samples/cpu-s: medians over rounds; the other figures from the median round)",
                      report.ncfTable(),
                      "  VmHWM: the bench process's peak resident memory during that run (reset before each run via "
                         + "/proc/self/clear_refs), loaded data sets included.",
-                     "  others busy: cores kept busy by other processes during the timed epochs (from /proc/stat); * above "
-                        + "\(Report.busyThreshold): the figure is suspect."]
+                     "  cpu/wall: the lowest share of a core the run got in a timed epoch; others busy: the most cores other "
+                        + "processes kept busy meanwhile (/proc/stat; \(ProcessInfo.processInfo.activeProcessorCount) cores here). "
+                        + "* cpu/wall below \(Report.cpuShareThreshold): the run waited for a CPU, its wall-clock figure is low."]
         if !report.impls.isEmpty {
-            lines += ["", "ncf vs references (training samples/s; ratio > 1: ncf faster)", report.comparisonTable()]
+            lines += ["", "ncf vs references (training samples/s; ratio > 1: ncf faster; \"cpu\": the same ratio in samples per "
+                      + "CPU-second of each trainer's own process, less sensitive to other load)", report.comparisonTable()]
             lines += ["", "reference details", report.referenceDetailTable(),
                       "  prep s: the reference's per-epoch data preparation (negative sampling), outside its timing."]
         }

@@ -119,7 +119,15 @@ struct NCFRun: Sendable {
 
     var medianEpochSeconds: Double { median(epochSeconds) }
     var samplesPerSecond: Double { Double(samples) / medianEpochSeconds }
+    /// Samples per second of this process's CPU time: less sensitive to other processes' load
+    /// than the wall-clock rate.
+    var samplesPerCPUSecond: Double { Double(samples) / median(epochCPUSeconds) }
     var microsecondsPerStep: Double { 1e6 * medianEpochSeconds / Double(max(steps, 1)) }
+    /// The smallest share of wall time the process spent on a CPU over the timed epochs
+    /// (1: never descheduled; lower: it waited for a core and its wall-clock figure is low).
+    var cpuShare: Double {
+        zip(epochCPUSeconds, epochSeconds).map { $0 / max($1, 1e-12) }.min() ?? .nan
+    }
 }
 
 /// Trains a fresh NeuMF on `workload` for `warmupEpochs + epochs` epochs and times each epoch's

@@ -26,6 +26,9 @@ enum ReferenceImpl: String, Sendable, CaseIterable {
 struct ReferenceRun: Sendable {
     var impl: ReferenceImpl
     var samplesPerSecond: Double
+    /// Samples per second of the script's own CPU time (its `samples_per_cpu_s`; Python's CPU
+    /// clock ticks every 10 ms, so short epochs are coarse).
+    var samplesPerCPUSecond: Double?
     var microsecondsPerStep: Double?
     var medianEpochSeconds: Double?
     var epochLosses: [Double]
@@ -36,6 +39,12 @@ struct ReferenceRun: Sendable {
     var foreignCoresMax: Double?
     /// "torch 2.5.1" or "numpy 2.1.0, openblas 0.3.27 (Haswell, 1 thread)".
     var version: String
+    /// Own CPU seconds over wall seconds of the median timed epoch (Python's CPU clock is coarse).
+    var cpuShare: Double? {
+        guard let cpu = raw["epoch_cpu_s"]?.doubles, let wall = raw["epoch_times_s"]?.doubles, !cpu.isEmpty,
+              cpu.count == wall.count else { return nil }
+        return zip(cpu, wall).map { $0 / max($1, 1e-12) }.min()
+    }
     /// The whole JSON object as printed.
     var raw: JSONValue
     /// Wall seconds of the child process, start to exit (imports and data loading included).
@@ -119,7 +128,7 @@ struct ReferenceRunner {
             throw BenchError.referenceOutput(script: impl.script, stdoutTail: Self.tail(stdout + stderr, lines: 10))
         }
         return ReferenceRun(
-            impl: impl, samplesPerSecond: rate,
+            impl: impl, samplesPerSecond: rate, samplesPerCPUSecond: raw["samples_per_cpu_s"]?.double,
             microsecondsPerStep: raw["us_per_step"]?.double,
             medianEpochSeconds: raw["median_epoch_s"]?.double,
             epochLosses: raw["epoch_losses"]?.doubles ?? [],

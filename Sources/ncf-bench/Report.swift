@@ -27,6 +27,17 @@ struct ConfigResult {
         return median(runs.map(\.samplesPerSecond))
     }
 
+    /// Median rate per CPU second over the rounds.
+    func cpuRate(_ kind: OptimizerKind) -> Double? {
+        guard let runs = ncf[kind], !runs.isEmpty else { return nil }
+        return median(runs.map(\.samplesPerCPUSecond))
+    }
+
+    func cpuRate(_ impl: ReferenceImpl) -> Double? {
+        let rates = (references[impl] ?? []).compactMap(\.samplesPerCPUSecond)
+        return rates.isEmpty ? nil : median(rates)
+    }
+
     /// The round whose rate is the median (the lower middle one for an even count).
     func representative(_ kind: OptimizerKind) -> NCFRun? {
         guard let runs = ncf[kind], !runs.isEmpty else { return nil }
@@ -102,6 +113,7 @@ extension ConfigResult {
                 ("optimizer", .string(kind.benchLabel)),
                 ("samples_per_s", .rounded(rate, 1)),
                 ("rounds_samples_per_s", .array(ncf[kind]!.map { .rounded($0.samplesPerSecond, 1) })),
+                ("samples_per_cpu_s", .rounded(cpuRate(kind) ?? .nan, 1)),
                 ("us_per_step", .rounded(run.microsecondsPerStep, 3)),
                 ("gflops", .rounded(gflops, 3)),
                 ("peak_fraction", .rounded(gflops / peakGFLOPS, 4)),
@@ -135,6 +147,9 @@ extension ConfigResult {
         for kind in optimizers {
             for impl in impls {
                 if let a = rate(kind), let b = rate(impl) { ratios.append(("ncf_\(kind.rawValue)/\(impl.rawValue)", .rounded(a / b, 3))) }
+                if let a = cpuRate(kind), let b = cpuRate(impl) {
+                    ratios.append(("ncf_\(kind.rawValue)/\(impl.rawValue)_cpu", .rounded(a / b, 3)))
+                }
             }
         }
         if !ratios.isEmpty { fields.append(("ratios", .object(ratios))) }
@@ -152,14 +167,20 @@ struct Report {
     var peakGFLOPS: Double
     var optimizers: [OptimizerKind]
     var impls: [ReferenceImpl]
-    /// Measurements taken while other processes kept more than this many cores busy are flagged.
-    static let busyThreshold = 0.25
+    /// A run that got less than this share of a core during its timed epochs is flagged: it waited
+    /// for the CPU and its wall-clock rate understates it.
+    static let cpuShareThreshold = 0.9
+
+    static func flag(_ share: Double?) -> String {
+        guard let share, share.isFinite else { return "" }
+        return share < cpuShareThreshold ? " *" : ""
+    }
 
     /// ncf's own figures, one row per configuration and optimizer.
     func ncfTable() -> String {
         var table = TextTable(headers: [
-            "config", "optimizer", "samples/s", "µs/step", "FLOP/sample", "GFLOP/s", "% peak",
-            "epoch s", "prep s", "final loss", "VmHWM MB", "others busy",
+            "config", "optimizer", "samples/s", "samples/cpu-s", "µs/step", "FLOP/sample", "GFLOP/s", "% peak",
+            "epoch s", "prep s", "final loss", "VmHWM MB", "cpu/wall", "others busy",
         ], leftAligned: [0, 1])
         for result in results {
             for kind in optimizers {
@@ -168,11 +189,11 @@ struct Report {
                 let busy = run.foreignCores.max() ?? 0
                 table.add([
                     result.config.description, "\(kind.rawValue) (\(kind.benchLabel))", Fmt.grouped(rate),
-                    Fmt.sig3(run.microsecondsPerStep), Fmt.grouped(result.flopsPerSample), Fmt.sig3(gflops),
-                    Fmt.fixed(100 * gflops / peakGFLOPS, 2), Fmt.sig3(run.medianEpochSeconds),
-                    Fmt.sig3(median(run.prepSeconds)), Fmt.fixed(run.epochLosses.last ?? .nan, 4),
+                    result.cpuRate(kind).map(Fmt.grouped) ?? "—", Fmt.sig3(run.microsecondsPerStep), Fmt.grouped(result.flopsPerSample), Fmt.sig3(gflops),
+                    Fmt.fixed(100 * gflops / peakGFLOPS, 2), Fmt.seconds(run.medianEpochSeconds),
+                    Fmt.seconds(median(run.prepSeconds)), Fmt.fixed(run.epochLosses.last ?? .nan, 4),
                     Fmt.fixed(Double(run.peakResidentBytes) / 1_048_576, 0),
-                    Fmt.fixed(busy, 2) + (busy > Self.busyThreshold ? " *" : ""),
+                    Fmt.fixed(run.cpuShare, 2) + Self.flag(run.cpuShare), Fmt.fixed(busy, 2),
                 ])
             }
         }
@@ -185,7 +206,10 @@ struct Report {
         headers += optimizers.map { "ncf \($0.rawValue)" }
         headers += impls.map(\.rawValue)
         for kind in optimizers {
-            for impl in impls { headers.append("ncf \(kind.rawValue)/\(impl.rawValue)") }
+            for impl in impls { headers.append("\(kind.rawValue)/\(impl.rawValue)") }
+        }
+        for kind in optimizers {
+            for impl in impls { headers.append("\(kind.rawValue)/\(impl.rawValue) cpu") }
         }
         headers.append("others busy")
         var table = TextTable(headers: headers)
@@ -198,10 +222,16 @@ struct Report {
                     if let a = result.rate(kind), let b = result.rate(impl) { row.append(Fmt.ratio(a / b)) } else { row.append("—") }
                 }
             }
+            for kind in optimizers {
+                for impl in impls {
+                    if let a = result.cpuRate(kind), let b = result.cpuRate(impl) { row.append(Fmt.ratio(a / b)) } else { row.append("—") }
+                }
+            }
             var busy = optimizers.compactMap { result.representative($0)?.foreignCores.max() }
             busy += impls.compactMap { result.representative($0)?.foreignCoresMax }
-            let worst = busy.max() ?? 0
-            row.append(Fmt.fixed(worst, 2) + (worst > Self.busyThreshold ? " *" : ""))
+            var shares = optimizers.compactMap { result.representative($0)?.cpuShare }
+            shares += impls.compactMap { result.representative($0)?.cpuShare }
+            row.append(Fmt.fixed(busy.max() ?? 0, 2) + Self.flag(shares.min()))
             table.add(row)
         }
         return table.render()
@@ -228,15 +258,15 @@ struct Report {
 
     /// Reference details: µs per step, epoch preparation, peak memory.
     func referenceDetailTable() -> String {
-        var table = TextTable(headers: ["config", "trainer", "samples/s", "µs/step", "epoch s", "prep s", "peak RSS MB", "process s"],
+        var table = TextTable(headers: ["config", "trainer", "samples/s", "samples/cpu-s", "µs/step", "epoch s", "prep s", "peak RSS MB", "process s"],
                               leftAligned: [0, 1])
         for result in results {
             for impl in impls {
                 guard let run = result.representative(impl), let rate = result.rate(impl) else { continue }
                 table.add([
                     result.config.description, "\(impl.rawValue) (\(impl.optimizerLabel))", Fmt.grouped(rate),
-                    run.microsecondsPerStep.map(Fmt.sig3) ?? "—", run.medianEpochSeconds.map(Fmt.sig3) ?? "—",
-                    run.negSamplingSeconds.map(Fmt.sig3) ?? "—", run.peakRSSMB.map { Fmt.fixed($0, 0) } ?? "—",
+                    result.cpuRate(impl).map(Fmt.grouped) ?? "—", run.microsecondsPerStep.map(Fmt.sig3) ?? "—", run.medianEpochSeconds.map(Fmt.seconds) ?? "—",
+                    run.negSamplingSeconds.map(Fmt.seconds) ?? "—", run.peakRSSMB.map { Fmt.fixed($0, 0) } ?? "—",
                     Fmt.fixed(run.processSeconds, 1),
                 ])
             }

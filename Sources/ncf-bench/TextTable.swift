@@ -75,6 +75,14 @@ enum Fmt {
         return String(format: "%.2e", x)
     }
 
+    /// Seconds: 12.3, 1.23, 0.1234, 0.0012.
+    static func seconds(_ x: Double) -> String {
+        guard x.isFinite else { return "—" }
+        if x >= 10 { return fixed(x, 1) }
+        if x >= 1 { return fixed(x, 2) }
+        return fixed(x, 4)
+    }
+
     /// `5.4123` → `"5.41×"`.
     static func ratio(_ x: Double) -> String {
         guard x.isFinite else { return "—" }

@@ -1,0 +1,90 @@
+/// A sweep configuration, parsed once from W&B's YAML into types (see `SweepConfig+YAML.swift`)
+/// and validated (`SweepConfig+Validation.swift`). No dictionaries travel past the parser.
+public struct SweepConfig: Sendable, Equatable {
+    public enum Method: String, Sendable, Codable, CaseIterable { case grid, random, bayes }
+
+    public enum Goal: String, Sendable, Codable { case minimize, maximize }
+
+    /// The value bayes uses for a failed or crashed run (W&B's `metric.impute`).
+    public enum Impute: String, Sendable, Codable { case worst, best, latest }
+
+    public struct Metric: Sendable, Equatable {
+        public var name: String
+        public var goal: Goal = .minimize
+        /// Once a run reaches it, no new runs start.
+        public var target: Double?
+        public var impute: Impute = .worst
+        /// `latest`, `best`, `worst` or nil (W&B's `"false"`): bayes treats running runs as pending.
+        public var imputeWhileRunning: Impute?
+
+        public init(name: String, goal: Goal = .minimize, target: Double? = nil, impute: Impute = .worst,
+                    imputeWhileRunning: Impute? = nil) {
+            self.name = name
+            self.goal = goal
+            self.target = target
+            self.impute = impute
+            self.imputeWhileRunning = imputeWhileRunning
+        }
+
+        /// Whether `a` is strictly better than `b` under the goal.
+        public func isBetter(_ a: Double, than b: Double) -> Bool { goal == .minimize ? a < b : a > b }
+    }
+
+    /// W&B's hyperband early termination over the per-epoch metric history.
+    public struct Hyperband: Sendable, Equatable {
+        public var minIter: Int?
+        public var maxIter: Int?
+        public var s: Double?
+        public var eta: Double = 3
+        public var strict: Bool = true
+
+        public init(minIter: Int? = nil, maxIter: Int? = nil, s: Double? = nil, eta: Double = 3, strict: Bool = true) {
+            self.minIter = minIter
+            self.maxIter = maxIter
+            self.s = s
+            self.eta = eta
+            self.strict = strict
+        }
+    }
+
+    public var method: Method
+    public var metric: Metric?
+    /// Sorted by name (W&B's order for grids).
+    public var parameters: [Parameter]
+    public var earlyTerminate: Hyperband?
+    public var runCap: Int?
+    /// nil or "ncf": the built-in trainer.
+    public var program: String?
+    /// W&B's `command` list with its macros (`${env}`, `${interpreter}`, `${program}`, `${args}`, ...).
+    public var command: [String]?
+    public var name: String?
+    public var description: String?
+    public var project: String?
+    public var entity: String?
+    /// `local` or `cloud` (accepted, and ignored: ncf is always local).
+    public var controller: String?
+    /// The YAML text as given, stored with the sweep.
+    public var sourceText: String
+
+    public init(method: Method, metric: Metric? = nil, parameters: [Parameter], earlyTerminate: Hyperband? = nil,
+                runCap: Int? = nil, program: String? = nil, command: [String]? = nil, name: String? = nil,
+                description: String? = nil, project: String? = nil, entity: String? = nil,
+                controller: String? = nil, sourceText: String = "") {
+        self.method = method
+        self.metric = metric
+        self.parameters = parameters.sorted { $0.name < $1.name }
+        self.earlyTerminate = earlyTerminate
+        self.runCap = runCap
+        self.program = program
+        self.command = command
+        self.name = name
+        self.description = description
+        self.project = project
+        self.entity = entity
+        self.controller = controller
+        self.sourceText = sourceText
+    }
+
+    /// Whether trials run the built-in trainer (`program` absent or `ncf`).
+    public var usesBuiltInTrainer: Bool { program == nil || program == "ncf" }
+}
