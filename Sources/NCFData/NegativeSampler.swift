@@ -8,13 +8,14 @@ import NCFKernels
 /// Implicit task: every train positive `(u, i)` gives the pair `(u, i, 1)` and `negatives` pairs
 /// `(u, j, 0)`, `j` uniform over the items not among `u`'s train items, redrawn every epoch
 /// (rejection sampling). Membership is a bitset over users × items (one row of
-/// `⌈numItems/64⌉` words per user) when that needs at most 2³² bits (512 MiB), else a binary search in
+/// `⌈numItems/64⌉` words per user) when that needs at most 2²⁸ bits (32 MiB), else a binary search in
 /// `Dataset.trainItems`. A user who has interacted with every item gets no negatives (no endless loop).
 ///
 /// The same generator state gives the same epoch, bit for bit.
 public struct NegativeSampler: Sendable {
-    /// The largest users × items bitset used for membership, in bits (2³² bits = 512 MiB).
-    public static let bitsetLimit = 1 << 32
+    /// The largest users × items bitset used for membership, in bits (2²⁸ bits = 32 MiB; ML-1M
+    /// needs 2.8 MiB). Larger catalogues fall back to binary search, trading speed for memory.
+    public static let bitsetLimit = 1 << 28
 
     public let task: Task
     /// Negatives per positive (implicit task; ignored for ratings).
@@ -153,8 +154,8 @@ public struct NegativeSampler: Sendable {
 /// rejection sampling; otherwise it lists the user's unseen items and takes a partial
 /// Fisher–Yates sample, so a nearly complete user never loops for long.
 struct FixedNegatives {
-    /// The largest users × items bitset built for membership, in bits (2³⁰ bits = 128 MiB).
-    static let bitsetLimit = 1 << 30
+    /// The largest users × items bitset built for membership, in bits (2²⁸ bits = 32 MiB).
+    static let bitsetLimit = 1 << 28
 
     let known: UserItems
     let numItems: Int

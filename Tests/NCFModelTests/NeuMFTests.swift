@@ -348,8 +348,9 @@ final class NeuMFTests: XCTestCase {
             XCTAssertEqual(std, 0.01, accuracy: 0.001, name)
             XCTAssertEqual(mean, 0, accuracy: 0.002, name)
         }
-        for (name, fanIn) in [("mlp.0.weight", 16), ("mlp.1.weight", 16)] {
-            let bound = Float((6.0 / Double(fanIn)).squareRoot())
+        // Glorot-uniform: U(±√(6/(fan_in + fan_out))).
+        for (name, fanIn, fanOut) in [("mlp.0.weight", 16, 16), ("mlp.1.weight", 16, 8)] {
+            let bound = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
             let w = values(name)
             XCTAssert(w.allSatisfy { abs($0) <= bound }, name)
             XCTAssertGreaterThan(w.map(abs).max()!, 0.8 * bound, "\(name) should fill its range")
