@@ -15,6 +15,9 @@ public final class Optimizer {
     public private(set) var t = 0
     private let m: FloatBuffer
     private let v: FloatBuffer
+    /// lr/(1−β₁ᵗ) and √(1−β₂ᵗ) for the current step.
+    private var stepSize: Float = 0
+    private var bc2Sqrt: Float = 1
 
     public init(kind: OptimizerKind, lr: Double, weightDecay: Double, model: NeuMF) {
         self.kind = kind
@@ -28,6 +31,9 @@ public final class Optimizer {
     /// One update from the gradients of the last `backward`, then zeroes those gradients.
     public func step(_ model: NeuMF) {
         t += 1
+        // Bias corrections once per step, not per row.
+        stepSize = lr / (1 - Float(Double(beta1).power(t)))
+        bc2Sqrt = (1 - Float(Double(beta2).power(t))).squareRoot()
         switch kind {
         case .denseAdam:
             adamRange(model, 0, model.layout.totalCount)
@@ -56,13 +62,10 @@ public final class Optimizer {
     private func adamRange(_ model: NeuMF, _ start: Int, _ count: Int) {
         let p = model.params.pointer + start, g = model.grads.pointer + start
         let mp = m.pointer + start, vp = v.pointer + start
-        let bc1 = 1 - Float(Double(beta1).power(t)), bc2 = 1 - Float(Double(beta2).power(t))
-        let stepSize = lr / bc1
-        let bc2Sqrt = bc2.squareRoot()
+        let stepSize = self.stepSize, bc2Sqrt = self.bc2Sqrt
         let b1 = beta1, b2 = beta2, wd = weightDecay, e = eps
         for j in 0..<count {
-            var grad = g[j]
-            if wd != 0 { grad += wd * p[j] }
+            let grad = g[j] + wd * p[j]
             let mj = b1 * mp[j] + (1 - b1) * grad
             let vj = b2 * vp[j] + (1 - b2) * grad * grad
             mp[j] = mj

@@ -1,5 +1,5 @@
 // ncf-bench: how fast ncf trains NeuMF, optionally side by side with the reference trainers in
-// ../shared/bench (PyTorch and NumPy), measured in the same process run on the same rows, split,
+// ../shared/bench (a framework trainer and a manual-backprop array trainer), measured in the same process run on the same rows, split,
 // model and thread count.
 //
 // Deliberately left out: evaluation speed (ranking), multi-process scaling, and any figure taken
@@ -312,8 +312,11 @@ struct NCFBench: ParsableCommand {
                         + "processes kept busy meanwhile (/proc/stat; \(ProcessInfo.processInfo.activeProcessorCount) cores here). "
                         + "* cpu/wall below \(Report.cpuShareThreshold): the run waited for a CPU, its wall-clock figure is low."]
         if !report.impls.isEmpty {
-            lines += ["", "ncf vs references (training samples/s; ratio > 1: ncf faster; \"cpu\": the same ratio in samples per "
-                      + "CPU-second of each trainer's own process, less sensitive to other load)", report.comparisonTable()]
+            lines += ["", "ncf vs references (training samples/s; ratio > 1: ncf faster)", report.comparisonTable(),
+                      "  * some trainer of that row got less than \(Report.cpuShareThreshold) of a core in a timed epoch "
+                        + "(see cpu/wall): its wall-clock figure is low."]
+            lines += ["", "the same ratios in samples per CPU-second of each trainer's own process (less sensitive to other "
+                      + "load; Python's CPU clock ticks every 10 ms)", report.cpuRatioTable()]
             lines += ["", "reference details", report.referenceDetailTable(),
                       "  prep s: the reference's per-epoch data preparation (negative sampling), outside its timing."]
         }

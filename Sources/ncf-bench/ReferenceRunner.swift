@@ -15,8 +15,8 @@ enum ReferenceImpl: String, Sendable, CaseIterable {
 
     var script: String { self == .numpy ? "numpy_ncf.py" : "torch_ncf.py" }
     var extraArguments: [String] { self == .torchFused ? ["--fused_adam"] : [] }
-    /// Variables removed from the child's environment: on this machine they slow NumPy's bundled
-    /// OpenBLAS (see the bench README).
+    /// Variables removed from the child's environment: on this machine they slow the array
+    /// trainer's bundled BLAS (see the bench README).
     var unsetVariables: [String] { self == .numpy ? ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] : [] }
     /// The optimizer the script uses, for labels.
     var optimizerLabel: String { self == .torchFused ? "dense Adam, fused" : "dense Adam" }
@@ -26,8 +26,8 @@ enum ReferenceImpl: String, Sendable, CaseIterable {
 struct ReferenceRun: Sendable {
     var impl: ReferenceImpl
     var samplesPerSecond: Double
-    /// Samples per second of the script's own CPU time (its `samples_per_cpu_s`; Python's CPU
-    /// clock ticks every 10 ms, so short epochs are coarse).
+    /// Samples per second of the script's own CPU time (its `samples_per_cpu_s`; the interpreter's
+    /// CPU clock ticks every 10 ms, so short epochs are coarse).
     var samplesPerCPUSecond: Double?
     var microsecondsPerStep: Double?
     var medianEpochSeconds: Double?
@@ -37,9 +37,9 @@ struct ReferenceRun: Sendable {
     var trainPositives: Int?
     var peakRSSMB: Double?
     var foreignCoresMax: Double?
-    /// "torch 2.5.1" or "numpy 2.1.0, openblas 0.3.27 (Haswell, 1 thread)".
+    /// The trainer's library and version as it reports them (with its BLAS, when it names one).
     var version: String
-    /// Own CPU seconds over wall seconds of the median timed epoch (Python's CPU clock is coarse).
+    /// Own CPU seconds over wall seconds of the median timed epoch (the interpreter's CPU clock is coarse).
     var cpuShare: Double? {
         guard let cpu = raw["epoch_cpu_s"]?.doubles, let wall = raw["epoch_times_s"]?.doubles, !cpu.isEmpty,
               cpu.count == wall.count else { return nil }

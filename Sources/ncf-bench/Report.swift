@@ -208,9 +208,6 @@ struct Report {
         for kind in optimizers {
             for impl in impls { headers.append("\(kind.rawValue)/\(impl.rawValue)") }
         }
-        for kind in optimizers {
-            for impl in impls { headers.append("\(kind.rawValue)/\(impl.rawValue) cpu") }
-        }
         headers.append("others busy")
         var table = TextTable(headers: headers)
         for result in results {
@@ -222,16 +219,30 @@ struct Report {
                     if let a = result.rate(kind), let b = result.rate(impl) { row.append(Fmt.ratio(a / b)) } else { row.append("—") }
                 }
             }
-            for kind in optimizers {
-                for impl in impls {
-                    if let a = result.cpuRate(kind), let b = result.cpuRate(impl) { row.append(Fmt.ratio(a / b)) } else { row.append("—") }
-                }
-            }
             var busy = optimizers.compactMap { result.representative($0)?.foreignCores.max() }
             busy += impls.compactMap { result.representative($0)?.foreignCoresMax }
             var shares = optimizers.compactMap { result.representative($0)?.cpuShare }
             shares += impls.compactMap { result.representative($0)?.cpuShare }
             row.append(Fmt.fixed(busy.max() ?? 0, 2) + Self.flag(shares.min()))
+            table.add(row)
+        }
+        return table.render()
+    }
+
+    /// The same ratios computed from samples per CPU-second of each trainer's own process.
+    func cpuRatioTable() -> String {
+        var headers = ["config"]
+        for kind in optimizers {
+            for impl in impls { headers.append("\(kind.rawValue)/\(impl.rawValue) cpu") }
+        }
+        var table = TextTable(headers: headers)
+        for result in results {
+            var row = [result.config.description]
+            for kind in optimizers {
+                for impl in impls {
+                    if let a = result.cpuRate(kind), let b = result.cpuRate(impl) { row.append(Fmt.ratio(a / b)) } else { row.append("—") }
+                }
+            }
             table.add(row)
         }
         return table.render()
