@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "ncf-bench",
             dependencies: [
-                "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
+                "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,7 +73,10 @@ let package = Package(
         .testTarget(name: "NCFDataTests", dependencies: ["NCFData", "NCFTestSupport"]),
         .testTarget(name: "NCFModelTests", dependencies: ["NCFModel", "NCFTestSupport"]),
         .testTarget(name: "NCFTrainingTests", dependencies: ["NCFTraining", "NCFTestSupport"]),
-        .testTarget(name: "NCFSweepTests", dependencies: ["NCFSweep", "NCFTestSupport"]),
-        .testTarget(name: "ncfTests", dependencies: ["ncf", "NCFTestSupport"]),
+        .testTarget(
+            name: "NCFSweepTests",
+            dependencies: ["NCFSweep", "NCFTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "ncfTests", dependencies: ["ncf", "NCFSweep", "NCFData", "NCFTestSupport"]),
     ]
 )

@@ -23,7 +23,8 @@ struct NCFBench: ParsableCommand {
               ncf-bench
               ncf-bench --compare torch,numpy --epochs 2 --max_steps 3000
               ncf-bench --config 64:8:16,16 --config 256:32:64,32,16:implicit --optimizer adam,dense_adam --json
-            """
+            """,
+        subcommands: [SweepQuality.self]
     )
 
     // MARK: Workload

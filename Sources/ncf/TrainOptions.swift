@@ -48,6 +48,13 @@ struct DataOptions: ParsableArguments {
     var evalNegatives: EvalNegatives = .sampled(99)
 }
 
+/// Every flag of `ncf train` that a sweep parameter may set (the YAML parameter names).
+let trainFlagNames: [String] = [
+    "model", "lr", "batch_size", "embed_dim", "mlp_dims", "epochs", "dropout", "optimizer", "weight_decay",
+    "negatives", "topk", "seed", "patience", "threads",
+    "data", "format", "columns", "task", "split", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines",
+]
+
 /// The hyperparameters of one run: the sweep YAML's parameter names.
 struct ModelOptions: ParsableArguments {
     private static let d = TrainConfig()

@@ -1,0 +1,587 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The agent: claim a run from the store, run its trial as a child process, stream the trial's
+// JSON Lines into the store, keep a heartbeat, ask the pruner after every epoch, and record how
+// the trial ended. `--parallel P` runs P such loops side by side; any number of agents, in any
+// number of processes, may share one store.
+
+/// How an agent runs.
+public struct AgentOptions: Sendable, Equatable {
+    /// Runs this agent starts (nil: until the sweep has no more work).
+    public var count: Int?
+    /// Trials run at the same time.
+    public var parallel: Int
+    /// Seconds between heartbeats.
+    public var heartbeat: Double
+    /// A running run whose heartbeat is older than this (and than 3 of its agent's heartbeat
+    /// intervals) is `stale` and its point is given back.
+    public var grace: Double
+    /// A trial running longer than this many seconds is stopped and `failed`.
+    public var trialTimeout: Double?
+    /// Stop when this agent's first N trials all fail fast (the config is broken); 0 = never.
+    public var maxInitialFailures: Int
+    /// A failure within this many seconds of the start counts as fast.
+    public var fastFailureSeconds: Double
+    /// After SIGTERM (pruned, timed out, non-finite loss), SIGKILL follows after this many seconds.
+    public var killAfter: Double
+
+    /// Defaults: one trial at a time, heartbeat every 10 s, stale after 60 s, the config judged
+    /// broken when the first 3 trials each fail within 60 s.
+    public init(count: Int? = nil, parallel: Int = 1, heartbeat: Double = 10, grace: Double = 60,
+                trialTimeout: Double? = nil, maxInitialFailures: Int = 3, fastFailureSeconds: Double = 60,
+                killAfter: Double = 30) {
+        self.count = count
+        self.parallel = parallel
+        self.heartbeat = heartbeat
+        self.grace = grace
+        self.trialTimeout = trialTimeout
+        self.maxInitialFailures = maxInitialFailures
+        self.fastFailureSeconds = fastFailureSeconds
+        self.killAfter = killAfter
+    }
+
+    /// The problems with these options, one sentence each (empty when usable).
+    public var problems: [String] {
+        var out: [String] = []
+        if let count, count < 0 { out.append("--count \(count): use 0 or more runs") }
+        if parallel < 1 { out.append("--parallel \(parallel): use 1 or more trials at a time") }
+        if !(heartbeat > 0) { out.append("--heartbeat \(heartbeat): use a positive number of seconds, e.g. 10") }
+        if !(grace > heartbeat) {
+            out.append("--grace \(grace) must be longer than --heartbeat \(heartbeat), or live runs would be marked stale; e.g. --grace \(max(60, 6 * heartbeat))")
+        }
+        if let t = trialTimeout, !(t > 0) { out.append("--trial_timeout \(t): use a positive number of seconds") }
+        if maxInitialFailures < 0 { out.append("--max_initial_failures \(maxInitialFailures): use 0 (off) or more") }
+        return out
+    }
+}
+
+/// Why an agent stopped.
+public enum AgentEnd: Sendable, Equatable, CustomStringConvertible {
+    /// The sweep has no more work: grid exhausted, `run_cap` reached or `metric.target` reached.
+    case sweepDone(SweepDone)
+    /// It started its `--count` runs.
+    case countReached(Int)
+    /// Ctrl-C (or SIGTERM): its running trials were stopped and given back.
+    case interrupted
+    /// Its first trials all failed fast; the message names them and what to do.
+    case configLooksBroken(String)
+
+    var isSweepDone: Bool {
+        if case .sweepDone = self { return true }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case .sweepDone(let done): return "the sweep is done: \(done)"
+        case .countReached(let n): return "started its \(n) run\(n == 1 ? "" : "s") (--count)"
+        case .interrupted: return "interrupted; running trials were stopped and their points given back"
+        case .configLooksBroken(let message): return message
+        }
+    }
+}
+
+/// What an agent did.
+public struct AgentReport: Sendable, Equatable {
+    public var end: AgentEnd
+    /// The final state of each run this agent ran, by run id.
+    public var runs: [Int: RunState]
+
+    /// 0 normally; 130 when interrupted; 1 when the config looks broken or every trial failed.
+    public var exitCode: Int32 {
+        switch end {
+        case .interrupted: return 130
+        case .configLooksBroken: return 1
+        default: return !runs.isEmpty && runs.values.allSatisfy { $0 == .failed } ? 1 : 0
+        }
+    }
+}
+
+/// Runs a sweep's trials as child processes, any number of agents sharing one store.
+///
+/// Each of `parallel` slots loops: mark stale runs → claim (one atomic store transaction) → run
+/// the trial → record its end. A heartbeat thread keeps this agent's runs alive in the store.
+/// When the sweep has no unclaimed work but other agents' runs are still `running`, a slot waits:
+/// if such a run goes stale, its point comes back and the slot runs it.
+///
+/// How a trial ends → the run's state and reason:
+/// - exit 0 → `finished`;
+/// - a NaN/±inf/null loss (or sweep metric) on a line → stopped at once, `failed` "non-finite loss: …";
+/// - pruned by hyperband → SIGTERM, `stopped` "early-terminated by hyperband after N epochs";
+/// - Ctrl-C → SIGINT (the trainer finishes its epoch), `stopped` "interrupted", point given back;
+/// - `--trial_timeout` → SIGTERM, `failed` "timed out after S s";
+/// - a non-zero exit whose last error line reports a diverged loss (the built-in trainer's
+///   `training diverged: …`) → `failed` "non-finite loss (exit code 1): …";
+/// - other non-zero exit → `failed` "exit code C: <last stderr line>"; a signal → `failed`
+///   "killed by signal S (NAME)".
+///
+/// Non-finite losses are a property of the point, so they never count towards the
+/// `maxInitialFailures` guard, which stops an agent whose first trials all fail fast otherwise.
+public final class Agent: @unchecked Sendable {
+    public let store: any RunStore
+    public let sweep: SweepRecord
+    public let config: SweepConfig
+    public let sampler: any Sampler
+    public let pruner: any Pruner
+    public let command: TrialCommand
+    public let options: AgentOptions
+    /// `host:pid`, recorded with each run this agent claims.
+    public let agentID: String
+    private let log: @Sendable (String) -> Void
+    private let scratch: URL
+
+    // MARK: State (guarded by `condition`)
+
+    private let condition = NSCondition()
+    private var active: [Int: ActiveTrial] = [:]
+    private var claimsLeft: Int?
+    private var interrupts = 0
+    private var end: AgentEnd?
+    private var results: [Int: RunState] = [:]
+    /// This agent's first completed trials: (run id, failed fast, reason).
+    private var firstResults: [(id: Int, fast: Bool, reason: String)] = []
+    private var heartbeatStopped = false
+    private var bestSoFar: Double?
+
+    /// - Parameters:
+    ///   - log: receives one human-readable line per event (run started/ended, warnings).
+    public init(store: any RunStore, sweep: SweepRecord, config: SweepConfig, sampler: any Sampler, pruner: any Pruner,
+                command: TrialCommand, options: AgentOptions, agentID: String = Agent.defaultID(),
+                log: @escaping @Sendable (String) -> Void) {
+        self.store = store
+        self.sweep = sweep
+        self.config = config
+        self.sampler = sampler
+        self.pruner = pruner
+        self.command = command
+        self.options = options
+        self.agentID = agentID
+        self.log = log
+        self.claimsLeft = options.count
+        self.scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("ncf-agent-\(getpid())-\(UUID().uuidString.prefix(8))")
+    }
+
+    /// `host:pid`.
+    public static func defaultID() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count) == 0
+            ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
+        return "\(host):\(getpid())"
+    }
+
+    // MARK: - Running
+
+    /// Runs until the sweep is done, `count` runs were started, the config looks broken, or
+    /// `interrupt()` was called; every run this agent started is out of `running` when it returns.
+    /// Call once per agent.
+    /// - Throws: a store error that prevents claiming (its running trials are stopped first).
+    public func run() throws -> AgentReport {
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+
+        let group = DispatchGroup()
+        let heartbeatDone = DispatchSemaphore(value: 0)
+        Thread { [self] in
+            heartbeatLoop()
+            heartbeatDone.signal()
+        }.start()
+        let errors = ErrorBox()
+        for _ in 0..<max(1, options.parallel) {
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                do {
+                    try slotLoop()
+                } catch {
+                    // The store failed: stop the other slots' trials too, then throw.
+                    errors.set(error)
+                    interrupt(quietly: true)
+                }
+            }
+            thread.stackSize = 1 << 22
+            thread.start()
+        }
+        group.wait()
+        condition.lock()
+        heartbeatStopped = true
+        condition.broadcast()
+        let report = AgentReport(end: end ?? .interrupted, runs: results)
+        condition.unlock()
+        heartbeatDone.wait()
+        if let error = errors.get() { throw error }
+        return report
+    }
+
+    /// Ctrl-C: the first call stops claiming and sends SIGINT to every running trial (each finishes
+    /// its epoch and is `stopped`, its point given back); the second SIGKILLs them now.
+    public func interrupt() {
+        interrupt(quietly: false)
+    }
+
+    private func interrupt(quietly: Bool) {
+        condition.lock()
+        interrupts += 1
+        let n = interrupts
+        if end == nil || end!.isSweepDone { end = .interrupted }
+        let trials = Array(active.values)
+        condition.broadcast()
+        condition.unlock()
+        for trial in trials {
+            trial.mark { $0.interrupted = true }
+            trial.process?.signal(n == 1 ? SIGINT : SIGKILL)
+        }
+        if !quietly {
+            if n == 1 && !trials.isEmpty {
+                log("stopping: \(trials.count) running trial\(trials.count == 1 ? "" : "s") will finish the current epoch (Ctrl-C again to stop now)")
+            } else if n > 1 && !trials.isEmpty {
+                log("stopping now: killing \(trials.count) running trial\(trials.count == 1 ? "" : "s")")
+            }
+        }
+    }
+
+    /// Sleeps up to `seconds`, waking early when the agent is stopping.
+    private func pause(_ seconds: Double) {
+        condition.lock()
+        if end == nil || end!.isSweepDone { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
+        condition.unlock()
+    }
+
+    // MARK: - One slot
+
+    private func slotLoop() throws {
+        var waitingLogged = false
+        while true {
+            condition.lock()
+            // Another slot seeing the sweep done does not end this one: it claims once more after
+            // its own trial, so the last claim of the sweep finds no run running and marks it finished.
+            if let end, !end.isSweepDone { condition.unlock(); return }
+            if let left = claimsLeft {
+                if left <= 0 {
+                    end = .countReached(options.count ?? 0)
+                    condition.unlock()
+                    return
+                }
+                claimsLeft = left - 1
+            }
+            condition.unlock()
+
+            let now = Date()
+            for id in try store.markStale(sweepID: sweep.id, grace: options.grace, now: now) {
+                log("run \(id): marked stale (its agent stopped sending heartbeats); its point goes back to the sweep")
+            }
+            let outcome = try store.claimRun(ClaimRequest(sweepID: sweep.id, config: config, sampler: sampler, agent: agentID,
+                                                          heartbeatEvery: options.heartbeat, now: now))
+            switch outcome {
+            case .claimed(let run):
+                waitingLogged = false
+                runTrial(run)
+            case .done(let done):
+                condition.lock()
+                if claimsLeft != nil { claimsLeft! += 1 }
+                condition.unlock()
+                let others = try store.runs(sweepID: sweep.id).filter { $0.state == .running && $0.agent != agentID }
+                var targetReached = false
+                if case .target = done { targetReached = true }
+                if others.isEmpty || targetReached {
+                    condition.lock()
+                    if end == nil { end = .sweepDone(done) }
+                    condition.broadcast()
+                    condition.unlock()
+                    return
+                }
+                if !waitingLogged {
+                    waitingLogged = true
+                    let ids = others.map { String($0.id) }.joined(separator: ", ")
+                    log("\(done); waiting for run\(others.count == 1 ? "" : "s") \(ids) of other agents to finish (a run whose agent died comes back here after --grace \(formatSeconds(options.grace)))")
+                }
+                pause(max(0.05, min(1, options.grace / 4)))
+            }
+        }
+    }
+
+    // MARK: - One trial
+
+    private func runTrial(_ run: StoredRun) {
+        let started = Date()
+        let trial = ActiveTrial()
+        let paramsText = run.config.keys.sorted().map { "\($0)=\(TrialCommand.flagText(run.config[$0]!))" }.joined(separator: " ")
+        log("run \(run.id) started: \(paramsText)")
+
+        let jsonFile = scratch.appendingPathComponent("run-\(run.id).json").path
+        let stderrFile = scratch.appendingPathComponent("run-\(run.id).stderr").path
+        defer {
+            try? FileManager.default.removeItem(atPath: jsonFile)
+            try? FileManager.default.removeItem(atPath: stderrFile)
+        }
+        if command.usesJSONFile {
+            try? ParamValue.canonicalJSON(run.config).write(toFile: jsonFile, atomically: true, encoding: .utf8)
+        }
+        let arguments = command.arguments(config: run.config, seed: run.seed, jsonFile: jsonFile)
+        let environment = ["NCF_SWEEP_ID": sweep.id, "NCF_RUN_ID": String(run.id), "NCF_RUN_SEED": String(run.seed)]
+
+        let process: TrialProcess
+        do {
+            process = try TrialProcess(arguments: arguments, environment: environment, stderrPath: stderrFile)
+        } catch {
+            let reason = (error as? TrialLaunchError)?.reason ?? "\(error)"
+            finish(run, state: .failed, reason: reason, exitCode: nil, summary: nil, givenBack: false, started: started,
+                   failedFast: true)
+            return
+        }
+        trial.process = process
+        condition.lock()
+        active[run.id] = trial
+        let alreadyInterrupted = interrupts
+        condition.unlock()
+        if alreadyInterrupted > 0 {
+            trial.mark { $0.interrupted = true }
+            process.signal(alreadyInterrupted == 1 ? SIGINT : SIGKILL)
+        }
+        if let timeout = options.trialTimeout {
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [self] in
+                guard !trial.snapshot.ended else { return }
+                trial.mark { $0.timedOut = true }
+                stop(trial, signal: SIGTERM)
+            }
+        }
+
+        var step = 0
+        var epochs = 0
+        var summary: String?
+        var storeWarned = false
+        let metricName = config.metric?.name
+        process.readLines { line in
+            guard let parsed = TrialLine.parse(line) else { return }
+            switch parsed {
+            case .summary(let text, _):
+                summary = text
+            case .metrics(let values):
+                step += 1
+                do {
+                    try store.appendMetrics(runID: run.id, step: step, values: values)
+                } catch {
+                    if !storeWarned { log("run \(run.id): warning: could not record metrics: \(error)") }
+                    storeWarned = true
+                }
+                if let bad = values.keys.sorted().first(where: { values[$0]! == nil && ($0.lowercased().contains("loss") || $0 == metricName) }),
+                   trial.snapshot.nonFinite == nil {
+                    let at = values["epoch"].flatMap { $0 }.map { "epoch \(Int($0))" } ?? "step \(step)"
+                    trial.mark { $0.nonFinite = "non-finite loss: \(bad) is not a finite number at \(at)" }
+                    stop(trial, signal: SIGTERM)
+                }
+                if let metricName, values[metricName] != nil {
+                    epochs += 1
+                    checkPruner(run, trial: trial, epochs: epochs)
+                }
+            }
+        }
+        let exit = process.wait()
+        trial.mark { $0.ended = true }
+        condition.lock()
+        active[run.id] = nil
+        condition.unlock()
+
+        let flags = trial.snapshot
+        let seconds = Date().timeIntervalSince(started)
+        var state: RunState
+        var reason: String?
+        var givenBack = false
+        var fast = false
+        if flags.interrupted {
+            state = .stopped
+            reason = "interrupted (Ctrl-C) after \(epochs) epoch\(epochs == 1 ? "" : "s"); its point is given back"
+            givenBack = true
+        } else if let nonFinite = flags.nonFinite {
+            state = .failed
+            reason = nonFinite
+        } else if flags.timedOut {
+            state = .failed
+            reason = "timed out after \(formatSeconds(options.trialTimeout ?? 0)) s"
+        } else if let after = flags.prunedAfter {
+            state = .stopped
+            reason = "early-terminated by hyperband after \(after) epoch\(after == 1 ? "" : "s")"
+        } else if exit == .exited(0) {
+            state = .finished
+        } else if let line = process.lastErrorLine(), Self.reportsDivergence(line) {
+            // The trainer stopped itself on a NaN/inf loss: a property of this point, not a broken config.
+            state = .failed
+            reason = "non-finite loss (\(exit)): " + (line.hasPrefix("Error: ") ? String(line.dropFirst(7)) : line)
+        } else {
+            state = .failed
+            reason = exit.description + (process.lastErrorLine().map { ": " + $0 } ?? "")
+            fast = seconds < options.fastFailureSeconds
+        }
+        if flags.stolen { reason = (reason.map { $0 + "; " } ?? "") + "marked stale meanwhile by another agent" }
+        finish(run, state: state, reason: reason, exitCode: exit.code, summary: summary, givenBack: givenBack,
+               started: started, failedFast: fast)
+    }
+
+    /// Whether a trial's last error line says its loss became NaN or infinite (the built-in
+    /// trainer's `training diverged: the loss is nan …`, or a message naming a non-finite loss).
+    static func reportsDivergence(_ line: String) -> Bool {
+        let l = line.lowercased()
+        return l.contains("training diverged") || l.contains("non-finite loss")
+            || ((l.contains("loss is nan") || l.contains("loss is inf") || l.contains("loss is -inf")))
+    }
+
+    /// SIGTERM (or another signal) now, SIGKILL after `killAfter` seconds if still running.
+    private func stop(_ trial: ActiveTrial, signal sig: Int32) {
+        trial.process?.signal(sig)
+        DispatchQueue.global().asyncAfter(deadline: .now() + options.killAfter) {
+            if !trial.snapshot.ended { trial.process?.signal(SIGKILL) }
+        }
+    }
+
+    /// Asks the pruner whether this run should stop, from every run's history of the metric.
+    private func checkPruner(_ run: StoredRun, trial: ActiveTrial, epochs: Int) {
+        guard !(pruner is NopPruner), let metric = config.metric else { return }
+        let flags = trial.snapshot
+        guard flags.prunedAfter == nil, !flags.interrupted, flags.nonFinite == nil else { return }
+        do {
+            let histories = try store.histories(sweepID: sweep.id, metric: metric.name)
+            let records = try store.runs(sweepID: sweep.id).filter(\.counts)
+                .map { $0.record(history: histories[$0.id] ?? [], metric: metric) }
+            if pruner.runsToStop(records, metric: metric).contains(run.id) {
+                trial.mark { $0.prunedAfter = epochs }
+                log("run \(run.id): early-terminated by hyperband after \(epochs) epoch\(epochs == 1 ? "" : "s")")
+                stop(trial, signal: SIGTERM)
+            }
+        } catch {
+            log("run \(run.id): warning: could not ask the pruner: \(error)")
+        }
+    }
+
+    private func finish(_ run: StoredRun, state: RunState, reason: String?, exitCode: Int32?, summary: String?,
+                        givenBack: Bool, started: Date, failedFast: Bool) {
+        let seconds = Date().timeIntervalSince(started)
+        var recorded = true
+        do {
+            recorded = try store.finishRun(id: run.id, state: state, reason: reason, exitCode: exitCode, summary: summary,
+                                           givenBack: givenBack, at: Date())
+        } catch {
+            log("run \(run.id): warning: could not record its end (\(state.rawValue)): \(error)")
+        }
+        var line = "run \(run.id) \(state.rawValue) in \(formatSeconds(seconds)) s"
+        if let metric = config.metric, let best = try? store.histories(sweepID: sweep.id, metric: metric.name)[run.id]
+            .flatMap({ run.record(history: $0, metric: metric).metric }) {
+            line += ": \(metric.name) \(formatMetric(best))"
+            condition.lock()
+            if state == .finished || state == .stopped, !givenBack {
+                if bestSoFar.map({ metric.isBetter(best, than: $0) }) ?? true {
+                    bestSoFar = best
+                    line += " (this agent's best so far)"
+                }
+            }
+            condition.unlock()
+        }
+        if let reason { line += " — \(reason)" }
+        log(line)
+        if !recorded {
+            log("run \(run.id): warning: another agent had marked it stale (its heartbeat was late), so this result is kept as metrics only and the run stays stale")
+        }
+
+        condition.lock()
+        results[run.id] = recorded ? state : .stale
+        let limit = options.maxInitialFailures
+        if limit > 0 && firstResults.count < limit && !givenBack {
+            firstResults.append((run.id, state == .failed && failedFast, reason ?? state.rawValue))
+            if firstResults.count == limit && firstResults.allSatisfy(\.fast) && (end == nil || end!.isSweepDone) {
+                let list = firstResults.map { "  run \($0.id): \($0.reason)" }.joined(separator: "\n")
+                end = .configLooksBroken("""
+                    the first \(limit) trials all failed within seconds, so the sweep's configuration (or its data) is probably broken; stopping instead of spending the remaining runs:
+                    \(list)
+                    Hint: fix the problem above, then run `ncf agent \(sweep.id)` again (or a new sweep); --max_initial_failures 0 turns this check off.
+                    """)
+                condition.broadcast()
+            }
+        }
+        condition.unlock()
+    }
+
+    // MARK: - Heartbeat
+
+    private func heartbeatLoop() {
+        while true {
+            condition.lock()
+            if !heartbeatStopped { _ = condition.wait(until: Date().addingTimeInterval(options.heartbeat)) }
+            if heartbeatStopped { condition.unlock(); return }
+            let ids = Array(active.keys)
+            condition.unlock()
+            guard !ids.isEmpty else { continue }
+            do {
+                for id in try store.heartbeat(runIDs: ids, at: Date()) {
+                    condition.lock()
+                    let trial = active[id]
+                    condition.unlock()
+                    guard let trial, !trial.snapshot.stolen else { continue }
+                    trial.mark { $0.stolen = true }
+                    log("run \(id): warning: another agent marked it stale (this agent's heartbeat was late); stopping its trial, since its point was given back")
+                    stop(trial, signal: SIGTERM)
+                }
+            } catch {
+                log("warning: heartbeat failed: \(error)")
+            }
+        }
+    }
+}
+
+// MARK: - Helpers
+
+/// The flags of one running trial, set from the reader, timer, heartbeat and signal paths.
+private final class ActiveTrial: @unchecked Sendable {
+    struct Flags {
+        var interrupted = false
+        /// The epochs logged when the pruner stopped it.
+        var prunedAfter: Int?
+        var timedOut = false
+        var stolen = false
+        var ended = false
+        var nonFinite: String?
+    }
+
+    private let lock = NSLock()
+    private var flags = Flags()
+    // Set once before the trial is shared.
+    var process: TrialProcess?
+
+    var snapshot: Flags {
+        lock.lock()
+        defer { lock.unlock() }
+        return flags
+    }
+
+    func mark(_ change: (inout Flags) -> Void) {
+        lock.lock()
+        change(&flags)
+        lock.unlock()
+    }
+}
+
+private final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+
+    func set(_ e: Error) {
+        lock.lock()
+        if error == nil { error = e }
+        lock.unlock()
+    }
+
+    func get() -> Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return error
+    }
+}
+
+/// `0.4`, `12`, `1.5`: seconds with at most one decimal.
+func formatSeconds(_ s: Double) -> String {
+    s >= 10 || s == s.rounded() ? String(Int(s.rounded())) : String(format: "%.1f", s)
+}

@@ -1,0 +1,333 @@
+import Foundation
+import NCFKernels
+
+/// Where sweeps, their runs and every logged metric live, shared by all agents of a sweep.
+///
+/// Two implementations pass one conformance suite: `SQLiteRunStore` (a file many agent processes
+/// share) and `InMemoryRunStore` (tests).
+///
+/// Invariants every implementation keeps:
+/// - **Claims are atomic.** `claimRun` reads the sweep's runs, asks the sampler for the next point
+///   and inserts it as `running`, all in one exclusive step (one `BEGIN IMMEDIATE` transaction in
+///   SQLite). So however many agents in however many processes claim at once, each grid point is
+///   claimed once and `run_cap` is exact.
+/// - **Given-back runs do not count.** A `stale` run, and a run stopped by Ctrl-C (`givenBack`),
+///   is invisible to the sampler and to `run_cap`: its grid point or slot goes to a later claim.
+///   It stays in the store with its metrics, for the record.
+/// - **Only `running` runs change.** `finishRun` and `markStale` move a run out of `running`
+///   once; a terminal run never changes state again (a late result for a run already marked
+///   stale is refused, and the caller warns). Metrics may still be appended to it.
+/// - **Returned values are snapshots.** Nothing returned changes when the store does.
+/// - Times are wall-clock `Date`s passed in by the caller, so tests control them.
+public protocol RunStore: Sendable {
+    /// Stores a new sweep (its YAML text and seed) under a fresh 8-character id, state `running`.
+    func createSweep(configText: String, seed: UInt64, now: Date) throws -> SweepRecord
+
+    /// The sweep with this id. - Throws: `RunStoreError.noSuchSweep`.
+    func sweep(id: String) throws -> SweepRecord
+
+    /// Every sweep, oldest first.
+    func sweeps() throws -> [SweepRecord]
+
+    /// Atomically decides and inserts the sweep's next run (see `ClaimRequest`).
+    ///
+    /// In one exclusive step: reads the runs, stops with `.done` when `metric.target` was reached,
+    /// `run_cap` is used up or the sampler has nothing left (then, with no run running, the sweep
+    /// becomes `finished`); otherwise calls `sampler.next(1, config:, runs:, rng:)` with
+    /// `rng = SplitMix64(seed: sweepSeed, stream: number of runs so far)` and inserts its point
+    /// as `running`, owned by `request.agent`, heartbeat `now`.
+    func claimRun(_ request: ClaimRequest) throws -> ClaimOutcome
+
+    /// Records that the agent owning `runIDs` is alive. Returns the ids that are no longer
+    /// `running` (another agent marked them stale): their trials should stop.
+    func heartbeat(runIDs: [Int], at: Date) throws -> [Int]
+
+    /// Appends one logged line of a run: `values[name]` at `step` (nil = a non-finite value).
+    /// Re-appending a (step, name) pair replaces its value.
+    func appendMetrics(runID: Int, step: Int, values: [String: Double?]) throws
+
+    /// Moves a `running` run to a terminal state. Returns false (and changes nothing) when the
+    /// run is not `running` any more (it was marked stale meanwhile).
+    /// - Parameters:
+    ///   - givenBack: whether its grid point or slot goes back to the sweep (Ctrl-C).
+    ///   - summary: the trial's closing summary object as JSON text, if it printed one.
+    func finishRun(id: Int, state: RunState, reason: String?, exitCode: Int32?, summary: String?,
+                   givenBack: Bool, at: Date) throws -> Bool
+
+    /// Marks `stale` (and gives back) every `running` run of the sweep whose last heartbeat is
+    /// older than `max(grace, 3 × its agent's heartbeat interval)` at `now`. Returns their ids.
+    func markStale(sweepID: String, grace: Double, now: Date) throws -> [Int]
+
+    /// The sweep's runs in claim order.
+    func runs(sweepID: String) throws -> [StoredRun]
+
+    /// Every logged value of a run, by step then name.
+    func metrics(runID: Int) throws -> [MetricPoint]
+
+    /// The finite values of metric `name` of each run of the sweep that logged it, by step.
+    func histories(sweepID: String, metric name: String) throws -> [Int: [Double]]
+}
+
+// MARK: - Values
+
+/// A sweep as the store holds it.
+public struct SweepRecord: Sendable, Equatable {
+    /// 8 lowercase letters and digits, e.g. `k3v9q2xa`.
+    public var id: String
+    /// The sweep YAML as given.
+    public var configText: String
+    public var seed: UInt64
+    public var state: SweepState
+    public var created: Date
+
+    public init(id: String, configText: String, seed: UInt64, state: SweepState, created: Date) {
+        self.id = id
+        self.configText = configText
+        self.seed = seed
+        self.state = state
+        self.created = created
+    }
+}
+
+public enum SweepState: String, Sendable, Codable, CaseIterable {
+    /// Agents may claim runs.
+    case running
+    /// Grid exhausted, `run_cap` used up or `metric.target` reached, and no run running.
+    case finished
+}
+
+/// One run as the store holds it: the frozen record's fields plus bookkeeping.
+public struct StoredRun: Sendable, Equatable {
+    public var id: Int
+    public var sweepID: String
+    public var state: RunState
+    /// The parameter values (stored as canonical JSON).
+    public var config: [String: ParamValue]
+    /// The seed the trial was given (derived from the sweep seed and the config, or the config's own `seed`).
+    public var seed: UInt64
+    /// Why it failed or stopped: "exit code 1: …", "killed by signal 9 (SIGKILL)", "non-finite loss: …".
+    public var reason: String?
+    public var exitCode: Int32?
+    /// The claiming agent, `host:pid`.
+    public var agent: String
+    /// The claiming agent's heartbeat interval in seconds.
+    public var heartbeatEvery: Double
+    public var startedAt: Date
+    public var endedAt: Date?
+    public var heartbeatAt: Date
+    /// Whether its grid point or slot was given back (stale, or stopped by Ctrl-C).
+    public var givenBack: Bool
+    /// The trial's closing `{"summary": …}` object, as JSON text.
+    public var summary: String?
+
+    public init(id: Int, sweepID: String, state: RunState, config: [String: ParamValue], seed: UInt64,
+                reason: String? = nil, exitCode: Int32? = nil, agent: String, heartbeatEvery: Double,
+                startedAt: Date, endedAt: Date? = nil, heartbeatAt: Date, givenBack: Bool = false,
+                summary: String? = nil) {
+        self.id = id
+        self.sweepID = sweepID
+        self.state = state
+        self.config = config
+        self.seed = seed
+        self.reason = reason
+        self.exitCode = exitCode
+        self.agent = agent
+        self.heartbeatEvery = heartbeatEvery
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.heartbeatAt = heartbeatAt
+        self.givenBack = givenBack
+        self.summary = summary
+    }
+
+    /// Whether the run counts for the sampler and `run_cap` (it was not given back).
+    public var counts: Bool { !givenBack && state != .stale }
+
+    /// The frozen view samplers and pruners see, with the run's history of the sweep metric.
+    public func record(history: [Double], metric: SweepConfig.Metric?) -> RunRecord {
+        var best: Double?
+        if let metric {
+            for v in history where v.isFinite {
+                if best.map({ metric.isBetter(v, than: $0) }) ?? true { best = v }
+            }
+        }
+        return RunRecord(id: id, config: config, state: state, history: history, metric: best, reason: reason)
+    }
+}
+
+/// One logged value: a run's metric `name` at `step` (the 1-based number of the trial's JSON line).
+public struct MetricPoint: Sendable, Equatable {
+    public var step: Int
+    public var name: String
+    /// nil when the trial logged a non-finite value (NaN, ±inf or null).
+    public var value: Double?
+
+    public init(step: Int, name: String, value: Double?) {
+        self.step = step
+        self.name = name
+        self.value = value
+    }
+}
+
+/// What an agent asks of `claimRun`.
+public struct ClaimRequest: Sendable {
+    public var sweepID: String
+    /// The sweep's parsed config (the store keeps only its text).
+    public var config: SweepConfig
+    public var sampler: any Sampler
+    /// `host:pid` of the claiming agent.
+    public var agent: String
+    /// The agent's heartbeat interval in seconds (stale detection allows three missed beats).
+    public var heartbeatEvery: Double
+    public var now: Date
+
+    public init(sweepID: String, config: SweepConfig, sampler: any Sampler, agent: String,
+                heartbeatEvery: Double, now: Date) {
+        self.sweepID = sweepID
+        self.config = config
+        self.sampler = sampler
+        self.agent = agent
+        self.heartbeatEvery = heartbeatEvery
+        self.now = now
+    }
+}
+
+/// The answer to a claim: a new run to start, or why there is none.
+public enum ClaimOutcome: Sendable, Equatable {
+    case claimed(StoredRun)
+    case done(SweepDone)
+}
+
+/// Why a sweep hands out no more runs.
+public enum SweepDone: Sendable, Equatable, CustomStringConvertible {
+    /// The grid has no unclaimed point left.
+    case exhausted
+    /// `run_cap` runs exist (given-back runs not counted).
+    case runCap(Int)
+    /// A run reached `metric.target`.
+    case target(runID: Int, value: Double)
+
+    public var description: String {
+        switch self {
+        case .exhausted: return "every grid point has been run"
+        case .runCap(let n): return "run_cap \(n) reached"
+        case let .target(runID, value): return "run \(runID) reached the target (\(formatMetric(value)))"
+        }
+    }
+}
+
+/// Why the store could not do what was asked. Messages name the store, sweep or run and say what to do.
+public enum RunStoreError: Error, LocalizedError, CustomStringConvertible, Equatable {
+    case noSuchSweep(id: String, store: String)
+    case noSuchRun(id: Int)
+    /// The file exists but is not an ncf store (another SQLite database, or not SQLite at all).
+    case notAStore(path: String, detail: String)
+    /// The store was written by a newer ncf whose schema this one does not know.
+    case newerSchema(path: String)
+    case missingStore(path: String)
+    /// The database refused an operation (locked for too long, disk full, I/O error).
+    case database(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .noSuchSweep(id, store):
+            return "no sweep \(id) in \(store). Hint: `ncf sweep list --store \(store)` shows the sweeps it holds."
+        case let .noSuchRun(id):
+            return "no run \(id) in the store. Hint: `ncf sweep status SWEEP_ID` lists its runs."
+        case let .notAStore(path, detail):
+            return "\(path) is not an ncf sweep store (\(detail)). Hint: pass another --store path; ncf never overwrites a file it did not create."
+        case let .newerSchema(path):
+            return "\(path) was written by a newer ncf (its schema is newer than this one knows). Hint: use the newer ncf, or another --store."
+        case let .missingStore(path):
+            return "no sweep store at \(path). Hint: create a sweep first (`ncf sweep FILE.yaml --store \(path)`), or pass the --store it was created with."
+        case let .database(path, detail):
+            return "sweep store \(path): \(detail). Hint: check the disk and file permissions; concurrent agents wait up to the busy timeout for each other."
+        }
+    }
+
+    public var errorDescription: String? { description }
+}
+
+/// A metric value as ncf prints it: 4 decimals, or the value itself when it is not finite.
+public func formatMetric(_ x: Double) -> String {
+    x.isFinite ? String(format: "%.4f", x) : String(x)
+}
+
+// MARK: - The claim decision, shared by every store
+
+/// The decision `claimRun` makes inside its exclusive step, the same for every store.
+enum ClaimPolicy {
+    enum Decision {
+        case run([String: ParamValue])
+        case done(SweepDone)
+    }
+
+    /// The next run's config, or why there is none.
+    ///
+    /// Order: `metric.target` (any counting run whose history reached it), then `run_cap`
+    /// (counting runs), then the sampler over the counting runs. The rng stream is the number of
+    /// runs the sweep has ever had (given back or not), so every claim draws from its own stream.
+    static func decide(config: SweepConfig, sweepSeed: UInt64, runs: [StoredRun], histories: [Int: [Double]],
+                       sampler: any Sampler) -> Decision {
+        let counting = runs.filter(\.counts)
+        if let metric = config.metric, let target = metric.target {
+            for run in counting {
+                for v in histories[run.id] ?? [] where v.isFinite {
+                    if v == target || metric.isBetter(v, than: target) { return .done(.target(runID: run.id, value: v)) }
+                }
+            }
+        }
+        if let cap = config.runCap, counting.count >= cap { return .done(.runCap(cap)) }
+        let records = counting.map { $0.record(history: histories[$0.id] ?? [], metric: config.metric) }
+        var rng = SplitMix64(seed: sweepSeed, stream: UInt64(runs.count))
+        guard let point = sampler.next(1, config: config, runs: records, rng: &rng).first else {
+            return .done(.exhausted)
+        }
+        return .run(point)
+    }
+
+    /// The seed a run's trial gets: the config's own integer `seed` if it sets one, otherwise a
+    /// 31-bit number derived from the sweep seed and the config's canonical JSON (so a point
+    /// re-run after its agent died trains exactly as the first attempt would have).
+    static func runSeed(sweepSeed: UInt64, config: [String: ParamValue]) -> UInt64 {
+        if case .int(let s)? = config["seed"], s >= 0 { return UInt64(s) }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a 64
+        for byte in ParamValue.canonicalJSON(config).utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        var rng = SplitMix64(seed: sweepSeed, stream: hash)
+        return rng.next() >> 33
+    }
+
+    /// Whether a running run's agent has missed its heartbeats: silent for longer than
+    /// `max(grace, 3 × its heartbeat interval)`.
+    static func isStale(_ run: StoredRun, grace: Double, now: Date) -> Bool {
+        run.state == .running && now.timeIntervalSince(run.heartbeatAt) > max(grace, 3 * run.heartbeatEvery)
+    }
+
+    /// A fresh sweep id: 8 characters from `a-z0-9` (about 2.8e12 ids; `attempt` varies it when
+    /// the first one is taken).
+    static func newSweepID(attempt: Int = 0) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        let nanos = UInt64(Date().timeIntervalSince1970 * 1e9)
+        var rng = SplitMix64(seed: nanos ^ UInt64(attempt), stream: UInt64(UInt32(bitPattern: getpid())))
+        return String((0..<8).map { _ in alphabet[rng.nextInt(below: alphabet.count)] })
+    }
+}
+
+// MARK: - Reading results
+
+extension RunStore {
+    /// The sweep's best run and its value of `metric`: the best logged value under the goal,
+    /// over `finished` and `stopped` runs that were not given back (ties: the earlier run).
+    /// nil when no such run logged a finite value.
+    public func bestRun(sweepID: String, metric: SweepConfig.Metric) throws -> (run: StoredRun, value: Double)? {
+        let histories = try histories(sweepID: sweepID, metric: metric.name)
+        var best: (run: StoredRun, value: Double)?
+        for run in try runs(sweepID: sweepID) where run.counts && (run.state == .finished || run.state == .stopped) {
+            guard let value = run.record(history: histories[run.id] ?? [], metric: metric).metric else { continue }
+            if best.map({ metric.isBetter(value, than: $0.value) }) ?? true { best = (run, value) }
+        }
+        return best
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+// MARK: - A fake sweep trial
+
+/// A tiny trial program for sweep tests: a bash script that prints JSON Lines like `ncf train
+/// --json` in milliseconds, so agent and store tests run in seconds.
+///
+/// Flags (`--name=value`, as `${args}` renders them; unknown flags are ignored):
+/// - `--x=N`: the metric is `Valid Loss = x + 1/epoch` (so smaller x is better);
+/// - `--epochs=N` (default 3), `--sleep=S` seconds before each epoch (default 0);
+/// - `--mode=ok|fail|diverge|nan|crash|hang|stubborn`: `fail` writes `Error: boom` to stderr and
+///   exits 3; `diverge` writes the built-in trainer's divergence message and exits 1;
+///   `nan` logs a NaN loss at epoch 2 and then waits 10 s (the agent must stop it); `crash` kills
+///   itself with SIGKILL; `hang` sleeps 30 s before its first epoch; `stubborn` does too, ignoring
+///   SIGINT and SIGTERM (only SIGKILL ends it early).
+///
+/// SIGINT/SIGTERM make it finish the current epoch, print its summary and exit 130, as `ncf
+/// train` does. Each start appends `x` to `$FAKE_TRIAL_LOG` when that is set.
+public enum FakeTrial {
+    public static let script = #"""
+        #!/bin/bash
+        x=0; epochs=3; sleep_s=0; mode=ok
+        for a in "$@"; do
+          case "$a" in
+            --x=*) x="${a#*=}";;
+            --epochs=*) epochs="${a#*=}";;
+            --sleep=*) sleep_s="${a#*=}";;
+            --mode=*) mode="${a#*=}";;
+          esac
+        done
+        [ -n "$FAKE_TRIAL_LOG" ] && echo "$x" >> "$FAKE_TRIAL_LOG"
+        stop=0
+        trap 'stop=1' INT TERM
+        case "$mode" in
+          fail) echo "starting" >&2; echo "Error: boom (x=$x)" >&2; exit 3;;
+          diverge) echo "Error: training diverged: the loss is nan at epoch 1, step 3." >&2; exit 1;;
+          crash) kill -9 $$;;
+          hang) sleep 30;;
+          stubborn) trap '' INT TERM; sleep 30;;
+        esac
+        for ((e = 1; e <= epochs; e++)); do
+          if [ "$sleep_s" != "0" ]; then sleep "$sleep_s"; fi
+          if [ "$mode" = "nan" ] && [ "$e" = "2" ]; then
+            echo "{\"epoch\": $e, \"Train Loss\": NaN, \"Valid Loss\": NaN}"
+            for ((i = 0; i < 200 && stop == 0; i++)); do sleep 0.05; done
+            exit 0
+          fi
+          loss=$(awk -v x="$x" -v e="$e" 'BEGIN { printf "%.6f", x + 1 / e }')
+          echo "{\"epoch\": $e, \"Train Loss\": $loss, \"Valid Loss\": $loss}"
+          if [ "$stop" = "1" ]; then break; fi
+        done
+        echo "{\"summary\": {\"Test RMSE\": $x, \"Test MAE\": 0.5, \"protocol\": \"fake\"}}"
+        if [ "$stop" = "1" ]; then exit 130; fi
+        exit 0
+        """#
+
+    /// Writes the script as `fake-trial.sh` (executable) into `directory` and returns its path.
+    public static func write(into directory: URL) throws -> String {
+        let url = directory.appendingPathComponent("fake-trial.sh")
+        try script.write(to: url, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        return url.path
+    }
+
+    /// A sweep YAML running the fake trial through `command` (`${program} ${args}`).
+    /// - Parameters:
+    ///   - parameters: the YAML of the `parameters:` mapping's entries, indented by two spaces.
+    ///   - extra: more top-level YAML (e.g. `run_cap: 5`).
+    public static func sweepYAML(program: String, method: String = "grid", parameters: String, extra: String = "") -> String {
+        """
+        name: fake
+        method: \(method)
+        program: \(program)
+        command:
+          - ${program}
+          - ${args}
+        metric:
+          name: Valid Loss
+          goal: minimize
+        \(extra)
+        parameters:
+        \(parameters)
+        """
+    }
+}

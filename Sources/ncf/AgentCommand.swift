@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import NCFSweep
+
+/// `ncf agent SWEEP_ID`: join an existing sweep from another shell (or under `nohup`).
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Join a sweep: claim runs from its store and train them until it is done.",
+        discussion: """
+            Any number of agents, in any number of shells, may share one store: each grid point runs \
+            once and run_cap is exact. Ctrl-C once lets running trials finish their epoch (their \
+            points go back to the sweep); twice stops them now. SIGHUP is ignored, so \
+            `nohup ncf agent ID &` survives the terminal. A run whose agent died is marked stale \
+            after --grace seconds without a heartbeat, and its point is run again.
+            """)
+
+    @Argument(help: ArgumentHelp("The sweep's id, as `ncf sweep` printed it (see `ncf sweep list`).", valueName: "sweep-id"))
+    var sweepID: String
+
+    @OptionGroup(title: "Agent") var agent: AgentFlags
+
+    func validate() throws {
+        let problems = agent.options.problems
+        if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
+    }
+
+    func run() throws {
+        let store = try openStore(agent.store, create: false)
+        let sweep = try store.sweep(id: sweepID)
+        let config: SweepConfig
+        do {
+            config = try SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainerFlags: Set(trainFlagNames)).config
+        } catch {
+            throw CLIError(message: "the stored config of sweep \(sweep.id) no longer loads:\n\(error)")
+        }
+        say("joining sweep \(sweep.id) in \(agent.store) (\(describe(config)))")
+        try runAgent(store: store, sweep: sweep, config: config, configDirectory: nil, flags: agent)
+    }
+}
+
+// MARK: - Flags shared by `ncf sweep FILE` and `ncf agent ID`
+
+/// The default sweep store: a SQLite file in the working directory.
+let defaultStorePath = "ncf-sweeps.db"
+
+/// `--store PATH`, for every sweep command.
+struct StoreOption: ParsableArguments {
+    @Option(name: .customLong("store"), help: ArgumentHelp(
+        "The sweep store, a SQLite file (relative paths from the working directory).", valueName: "path"))
+    var store: String = defaultStorePath
+}
+
+/// How an agent runs its trials.
+struct AgentFlags: ParsableArguments {
+    @Option(name: .customLong("count"), parsing: .unconditional, help: ArgumentHelp(
+        "Runs this agent starts, then it exits. (default: until the sweep is done)", valueName: "n"))
+    var count: Int?
+
+    @Option(name: .customLong("parallel"), parsing: .unconditional, help: ArgumentHelp(
+        "Trials run at the same time, each a child process.", valueName: "p"))
+    var parallel: Int = 1
+
+    @Option(name: .customLong("store"), help: ArgumentHelp(
+        "The sweep store, a SQLite file (relative paths from the working directory).", valueName: "path"))
+    var store: String = defaultStorePath
+
+    @Option(name: .customLong("data"), help: ArgumentHelp(
+        "Ratings file for the built-in trainer's trials (unless the config sets `data`).", valueName: "path"))
+    var data: String?
+
+    @Option(name: .customLong("heartbeat"), parsing: .unconditional, help: ArgumentHelp(
+        "Seconds between this agent's heartbeats.", valueName: "s"))
+    var heartbeat: Double = 10
+
+    @Option(name: .customLong("grace"), parsing: .unconditional, help: ArgumentHelp(
+        "A run silent for this many seconds (and 3 of its agent's heartbeats) is stale; its point is run again.", valueName: "s"))
+    var grace: Double = 60
+
+    @Option(name: [.customLong("trial_timeout"), .customLong("trial-timeout")], parsing: .unconditional, help: ArgumentHelp(
+        "Stop a trial (as failed) after this many seconds. (default: no limit)", valueName: "s"))
+    var trialTimeout: Double?
+
+    @Option(name: [.customLong("max_initial_failures"), .customLong("max-initial-failures")], parsing: .unconditional,
+            help: ArgumentHelp("Stop when the first N trials all fail within a minute (a broken config); 0 = never.", valueName: "n"))
+    var maxInitialFailures: Int = 3
+
+    var options: AgentOptions {
+        AgentOptions(count: count, parallel: parallel, heartbeat: heartbeat, grace: grace, trialTimeout: trialTimeout,
+                     maxInitialFailures: maxInitialFailures)
+    }
+}
+
+// MARK: - Running an agent from the command line
+
+/// Opens the store, turning its errors into one-sentence CLI errors.
+func openStore(_ path: String, create: Bool) throws -> SQLiteRunStore {
+    do { return try SQLiteRunStore(path: path, create: create) } catch { throw CLIError(error) }
+}
+
+/// `grid, metric Valid Loss (minimize), 12 grid points`.
+func describe(_ config: SweepConfig) -> String {
+    var parts = [config.method.rawValue]
+    if let m = config.metric { parts.append("metric \(m.name) (\(m.goal.rawValue))") }
+    if config.method == .grid, let n = GridSampler.pointCount(config.parameters) { parts.append("\(n) grid point\(n == 1 ? "" : "s")") }
+    if let cap = config.runCap { parts.append("run_cap \(cap)") }
+    return parts.joined(separator: ", ")
+}
+
+/// Where an external `program` is: as written when it exists from the working directory (or
+/// is absolute; `./` is put in front of a bare file name, so it is not looked up in `PATH`),
+/// else beside the config file.
+func resolveProgram(_ program: String, configDirectory: String?) -> String {
+    let fm = FileManager.default
+    if program.hasPrefix("/") { return program }
+    if fm.fileExists(atPath: program) { return program.contains("/") ? program : "./" + program }
+    if let dir = configDirectory {
+        let candidate = URL(fileURLWithPath: dir).appendingPathComponent(program).path
+        if fm.fileExists(atPath: candidate) { return candidate }
+    }
+    return program
+}
+
+/// One line to stdout, prefixed with the local time, written in one call so lines from
+/// parallel trials never interleave; flushed at once (for `nohup` logs).
+func say(_ line: String) {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "HH:mm:ss"
+    let text = line.split(separator: "\n", omittingEmptySubsequences: false)
+        .map { "\(formatter.string(from: Date())) \($0)" }.joined(separator: "\n") + "\n"
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Runs an agent on `sweep` with Ctrl-C/SIGTERM handling, prints the best run, and exits with
+/// the agent's status (130 when interrupted, 1 when the config looks broken or every trial failed).
+func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, configDirectory: String?, flags: AgentFlags) throws {
+    var command = TrialCommand(config: config, ncfExecutable: TrialCommand.currentExecutable(), data: flags.data)
+    if case .external(let program, let list) = command {
+        command = .external(program: resolveProgram(program, configDirectory: configDirectory), command: list)
+    }
+    if flags.data != nil, config.parameters.contains(where: { $0.name == "data" }) {
+        say("note: the config sets `data`, so --data is not passed to the trials")
+    }
+    let agent = Agent(store: store, sweep: sweep, config: config, sampler: config.sampler, pruner: config.pruner,
+                      command: command, options: flags.options, log: { say($0) })
+
+    // The terminal's Ctrl-C reaches only the agent (trials run in their own process groups);
+    // the agent decides what each trial gets. SIGHUP is ignored for `nohup`.
+    signal(SIGHUP, SIG_IGN)
+    signal(SIGPIPE, SIG_IGN)
+    var sources: [DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { agent.interrupt() }
+        source.resume()
+        sources.append(source)
+    }
+    defer {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+
+    let report: AgentReport
+    do { report = try agent.run() } catch { throw CLIError(error) }
+    let counts = Dictionary(grouping: report.runs.values, by: { $0 }).mapValues(\.count)
+    let tally = RunState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
+    if case .configLooksBroken(let message) = report.end {
+        throw CLIError(message: message)
+    }
+    say("agent stops: \(report.end)\(report.runs.isEmpty ? "" : "; it ran \(report.runs.count) run\(report.runs.count == 1 ? "" : "s") (\(tally))")")
+    if let metric = config.metric, let best = try? store.bestRun(sweepID: sweep.id, metric: metric) {
+        say("best so far: run \(best.run.id), \(metric.name) \(formatMetric(best.value)); details: ncf sweep best \(sweep.id) --store \(flags.store)")
+    }
+    if report.exitCode == 1 {
+        throw CLIError(message: "every trial this agent ran failed (see the reasons above). Hint: `ncf sweep status \(sweep.id) --store \(flags.store)` lists them.")
+    }
+    if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+}

@@ -1,0 +1,371 @@
+import Foundation
+import NCFSweep
+import NCFTestSupport
+import XCTest
+
+/// `ncf sweep FILE`, `ncf agent`, `ncf sweep status|list|best` through the built binary, with
+/// several agent processes sharing one store. Trials are the fake trial script (`FakeTrial`),
+/// except in the end-to-end test, which trains on the bundled data.
+final class SweepCLITests: CLITestCase {
+    private var script: String!
+    private var store: String { tmp.appendingPathComponent("sweeps.db").path }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        script = try FakeTrial.write(into: tmp)
+    }
+
+    // MARK: Helpers
+
+    /// Writes a fake-trial sweep config and returns its path.
+    private func writeConfig(_ name: String = "sweep.yaml", method: String = "grid", parameters: String, extra: String = "") throws -> String {
+        let path = tmp.appendingPathComponent(name).path
+        try FakeTrial.sweepYAML(program: script, method: method, parameters: parameters, extra: extra)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private var grid12: String { "  x:\n    values: [\((0..<12).map(String.init).joined(separator: ", "))]" }
+
+    /// `ncf sweep FILE --count 0`: the new sweep's id.
+    private func createSweep(_ config: String, _ extra: [String] = []) throws -> String {
+        let result = try ncfSucceeds(["sweep", config, "--count", "0", "--store", store] + extra)
+        return try sweepID(result)
+    }
+
+    private func sweepID(_ result: CLIResult, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        guard let range = result.stdout.range(of: #"created sweep [a-z0-9]{8}"#, options: .regularExpression) else {
+            XCTFail("no sweep id in the output:\n\(result)", file: file, line: line)
+            throw XCTSkip("no sweep id")
+        }
+        return String(result.stdout[range].suffix(8))
+    }
+
+    /// A running `ncf` process whose output goes to files in the scratch directory.
+    private struct Background {
+        let process: Process
+        let out: URL
+        var output: String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
+    }
+
+    private func start(_ arguments: [String]) throws -> Background {
+        let out = tmp.appendingPathComponent("agent-\(UUID().uuidString.prefix(8)).out")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: out)
+        let process = Process()
+        process.executableURL = try CLIRunner(executableNamed: "ncf").executable
+        process.arguments = arguments
+        process.currentDirectoryURL = tmp
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return Background(process: process, out: out)
+    }
+
+    /// Waits for a background process (at most 120 s) and returns its exit status (128 + signal).
+    @discardableResult
+    private func finish(_ agent: Background) -> Int32 {
+        let deadline = Date().addingTimeInterval(120)
+        while agent.process.isRunning && Date() < deadline { usleep(20_000) }
+        if agent.process.isRunning {
+            agent.process.terminate()
+            XCTFail("ncf \(agent.process.arguments ?? []) did not finish within 120 s:\n\(agent.output)")
+        }
+        agent.process.waitUntilExit()
+        return agent.process.terminationReason == .uncaughtSignal ? 128 + agent.process.terminationStatus : agent.process.terminationStatus
+    }
+
+    private func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while try !condition() {
+            if Date() > deadline { return XCTFail("timed out waiting until \(what)") }
+            usleep(20_000)
+        }
+    }
+
+    private func runs(_ id: String) throws -> [StoredRun] {
+        try SQLiteRunStore(path: store, create: false).runs(sweepID: id)
+    }
+
+    // MARK: - Creating and joining
+
+    func testSweepPrintsItsIdAndHowToJoin() throws {
+        let config = try writeConfig(parameters: grid12)
+        let result = try ncfSucceeds(["sweep", config, "--count", "0", "--store", store])
+        let id = try sweepID(result)
+        XCTAssertTrue(result.stdout.contains("to join: ncf agent \(id) --store \(store)"), result.description)
+        XCTAssertTrue(result.stdout.contains("grid, metric Valid Loss (minimize), 12 grid points"), result.description)
+        let db = try SQLiteRunStore(path: store, create: false)
+        XCTAssertEqual(try db.sweep(id: id).configText, try String(contentsOfFile: config, encoding: .utf8))
+        XCTAssertEqual(try db.runs(sweepID: id), [])
+    }
+
+    func testInvalidConfigTouchesNoStore() throws {
+        let config = try writeConfig(parameters: "  x:\n    min: 5\n    max: 1")
+        let stderr = try ncfFails(["sweep", config, "--store", store])
+        XCTAssertTrue(stderr.contains("parameters.x"), stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store), "the store is not created for an invalid config")
+    }
+
+    func testAParameterThatIsNoTrainerFlagIsRefused() throws {
+        let path = tmp.appendingPathComponent("bad.yaml").path
+        try "method: random\nparameters:\n  learning_rate:\n    values: [0.1, 0.2]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let stderr = try ncfFails(["sweep", path, "--store", store])
+        XCTAssertTrue(stderr.contains("learning_rate") && stderr.contains("`lr`"), stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store))
+    }
+
+    func testAgentErrorsNameWhatIsWrong() throws {
+        var stderr = try ncfFails(["agent", "abcd1234", "--store", store])
+        XCTAssertTrue(stderr.contains("no sweep store at \(store)"), stderr)
+        _ = try createSweep(writeConfig(parameters: grid12))
+        stderr = try ncfFails(["agent", "abcd1234", "--store", store])
+        XCTAssertTrue(stderr.contains("no sweep abcd1234 in \(store)"), stderr)
+        stderr = try ncfFails(["agent", "abcd1234", "--store", store, "--heartbeat", "5", "--grace", "2"])
+        XCTAssertTrue(stderr.contains("--grace 2.0 must be longer than --heartbeat 5.0"), stderr)
+    }
+
+    // MARK: - Many agents, one store
+
+    func testTwoAndFourAgentProcessesRunEveryGridPointOnce() throws {
+        let config = try writeConfig(parameters: grid12)
+        for agents in [2, 4] {
+            for round in 1...3 {
+                let id = try createSweep(config)
+                let started = try (0..<agents).map { _ in try start(["agent", id, "--store", store]) }
+                for agent in started {
+                    XCTAssertEqual(finish(agent), 0, "\(agents) agents, round \(round):\n\(agent.output)")
+                }
+                let runs = try runs(id)
+                XCTAssertEqual(runs.count, 12, "\(agents) agents, round \(round): \(runs.map(\.config))")
+                XCTAssertEqual(Set(runs.map { ParamValue.canonicalJSON($0.config) }).count, 12, "no point twice")
+                XCTAssertTrue(runs.allSatisfy { $0.state == .finished }, "\(runs.map(\.state))")
+                XCTAssertEqual(try SQLiteRunStore(path: store, create: false).sweep(id: id).state, .finished)
+                let histories = try SQLiteRunStore(path: store, create: false).histories(sweepID: id, metric: "Valid Loss")
+                XCTAssertTrue(runs.allSatisfy { histories[$0.id]?.count == 3 }, "every epoch of every run is kept")
+                XCTAssertTrue(started.contains { $0.output.contains("the sweep is done: every grid point has been run") })
+            }
+        }
+    }
+
+    func testRunCapIsExactAcrossFourAgents() throws {
+        let config = try writeConfig(method: "random", parameters: "  x:\n    min: 0\n    max: 1000", extra: "run_cap: 7")
+        for _ in 1...2 {
+            let id = try createSweep(config)
+            let started = try (0..<4).map { _ in try start(["agent", id, "--store", store]) }
+            for agent in started { XCTAssertEqual(finish(agent), 0, agent.output) }
+            let runs = try runs(id)
+            XCTAssertEqual(runs.count, 7)
+            XCTAssertTrue(runs.allSatisfy { $0.state == .finished })
+        }
+    }
+
+    func testKilledAgentsRunGoesStaleAndIsRunAgain() throws {
+        let config = try writeConfig(parameters: "  x:\n    values: [0, 1, 2, 3]\n  sleep:\n    value: 0.2\n  epochs:\n    value: 4")
+        let id = try createSweep(config)
+        let victim = try start(["agent", id, "--store", store, "--heartbeat", "0.2", "--grace", "1"])
+        var killed: StoredRun?
+        try waitUntil("the first trial logged an epoch") {
+            let db = try SQLiteRunStore(path: store, create: false)
+            killed = try db.runs(sweepID: id).first { run in try run.state == .running && !db.metrics(runID: run.id).isEmpty }
+            return killed != nil
+        }
+        kill(victim.process.processIdentifier, SIGKILL)
+        XCTAssertEqual(finish(victim), 128 + SIGKILL)
+        let killedRun = try XCTUnwrap(killed)
+        XCTAssertEqual(try runs(id).first { $0.id == killedRun.id }?.state, .running, "nobody has noticed yet")
+
+        let rescuer = try ncfSucceeds(["agent", id, "--store", store, "--heartbeat", "0.2", "--grace", "1"])
+        let after = try runs(id)
+        XCTAssertEqual(after.first { $0.id == killedRun.id }?.state, .stale, rescuer.description)
+        let finished = after.filter { $0.state == .finished }
+        XCTAssertEqual(finished.count, 4, rescuer.description)
+        XCTAssertEqual(Set(finished.map { ParamValue.canonicalJSON($0.config) }).count, 4, "each point finished exactly once")
+        XCTAssertTrue(finished.contains { $0.config == killedRun.config && $0.seed == killedRun.seed },
+                      "the killed point ran again, with the same seed")
+        XCTAssertEqual(after.count, 5)
+        XCTAssertTrue(rescuer.stdout.contains("run \(killedRun.id): marked stale"), rescuer.description)
+    }
+
+    // MARK: - Failures and signals
+
+    func testFailingAndNaNTrialsDoNotStopTheSweep() throws {
+        let config = try writeConfig(parameters: "  x:\n    values: [0, 1]\n  mode:\n    values: [ok, fail, nan]")
+        let result = try ncfSucceeds(["sweep", config, "--store", store])
+        let id = try sweepID(result)
+        let runs = try runs(id)
+        XCTAssertEqual(runs.count, 6)
+        XCTAssertEqual(runs.map(\.state), [.finished, .finished, .failed, .failed, .failed, .failed])
+        XCTAssertEqual(runs[2].reason, "exit code 3: Error: boom (x=0)")
+        XCTAssertEqual(runs[4].reason, "non-finite loss: Train Loss is not a finite number at epoch 2")
+        let status = try ncfSucceeds(["sweep", "status", id, "--store", store])
+        XCTAssertTrue(status.stdout.contains("runs: 6 (2 finished, 4 failed)"), status.description)
+        XCTAssertTrue(status.stdout.contains("best so far: run \(runs[0].id), Valid Loss 0.3333: mode=ok x=0"), status.description)
+        XCTAssertTrue(status.stdout.contains("exit code 3: Error: boom (x=1)"), status.description)
+    }
+
+    func testBrokenDataStopsTheAgentAfterThreeFastFailures() throws {
+        let path = tmp.appendingPathComponent("small.yaml").path
+        try """
+            method: grid
+            metric:
+              name: Valid Loss
+            parameters:
+              lr:
+                values: [0.001, 0.002, 0.003, 0.004, 0.005]
+              epochs:
+                value: 1
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let stderr = try ncfFails(["sweep", path, "--store", store, "--data", tmp.appendingPathComponent("missing.tsv").path])
+        XCTAssertTrue(stderr.contains("the first 3 trials all failed within seconds"), stderr)
+        XCTAssertTrue(stderr.contains("missing.tsv"), "the trainer's own message is shown: \(stderr)")
+        let id = try XCTUnwrap(SQLiteRunStore(path: store, create: false).sweeps().first?.id)
+        XCTAssertEqual(try runs(id).map(\.state), [.failed, .failed, .failed])
+    }
+
+    func testDivergingBuiltInTrialsFailWithANonFiniteLoss() throws {
+        let data = try writeTinyRatings()
+        let path = tmp.appendingPathComponent("diverge.yaml").path
+        try """
+            method: grid
+            metric:
+              name: Valid Loss
+            parameters:
+              lr:
+                values: [100000000, 200000000, 300000000, 400000000]
+              epochs:
+                value: 1
+              embed_dim:
+                value: 4
+              mlp_dims:
+                value: "8,4"
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let stderr = try ncfFails(["sweep", path, "--store", store, "--data", data])
+        XCTAssertFalse(stderr.contains("probably broken"), stderr)
+        XCTAssertTrue(stderr.contains("every trial this agent ran failed"), stderr)
+        let id = try XCTUnwrap(SQLiteRunStore(path: store, create: false).sweeps().first?.id)
+        let runs = try runs(id)
+        XCTAssertEqual(runs.count, 4, "all four points ran")
+        for run in runs {
+            XCTAssertEqual(run.state, .failed)
+            XCTAssertTrue(run.reason?.hasPrefix("non-finite loss (exit code 1): training diverged: the loss is") ?? false,
+                          run.reason ?? "nil")
+        }
+    }
+
+    func testCtrlCStopsTrialsAndSIGHUPIsIgnored() throws {
+        let config = try writeConfig(parameters: "  x:\n    values: [0, 1, 2]\n  sleep:\n    value: 0.2\n  epochs:\n    value: 50")
+        let id = try createSweep(config)
+        let agent = try start(["agent", id, "--store", store, "--parallel", "2"])
+        try waitUntil("both trials logged an epoch") {
+            let db = try SQLiteRunStore(path: store, create: false)
+            return try db.runs(sweepID: id).filter { try !db.metrics(runID: $0.id).isEmpty }.count == 2
+        }
+        kill(agent.process.processIdentifier, SIGHUP)
+        usleep(300_000)
+        XCTAssertTrue(agent.process.isRunning, "SIGHUP is ignored")
+        kill(agent.process.processIdentifier, SIGINT)
+        XCTAssertEqual(finish(agent), 130, agent.output)
+        let runs = try runs(id)
+        XCTAssertEqual(runs.map(\.state), [.stopped, .stopped], agent.output)
+        XCTAssertTrue(runs.allSatisfy { $0.givenBack && ($0.reason ?? "").hasPrefix("interrupted") })
+        XCTAssertTrue(agent.output.contains("will finish the current epoch"), agent.output)
+    }
+
+    // MARK: - Inspecting
+
+    func testStatusListAndBestExports() throws {
+        let config = try writeConfig(parameters: "  x:\n    values: [3, 1, 2]\n  tag:\n    value: a b")
+        let id = try sweepID(ncfSucceeds(["sweep", config, "--store", store]))
+        let list = try ncfSucceeds(["sweep", "list", "--store", store])
+        XCTAssertTrue(list.stdoutLines.first?.hasPrefix("ID") ?? false, list.description)
+        XCTAssertTrue(list.stdout.contains(id) && list.stdout.contains("finished") && list.stdout.contains("Valid Loss 1.3333"), list.description)
+
+        let best = try ncfSucceeds(["sweep", "best", id, "--store", store])
+        XCTAssertTrue(best.stdout.contains("Valid Loss: 1.3333"), best.description)
+        XCTAssertTrue(best.stdout.contains("Test RMSE: 1"), best.description)
+        XCTAssertTrue(best.stdout.contains("x: 1"), best.description)
+        XCTAssertEqual(try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "json"]).stdout,
+                       #"{"tag":"a b","x":1}"# + "\n")
+        XCTAssertEqual(try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "flags"]).stdout,
+                       "'--tag=a b' --x=1\n")
+        let yaml = try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "yaml"]).stdoutLines
+        XCTAssertEqual(Array(yaml.dropFirst()), [#"tag: "a b""#, "x: 1"])
+        XCTAssertTrue(yaml.first?.hasPrefix("# best run") ?? false)
+    }
+
+    // MARK: - End to end with the built-in trainer
+
+    func testEndToEndOnTheBundledData() throws {
+        let path = tmp.appendingPathComponent("ncf-small.yaml").path
+        try """
+            # A small copy of Sweeps/ncf.yaml: 2 epochs, small layers.
+            program: ncf
+            method: bayes
+            metric:
+              name: Valid Loss
+              goal: minimize
+            parameters:
+              lr:
+                distribution: uniform
+                min: 0.001
+                max: 0.01
+              batch_size:
+                values: [256, 512]
+              embed_dim:
+                values: [4, 8]
+              mlp_dims:
+                values: ["8,4", "16,8"]
+              epochs:
+                value: 2
+              model:
+                value: NCF
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try ncfSucceeds(["sweep", path, "--count", "3", "--store", store, "--parallel", "2"])
+        let id = try sweepID(result)
+        let runs = try runs(id)
+        XCTAssertEqual(runs.count, 3, result.description)
+        XCTAssertTrue(runs.allSatisfy { $0.state == .finished }, result.description)
+        XCTAssertTrue(result.stdout.contains("agent stops: started its 3 runs (--count)"), result.description)
+        let db = try SQLiteRunStore(path: store, create: false)
+        for run in runs {
+            let epochs = try db.metrics(runID: run.id).filter { $0.name == "epoch" }.compactMap(\.value)
+            XCTAssertEqual(epochs, [1, 2], "two epochs logged for run \(run.id)")
+            XCTAssertNotNil(run.summary)
+        }
+        let best = try ncfSucceeds(["sweep", "best", id, "--store", store])
+        XCTAssertTrue(best.stdout.contains("Test RMSE: "), best.description)
+        XCTAssertTrue(best.stdout.contains("protocol: "), best.description)
+        let flags = try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "flags"])
+        let words = flags.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+        XCTAssertTrue(words.contains("--epochs=2") && words.contains("--model=NCF") && words.contains { $0.hasPrefix("--seed=") },
+                      flags.description)
+        // The exported flags train the same model again.
+        let again = try ncfSucceeds(["train", "--json"] + words)
+        let validLoss = trainingRecords(again).epochs.compactMap { number($0, "Valid Loss") }.min()
+        let stored = try XCTUnwrap(db.bestRun(sweepID: id, metric: .init(name: "Valid Loss")))
+        XCTAssertEqual(validLoss ?? .nan, stored.value, accuracy: 1e-9, "the exported config and seed reproduce the run")
+    }
+
+    func testCanonicalSweepFileLoads() throws {
+        let canonical = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sweeps/ncf.yaml").path
+        let result = try ncfSucceeds(["sweep", canonical, "--count", "0", "--store", store])
+        XCTAssertTrue(result.stdout.contains("bayes, metric Valid Loss (minimize)"), result.description)
+    }
+
+    /// `ncf sweep Sweeps/ncf.yaml --count 1`: its configs train up to 100 epochs on 100,000
+    /// ratings, minutes in a debug build, so it runs in release builds only.
+    func testCanonicalSweepRunsOneTrial() throws {
+        #if DEBUG
+        throw XCTSkip("trains up to 100 epochs on the bundled data: run with `swift test -c release` to include it")
+        #else
+        let canonical = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sweeps/ncf.yaml").path
+        let result = try ncfSucceeds(["sweep", canonical, "--count", "1", "--store", store])
+        let id = try sweepID(result)
+        XCTAssertEqual(try runs(id).map(\.state), [.finished], result.description)
+        #endif
+    }
+}

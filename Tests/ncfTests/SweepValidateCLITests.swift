@@ -1,0 +1,80 @@
+import Foundation
+import XCTest
+
+/// `ncf sweep validate FILE [--json]` end to end.
+final class SweepValidateCLITests: CLITestCase {
+    private var sweepsDirectory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sweeps")
+    }
+
+    private func json(_ text: String) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        return try XCTUnwrap(object as? [String: Any], text)
+    }
+
+    func testBundledSweepsAreValid() throws {
+        for name in ["ncf.yaml", "grid.yaml", "hyperband.yaml"] {
+            let path = sweepsDirectory.appendingPathComponent(name).path
+            let result = try ncfSucceeds(["sweep", "validate", path, "--json"])
+            let object = try json(result.stdout)
+            XCTAssertEqual(object["valid"] as? Bool, true, "\(name): \(result)")
+            XCTAssertEqual((object["errors"] as? [Any])?.count, 0, name)
+            if name == "grid.yaml" {
+                XCTAssertEqual(object["method"] as? String, "grid")
+                XCTAssertEqual(object["grid_points"] as? Int, 12)
+            } else {
+                XCTAssertTrue(object["grid_points"] is NSNull, "\(name): grid_points is null unless grid")
+            }
+        }
+    }
+
+    func testInvalidConfigListsEveryProblemWithLineAndKey() throws {
+        let yaml = """
+            method: grid
+            metric:
+              name: Valid Loss
+              goal: minimise
+            parameters:
+              lr:
+                min: 0.1
+                max: 0.01
+              batch_size:
+                values: [32, 64]
+            trials: 5
+            """
+        let path = tmp.appendingPathComponent("bad.yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try ncf(["sweep", "validate", path, "--json"])
+        XCTAssertEqual(result.exitCode, 1, result.description)
+        let object = try json(result.stdout)
+        XCTAssertEqual(object["valid"] as? Bool, false)
+        let errors = try XCTUnwrap(object["errors"] as? [[String: Any]])
+        let keys = errors.compactMap { $0["key"] as? String }
+        XCTAssertTrue(keys.contains { $0.hasPrefix("metric.goal") }, "\(errors)")
+        XCTAssertTrue(keys.contains { $0.hasPrefix("parameters.lr") }, "\(errors)")
+        XCTAssertTrue(keys.contains { $0.hasPrefix("trials") }, "\(errors)")
+        let goal = try XCTUnwrap(errors.first { ($0["key"] as? String)?.hasPrefix("metric.goal") == true })
+        XCTAssertEqual(goal["line"] as? Int, 4)
+
+        let human = try ncf(["sweep", "validate", path])
+        XCTAssertEqual(human.exitCode, 1)
+        XCTAssertTrue((human.stdout + human.stderr).contains("bad.yaml:4"), human.description)
+    }
+
+    func testUnknownTrainerFlagIsOnlyAWarningHere() throws {
+        let yaml = """
+            method: random
+            parameters:
+              learning_rate:
+                values: [0.1, 0.01]
+            """
+        let path = tmp.appendingPathComponent("other.yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try ncfSucceeds(["sweep", "validate", path, "--json"])
+        let object = try json(result.stdout)
+        XCTAssertEqual(object["valid"] as? Bool, true)
+        let warnings = try XCTUnwrap(object["warnings"] as? [[String: Any]])
+        XCTAssertTrue(warnings.contains { ($0["message"] as? String)?.contains("lr") == true }, "\(warnings)")
+    }
+}
