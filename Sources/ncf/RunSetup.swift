@@ -32,7 +32,7 @@ func locateDefaultData() -> String? {
 
 extension DataOptions {
     /// Resolves defaults (path, task, split) into a `DataSource`.
-    func source(seed: UInt64, lossNegatives: Int) throws -> DataSource {
+    func source(lossNegatives: Int) throws -> DataSource {
         let path: String
         if let data { path = data } else {
             guard let found = locateDefaultData() else {
@@ -52,7 +52,7 @@ extension DataOptions {
         if format == .ncf && split != .ncf {
             throw ValidationError("--format ncf comes with its own test split; use --split ncf (the default for that format)")
         }
-        let options = SplitOptions(kind: split, task: task, validRatio: validRatio, testRatio: testRatio, seed: seed,
+        let options = SplitOptions(kind: split, task: task, validRatio: validRatio, testRatio: testRatio, seed: splitSeed,
                                    evalNegatives: evalNegatives, lossNegatives: lossNegatives)
         do { try options.validate() } catch { throw ValidationError(String(describing: error)) }
         return DataSource(path: path, format: format, columns: columns, skipBadLines: skipBadLines, split: options)

@@ -26,7 +26,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let console = Console(json: json)
         let config = model.trainConfig
-        let source = try data.source(seed: config.seed, lossNegatives: config.negatives)
+        let source = try data.source(lossNegatives: config.negatives)
         if let save { try checkWritable(save) }
 
         let loadStart = Date()

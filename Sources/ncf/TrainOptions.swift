@@ -42,6 +42,11 @@ struct DataOptions: ParsableArguments {
         "Fraction of ratings held out for the final test (random split).", valueName: "ratio"))
     var testRatio: Double = 0.1
 
+    @Option(name: [.customLong("split_seed"), .customLong("split-seed")], parsing: .unconditional, help: ArgumentHelp(
+        "Seeds the split and the fixed evaluation negatives; kept apart from --seed so that runs with different seeds (a sweep's trials) are scored on the same held-out data.",
+        valueName: "n"))
+    var splitSeed: UInt64 = 0
+
     @Option(name: [.customLong("eval_negatives"), .customLong("eval-negatives")], parsing: .unconditional, help: ArgumentHelp(
         "Implicit task: rank each held-out item against N sampled negatives, or 'all' items the user has not seen in train. (default: 99)",
         valueName: "N|all"), transform: parseEvalNegatives)
@@ -52,7 +57,7 @@ struct DataOptions: ParsableArguments {
 let trainFlagNames: [String] = [
     "model", "lr", "batch_size", "embed_dim", "mlp_dims", "epochs", "dropout", "optimizer", "weight_decay",
     "negatives", "topk", "seed", "patience", "threads",
-    "data", "format", "columns", "task", "split", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines",
+    "data", "format", "columns", "task", "split", "split_seed", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines",
 ]
 
 /// The hyperparameters of one run: the sweep YAML's parameter names.
@@ -104,7 +109,7 @@ struct ModelOptions: ParsableArguments {
     var topk: Int = d.topk
 
     @Option(name: .customLong("seed"), parsing: .unconditional,
-            help: ArgumentHelp("Seeds the split, initialisation, sampling and dropout; an integer ≥ 0.", valueName: "n"))
+            help: ArgumentHelp("Seeds initialisation, negative sampling, batch order and dropout (the split has --split_seed); an integer ≥ 0.", valueName: "n"))
     var seed: UInt64 = d.seed
 
     @Option(name: .customLong("patience"), parsing: .unconditional,

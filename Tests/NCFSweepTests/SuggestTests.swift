@@ -1,3 +1,4 @@
+import NCFKernels
 import XCTest
 
 @testable import NCFSweep
@@ -67,6 +68,44 @@ final class SuggestTests: XCTestCase {
         let result = suggest(config: config, history: hit, seed: 1)
         XCTAssertTrue(result.done)
         XCTAssertEqual(result.reason, "target reached")
+    }
+
+    /// What every sampler promises: the asked count (grids: at most), every parameter present with a
+    /// value its form can produce, constants and nested groups passed through, same seed → same output.
+    func testEverySamplerConformance() {
+        let parameters = [
+            Parameter(name: "batch_size", spec: .categorical([.int(32), .int(64)], probabilities: nil)),
+            Parameter(name: "epochs", spec: .intUniform(min: 1, max: 3)),
+            Parameter(name: "model", spec: .constant(.string("NCF"))),
+            Parameter(name: "opt", spec: .nested([
+                Parameter(name: "beta", spec: .qUniform(min: 0, max: 1, q: 0.5, integerQ: false)),
+                Parameter(name: "name", spec: .constant(.string("adam"))),
+            ])),
+        ]
+        let leaves = flattenParameters(parameters)
+        for method in SweepConfig.Method.allCases {
+            let config = SweepConfig(method: method, metric: loss, parameters: parameters)
+            var runs: [RunRecord] = []
+            for i in 0..<4 {
+                let c = suggest(config: config, history: runs, seed: 8).suggestions[0]
+                runs.append(RunRecord(id: i, config: c, state: .finished, history: [Double(i)], metric: Double(i)))
+            }
+            var a = SplitMix64(seed: 1), b = SplitMix64(seed: 1)
+            let first = config.sampler.next(3, config: config, runs: runs, rng: &a)
+            XCTAssertEqual(first, config.sampler.next(3, config: config, runs: runs, rng: &b), "\(method)")
+            XCTAssertEqual(first.count, 3, "\(method)")
+            for c in first + runs.map(\.config) {
+                XCTAssertEqual(Set(c.keys), ["batch_size", "epochs", "model", "opt"], "\(method)")
+                for leaf in leaves {
+                    guard let value = leafValue(in: c, at: leaf.path) else { XCTFail("\(method): \(leaf.dottedName) missing in \(c)"); continue }
+                    if case .constant(let constant) = leaf.spec {
+                        XCTAssertEqual(value, constant, "\(method)")
+                    } else {
+                        XCTAssertNotNil(leaf.spec.cdf(value), "\(method): \(leaf.dottedName) = \(value)")
+                    }
+                }
+            }
+        }
     }
 
     func testJSONOutput() {

@@ -11,13 +11,13 @@ final class HelpTests: CLITestCase {
         ("--weight_decay", "0"), ("--negatives", "4"), ("--eval_negatives", "99"), ("--topk", "10"),
         ("--seed", "0"), ("--patience", "0"), ("--threads", "1"), ("--data", "Data/ratings.tsv"),
         ("--format", "auto"), ("--columns", nil), ("--task", "rating"), ("--split", "random"),
-        ("--save", nil), ("--json", nil), ("--skip_bad_lines", nil),
+        ("--save", nil), ("--json", nil), ("--skip_bad_lines", nil), ("--split_seed", "0"),
     ]
 
     func testRootHelpListsTrainingFlagsAndSubcommands() throws {
         let result = try ncfSucceeds(["--help"])
         assertListsTrainingFlags(result.stdout)
-        for sub in ["train", "eval", "recommend", "data"] {
+        for sub in ["train", "eval", "recommend", "data", "sweep", "agent"] {
             XCTAssertNotNil(result.stdout.range(of: #"(?m)^\s+\#(sub)\b"#, options: .regularExpression),
                             "subcommand \(sub) is not listed:\n\(result.stdout)")
         }
@@ -29,7 +29,9 @@ final class HelpTests: CLITestCase {
     }
 
     func testSubcommandHelpsRun() throws {
-        for sub in [["eval"], ["recommend"], ["data"], ["data", "info"], ["data", "synth"]] {
+        for sub in [["eval"], ["recommend"], ["data"], ["data", "info"], ["data", "synth"], ["data", "fetch"],
+                    ["sweep"], ["sweep", "validate"], ["sweep", "suggest"], ["sweep", "status"], ["sweep", "list"],
+                    ["sweep", "best"], ["agent"]] {
             let result = try ncfSucceeds(sub + ["--help"])
             XCTAssertTrue(result.stdout.contains("USAGE"), "no usage for \(sub):\n\(result)")
         }

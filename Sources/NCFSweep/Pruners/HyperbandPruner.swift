@@ -15,7 +15,8 @@ public struct HyperbandPruner: Pruner {
     public let eta: Double
     public let strict: Bool
 
-    /// - Precondition: the config names `min_iter`, or `max_iter` with `s` (validation checks this).
+    /// The pruner of a hyperband config. A config with no band (neither `min_iter` nor `max_iter`
+    /// with `s`, or bands that all vanish; validation refuses both) stops nothing.
     public init(_ config: SweepConfig.Hyperband) {
         self.bands = Self.bands(for: config)
         self.eta = config.eta

@@ -49,7 +49,7 @@ struct GaussianProcess: Sendable {
     static let logSignalBounds = (Foundation.log(0.05), Foundation.log(20.0))
     static let logNoiseBounds = (Foundation.log(1e-6), Foundation.log(1.0))
     /// Log-normal priors (mean, sd of the log).
-    static let lengthPrior = (Foundation.log(ProcessInfo.processInfo.environment["NCFB_LPRIOR"].flatMap(Double.init) ?? 0.5), ProcessInfo.processInfo.environment["NCFB_LPRIORSD"].flatMap(Double.init) ?? 1.0) // TUNING-HACK
+    static let lengthPrior = (Foundation.log(0.5), 1.0)
     static let signalPrior = (0.0, 1.0)
     static let noisePrior = (Foundation.log(1e-3), 2.0)
 
