@@ -21,8 +21,8 @@ extension ParameterSpec {
     /// The values a grid walks, in the reference engine's order; nil for a form grid refuses.
     ///
     /// - `constant`: its one value.
-    /// - `categorical` without probabilities: the values as written, duplicates (by canonical
-    ///   identity, so `1` and `1.0` are one value) dropped, first occurrence kept.
+    /// - `categorical` without probabilities: the values as written, duplicates (by canonical JSON,
+    ///   so `1` and `1.0` are one value, `"1"` and `true` others) dropped, first occurrence kept.
     /// - `int_uniform`: min…max, both ends included.
     /// - `q_uniform`: min, min+q, min+2q, … below max (numpy `arange`: max excluded); ints when q
     ///   was written as an integer.
@@ -37,8 +37,8 @@ extension ParameterSpec {
             return [value]
         case .categorical(let values, let probabilities):
             guard probabilities == nil else { return nil }
-            var seen = Set<ParamValue>()
-            return values.filter { seen.insert($0.gridIdentity).inserted }
+            var seen = Set<String>()
+            return values.filter { seen.insert($0.canonicalJSON).inserted }
         case .intUniform(let lo, let hi):
             guard lo <= hi else { return [] }
             return (lo...hi).map { .int($0) }
