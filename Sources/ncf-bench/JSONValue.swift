@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 /// A JSON value: what the reference trainers print, and what `--json` writes.
 ///
@@ -89,23 +90,6 @@ enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 
-    private static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal, escaped as the sweep engine does.
+    private static func quote(_ s: String) -> String { ParamValue.string(s).canonicalJSON }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 /// Where human-readable output goes, and whether it may redraw a progress bar.
 ///
@@ -116,18 +117,5 @@ private func jsonNumber(_ x: Double) -> String {
     return String(x)
 }
 
-func quote(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// `s` as a JSON string literal (the sweep engine's escaping, so every JSON ncf writes agrees).
+func quote(_ s: String) -> String { ParamValue.string(s).canonicalJSON }
