@@ -31,10 +31,8 @@ struct Train: ParsableCommand {
 
         let loadStart = Date()
         let (dataset, format) = try loadDataset(source) { console.say($0) }
-        console.say("data: \(source.path) (\(format.rawValue)): \(grouped(dataset.numUsers)) users, \(grouped(dataset.numItems)) items; "
-            + "train \(grouped(dataset.train.count)), valid \(grouped(dataset.valid.count)), test \(grouped(dataset.test.count)) "
-            + "[\(fixed(Date().timeIntervalSince(loadStart), 2))s]")
-        for note in dataset.notes { console.say("  note: \(note)") }
+        console.say("data: \(source.path) (\(format.rawValue), read and split in \(fixed(Date().timeIntervalSince(loadStart), 2))s)")
+        for note in dataset.notes { console.say("  \(note)") }
 
         let trainer: Trainer
         do { trainer = try Trainer(config: config, dataset: dataset) } catch { throw CLIError(error) }
