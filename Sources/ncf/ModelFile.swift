@@ -40,7 +40,8 @@ struct LoadedModel {
     var itemIDs: IDMap
 }
 
-func loadModel(path: String, capacity: Int) throws -> LoadedModel {
+/// Reads a model file; `capacity` picks the model's workspace rows from its metadata.
+func loadModel(path: String, capacity: (ModelMetadata) -> Int) throws -> LoadedModel {
     let checkpoint: Checkpoint
     do { checkpoint = try Checkpoint.read(from: path) } catch { throw CLIError(error) }
     let meta: ModelMetadata
@@ -53,7 +54,7 @@ func loadModel(path: String, capacity: Int) throws -> LoadedModel {
     guard config.numUsers == checkpoint.userIDs.count, config.numItems == checkpoint.itemIDs.count else {
         throw CLIError(message: "\(path): the id maps (\(checkpoint.userIDs.count) users, \(checkpoint.itemIDs.count) items) do not match the model (\(config.numUsers), \(config.numItems)). Hint: the file is damaged; retrain it.")
     }
-    let model = NeuMF(config: config, capacity: capacity, seed: 0)
+    let model = NeuMF(config: config, capacity: max(1, capacity(meta)), seed: 0)
     for view in model.layout.views {
         guard let t = checkpoint.tensors.first(where: { $0.name == view.name }), t.values.count == view.count else {
             throw CLIError(message: "\(path): tensor \(view.name) is missing or has the wrong size. Hint: the file is damaged; retrain it.")
@@ -96,11 +97,11 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let console = Console(json: json)
-        var loaded = try loadModel(path: modelPath, capacity: 4096)
-        let dataset = try reloadDataset(for: loaded, override: data) { console.say($0) }
-        if dataset.testRanking?.evalNegatives == .all, loaded.model.capacity < dataset.numItems {
-            loaded = try loadModel(path: modelPath, capacity: dataset.numItems)
+        // Full ranking scores every item of a user in one pass; otherwise 4,096 rows at a time.
+        let loaded = try loadModel(path: modelPath) { meta in
+            meta.data.split.evalNegatives == .all ? max(4096, meta.model.numItems) : 4096
         }
+        let dataset = try reloadDataset(for: loaded, override: data) { console.say($0) }
         let evaluator = Evaluator(prefix: "Test", pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset,
                                   k: loaded.metadata.train.topk)
         let metrics = evaluator.evaluate(loaded.model)
@@ -140,9 +141,8 @@ struct Recommend: ParsableCommand {
 
     func run() throws {
         let console = Console(json: json)
-        let probe = try loadModel(path: modelPath, capacity: 1)
-        let numItems = probe.metadata.model.numItems
-        let loaded = try loadModel(path: modelPath, capacity: max(1, numItems))
+        let loaded = try loadModel(path: modelPath) { $0.model.numItems }
+        let numItems = loaded.metadata.model.numItems
         guard let u = loaded.userIDs.index(of: user) else {
             throw CLIError(message: "--user \(user): no such user in the model's data (\(grouped(loaded.userIDs.count)) users, e.g. \(loaded.userIDs.rawIDs.prefix(3).joined(separator: ", "))).")
         }
