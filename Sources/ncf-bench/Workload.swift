@@ -43,21 +43,13 @@ struct Workload {
                             referenceDataArgs: ["--data", absolute], notes: [], start: start)
         }
         let shape = SyntheticRatings.defaultShape
-        let synthetic = try writeSynthetic(
-            users: shape.users, items: shape.items, ratings: shape.ratings, seed: shape.seed,
-            to: scratchDirectory.appendingPathComponent("synthetic-ml100k.tsv"))
-        var notes = ["\(path) not found: explicit rows use ncf's synthetic MovieLens 100K-shaped set "
-                     + "(943 users, 1,682 items, 100,000 ratings, seed \(shape.seed)) instead"]
-        let refArgs: [String]
-        if referencePresets {
-            refArgs = ["--preset", "ml100k"]
-            notes.append("references generate their own ml100k preset (same shape, different rows)")
-        } else {
-            refArgs = ["--data", synthetic.path]
-            notes.append("the references read the same synthetic rows from \(synthetic.path)")
-        }
-        return try load(path: synthetic.path, title: "synthetic ML-100K shape", task: .rating, seed: seed,
-                        referenceDataArgs: refArgs, notes: notes, start: start)
+        return try synthetic(
+            users: shape.users, items: shape.items, ratings: shape.ratings, seed: shape.seed, task: .rating,
+            preset: "ml100k", title: "synthetic ML-100K shape", scratchDirectory: scratchDirectory,
+            referencePresets: referencePresets, start: start,
+            note: "\(path) not found: explicit rows use ncf's synthetic MovieLens 100K-shaped set "
+                + "(943 users, 1,682 items, 100,000 ratings, seed \(shape.seed)) instead",
+            presetNote: "references generate their own ml100k preset (same shape, different rows)")
     }
 
     /// Implicit feedback from `path` when given, else ncf's synthetic set of the MovieLens 1M shape
@@ -75,21 +67,27 @@ struct Workload {
             return try load(path: absolute, title: "ratings file (as implicit feedback)", task: .implicit, seed: seed,
                             referenceDataArgs: ["--data", absolute], notes: [], start: start)
         }
-        let synthetic = try writeSynthetic(
-            users: 6040, items: 3706, ratings: 1_000_209, seed: 42,
-            to: scratchDirectory.appendingPathComponent("synthetic-ml1m.tsv"))
-        var notes = ["implicit rows: ncf's synthetic MovieLens 1M-shaped set (6,040 users, 3,706 items, "
-                     + "1,000,209 interactions, seed 42), every interaction a positive"]
-        let refArgs: [String]
-        if referencePresets {
-            refArgs = ["--preset", "ml1m"]
-            notes.append("references generate their own ml1m preset (same shape and counts, different rows)")
-        } else {
-            refArgs = ["--data", synthetic.path]
-            notes.append("the references read the same synthetic rows from \(synthetic.path)")
-        }
-        return try load(path: synthetic.path, title: "synthetic ML-1M shape", task: .implicit, seed: seed,
-                        referenceDataArgs: refArgs, notes: notes, start: start)
+        return try synthetic(
+            users: 6040, items: 3706, ratings: 1_000_209, seed: 42, task: .implicit,
+            preset: "ml1m", title: "synthetic ML-1M shape", scratchDirectory: scratchDirectory,
+            referencePresets: referencePresets, start: start,
+            note: "implicit rows: ncf's synthetic MovieLens 1M-shaped set (6,040 users, 3,706 items, "
+                + "1,000,209 interactions, seed 42), every interaction a positive",
+            presetNote: "references generate their own ml1m preset (same shape and counts, different rows)")
+    }
+
+    /// ncf's synthetic rows written to `scratchDirectory/synthetic-PRESET.tsv`; the references read
+    /// the same file, or with `referencePresets` generate their own `--preset` of the same shape.
+    private static func synthetic(
+        users: Int, items: Int, ratings: Int, seed: UInt64, task: Task, preset: String, title: String,
+        scratchDirectory: URL, referencePresets: Bool, start: Double, note: String, presetNote: String
+    ) throws -> Workload {
+        let file = try writeSynthetic(users: users, items: items, ratings: ratings, seed: seed,
+                                      to: scratchDirectory.appendingPathComponent("synthetic-\(preset).tsv"))
+        let refArgs = referencePresets ? ["--preset", preset] : ["--data", file.path]
+        let readNote = referencePresets ? presetNote : "the references read the same synthetic rows from \(file.path)"
+        return try load(path: file.path, title: title, task: task, seed: seed,
+                        referenceDataArgs: refArgs, notes: [note, readNote], start: start)
     }
 
     // MARK: - Building
