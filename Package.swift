@@ -6,6 +6,10 @@
 
 import PackageDescription
 
+/// The numeric targets are optimised in debug builds too: tests and debug trials train real
+/// models, and unoptimised Swift runs that arithmetic ~50× slower.
+let numericSettings: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "ncf",
     platforms: [.macOS(.v13)],
@@ -34,10 +38,10 @@ let package = Package(
 
         // MARK: - Library targets, in flow order
 
-        .target(name: "NCFKernels", dependencies: ["CBLAS"]),
-        .target(name: "NCFData", dependencies: ["NCFKernels", "CZlib"]),
-        .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"]),
-        .target(name: "NCFTraining", dependencies: ["NCFModel", "NCFData", "NCFKernels"]),
+        .target(name: "NCFKernels", dependencies: ["CBLAS"], swiftSettings: numericSettings),
+        .target(name: "NCFData", dependencies: ["NCFKernels", "CZlib"], swiftSettings: numericSettings),
+        .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"], swiftSettings: numericSettings),
+        .target(name: "NCFTraining", dependencies: ["NCFModel", "NCFData", "NCFKernels"], swiftSettings: numericSettings),
         // The sweep engine: config, samplers, pruners and the run store. Only Agent.swift knows
         // about training (it runs `ncf train` as child processes).
         .target(

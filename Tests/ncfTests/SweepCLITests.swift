@@ -355,17 +355,19 @@ final class SweepCLITests: CLITestCase {
         XCTAssertTrue(result.stdout.contains("bayes, metric Valid Loss (minimize)"), result.description)
     }
 
-    /// `ncf sweep Sweeps/ncf.yaml --count 1`: its configs train up to 100 epochs on 100,000
-    /// ratings, minutes in a debug build, so it runs in release builds only.
-    func testCanonicalSweepRunsOneTrial() throws {
-        #if DEBUG
-        throw XCTSkip("trains up to 100 epochs on the bundled data: run with `swift test -c release` to include it")
-        #else
+    /// `ncf sweep Sweeps/ncf.yaml --count 3` on the bundled data, end to end: three real trials
+    /// (up to 100 epochs each; the numeric targets are optimised in debug builds too), then
+    /// `sweep best` with the best run's held-out test metrics.
+    func testCanonicalSweepRunsThreeTrials() throws {
         let canonical = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sweeps/ncf.yaml").path
-        let result = try ncfSucceeds(["sweep", canonical, "--count", "1", "--store", store])
+        let result = try ncfSucceeds(["sweep", canonical, "--count", "3", "--parallel", "2", "--store", store])
         let id = try sweepID(result)
-        XCTAssertEqual(try runs(id).map(\.state), [.finished], result.description)
-        #endif
+        let all = try runs(id)
+        XCTAssertEqual(all.map(\.state), [.finished, .finished, .finished], result.description)
+        XCTAssertEqual(Set(all.map { ParamValue.canonicalJSON($0.config) }).count, 3, "three different configs")
+        let best = try ncfSucceeds(["sweep", "best", id, "--store", store])
+        XCTAssertTrue(best.stdout.contains("Test RMSE"), best.description)
+        XCTAssertTrue(best.stdout.contains("model: NCF"), best.description)
     }
 }
