@@ -79,7 +79,8 @@ let package = Package(
         .testTarget(name: "NCFTrainingTests", dependencies: ["NCFTraining", "NCFTestSupport"]),
         .testTarget(
             name: "NCFSweepTests",
-            dependencies: ["NCFSweep", "NCFTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["NCFSweep", "NCFTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Assets"]  // read through #filePath by the fault tests
         ),
         .testTarget(name: "ncfTests", dependencies: ["ncf", "NCFSweep", "NCFData", "NCFTestSupport"]),
     ]

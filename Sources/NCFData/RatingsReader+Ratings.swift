@@ -228,10 +228,18 @@ extension RatingsReader {
 
     // MARK: - Header
 
-    /// A first line is a header when its rating field (the third) is not a number; with fewer
-    /// than three fields, when any field is not a number.
+    /// A first line is a header when its rating field (the third) is not a number, unless its
+    /// user and item fields are numbers and no field is a common column name (then it is a data
+    /// line with a bad rating, and the error should say so); with fewer than three fields, when
+    /// any field is not a number.
     private static func looksLikeHeader(_ p: UnsafePointer<UInt8>, _ fields: [Field]) -> Bool {
-        if fields.count >= 3 { return !isNumeric(p, fields[2]) }
+        if fields.count >= 3 {
+            if isNumeric(p, fields[2]) { return false }
+            let names = Set(commonNames.user + commonNames.item + commonNames.rating + commonNames.timestamp)
+            let dataLike = isNumeric(p, fields[0]) && isNumeric(p, fields[1])
+                && !fields.contains { names.contains(text(p, $0).lowercased()) }
+            return !dataLike
+        }
         return fields.contains { !isNumeric(p, $0) }
     }
 

@@ -33,6 +33,12 @@ public struct AgentOptions: Sendable, Equatable {
 
     /// Defaults: one trial at a time, heartbeat every 10 s, stale after 60 s, the config judged
     /// broken when the first 3 trials each fail within 60 s.
+    ///
+    /// Why 10 s and 60 s: a heartbeat is one small write per agent (not per trial or epoch), so
+    /// every 10 s costs nothing even with dozens of agents on one store; 60 s (six missed beats)
+    /// rides out a busy disk or a stalled machine without marking a live run stale, yet gives a
+    /// killed agent's point back within about a minute. A run's own heartbeat interval also
+    /// counts: it is stale only after `max(grace, 3 × heartbeat)` seconds of silence.
     public init(count: Int? = nil, parallel: Int = 1, heartbeat: Double = 10, grace: Double = 60,
                 trialTimeout: Double? = nil, maxInitialFailures: Int = 3, fastFailureSeconds: Double = 60,
                 killAfter: Double = 30) {
@@ -67,7 +73,7 @@ public enum AgentEnd: Sendable, Equatable, CustomStringConvertible {
     case sweepDone(SweepDone)
     /// It started its `--count` runs.
     case countReached(Int)
-    /// Ctrl-C (or SIGTERM): its running trials were stopped and given back.
+    /// Ctrl-C or SIGTERM (`AgentReport.signal` says which): its running trials were stopped and given back.
     case interrupted
     /// Its first trials all failed fast; the message names them and what to do.
     case configLooksBroken(String)
@@ -92,11 +98,20 @@ public struct AgentReport: Sendable, Equatable {
     public var end: AgentEnd
     /// The final state of each run this agent ran, by run id.
     public var runs: [Int: RunState]
+    /// The signal that interrupted the agent (SIGINT for `interrupt()`), when `end` is `.interrupted`.
+    public var signal: Int32
 
-    /// 0 normally; 130 when interrupted; 1 when the config looks broken or every trial failed.
+    public init(end: AgentEnd, runs: [Int: RunState], signal: Int32 = SIGINT) {
+        self.end = end
+        self.runs = runs
+        self.signal = signal
+    }
+
+    /// 0 normally; 128 + the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM); 1 when the
+    /// config looks broken or every trial failed.
     public var exitCode: Int32 {
         switch end {
-        case .interrupted: return 130
+        case .interrupted: return 128 + signal
         case .configLooksBroken: return 1
         default: return !runs.isEmpty && runs.values.allSatisfy { $0 == .failed } ? 1 : 0
         }
@@ -114,7 +129,8 @@ public struct AgentReport: Sendable, Equatable {
 /// - exit 0 → `finished`;
 /// - a NaN/±inf/null loss (or sweep metric) on a line → stopped at once, `failed` "non-finite loss: …";
 /// - pruned by hyperband → SIGTERM, `stopped` "early-terminated by hyperband after N epochs";
-/// - Ctrl-C → SIGINT (the trainer finishes its epoch), `stopped` "interrupted", point given back;
+/// - Ctrl-C or SIGTERM to the agent → the same signal to the trial (the trainer finishes its
+///   epoch), `stopped` "interrupted", point given back; a second signal SIGKILLs the trial;
 /// - `--trial_timeout` → SIGTERM, `failed` "timed out after S s";
 /// - a non-zero exit whose last error line reports a diverged loss (the built-in trainer's
 ///   `training diverged: …`) → `failed` "non-finite loss (exit code 1): …";
@@ -142,6 +158,8 @@ public final class Agent: @unchecked Sendable {
     private var active: [Int: ActiveTrial] = [:]
     private var claimsLeft: Int?
     private var interrupts = 0
+    /// The first interrupting signal.
+    private var interruptSignal: Int32 = SIGINT
     private var end: AgentEnd?
     private var results: [Int: RunState] = [:]
     /// This agent's first completed trials: (run id, failed fast, reason).
@@ -212,38 +230,49 @@ public final class Agent: @unchecked Sendable {
         condition.lock()
         heartbeatStopped = true
         condition.broadcast()
-        let report = AgentReport(end: end ?? .interrupted, runs: results)
+        let report = AgentReport(end: end ?? .interrupted, runs: results, signal: interruptSignal)
         condition.unlock()
         heartbeatDone.wait()
         if let error = errors.get() { throw error }
         return report
     }
 
-    /// Ctrl-C: the first call stops claiming and sends SIGINT to every running trial (each finishes
-    /// its epoch and is `stopped`, its point given back); the second SIGKILLs them now.
-    public func interrupt() {
-        interrupt(quietly: false)
+    /// Ctrl-C (`signal` SIGINT) or SIGTERM: the first call stops claiming and sends the same
+    /// signal to every running trial (each finishes its epoch and is `stopped`, its point given
+    /// back); the second SIGKILLs them now. The agent's exit code becomes 128 + the first signal.
+    public func interrupt(signal: Int32 = SIGINT) {
+        interrupt(quietly: false, signal: signal)
     }
 
-    private func interrupt(quietly: Bool) {
+    private func interrupt(quietly: Bool, signal sig: Int32 = SIGINT) {
         condition.lock()
         interrupts += 1
         let n = interrupts
+        if n == 1 { interruptSignal = sig }
+        let first = interruptSignal
         if end == nil || end!.isSweepDone { end = .interrupted }
         let trials = Array(active.values)
         condition.broadcast()
         condition.unlock()
         for trial in trials {
             trial.mark { $0.interrupted = true }
-            trial.process?.signal(n == 1 ? SIGINT : SIGKILL)
+            trial.process?.signal(n == 1 ? first : SIGKILL)
         }
         if !quietly {
+            let again = first == SIGINT ? "Ctrl-C" : "send \(signalName(first) ?? "the signal")"
             if n == 1 && !trials.isEmpty {
-                log("stopping: \(trials.count) running trial\(trials.count == 1 ? "" : "s") will finish the current epoch (Ctrl-C again to stop now)")
+                log("stopping: \(trials.count) running trial\(trials.count == 1 ? "" : "s") will finish the current epoch (\(again) again to stop now)")
             } else if n > 1 && !trials.isEmpty {
                 log("stopping now: killing \(trials.count) running trial\(trials.count == 1 ? "" : "s")")
             }
         }
+    }
+
+    /// Whether a signal (or a store failure) has asked the agent to stop.
+    private var interrupted: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return interrupts > 0
     }
 
     /// Sleeps up to `seconds`, waking early when the agent is stopping.
@@ -276,11 +305,19 @@ public final class Agent: @unchecked Sendable {
             for id in try store.markStale(sweepID: sweep.id, grace: options.grace, now: now) {
                 log("run \(id): marked stale (its agent stopped sending heartbeats); its point goes back to the sweep")
             }
+            // A signal that arrived meanwhile: claim nothing more.
+            if interrupted {
+                condition.lock()
+                if claimsLeft != nil { claimsLeft! += 1 }
+                condition.unlock()
+                return
+            }
             let outcome = try store.claimRun(ClaimRequest(sweepID: sweep.id, config: config, sampler: sampler, agent: agentID,
                                                           heartbeatEvery: options.heartbeat, now: now))
             switch outcome {
             case .claimed(let run):
                 waitingLogged = false
+                TestPause.at("after-claim")
                 runTrial(run)
             case .done(let done):
                 condition.lock()
@@ -339,10 +376,11 @@ public final class Agent: @unchecked Sendable {
         condition.lock()
         active[run.id] = trial
         let alreadyInterrupted = interrupts
+        let interruptedBy = interruptSignal
         condition.unlock()
         if alreadyInterrupted > 0 {
             trial.mark { $0.interrupted = true }
-            process.signal(alreadyInterrupted == 1 ? SIGINT : SIGKILL)
+            process.signal(alreadyInterrupted == 1 ? interruptedBy : SIGKILL)
         }
         if let timeout = options.trialTimeout {
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [self] in
@@ -396,7 +434,10 @@ public final class Agent: @unchecked Sendable {
         var fast = false
         if flags.interrupted {
             state = .stopped
-            reason = "interrupted (Ctrl-C) after \(epochs) epoch\(epochs == 1 ? "" : "s"); its point is given back"
+            condition.lock()
+            let by = interruptSignal == SIGINT ? "Ctrl-C" : signalName(interruptSignal) ?? "signal \(interruptSignal)"
+            condition.unlock()
+            reason = "interrupted (\(by)) after \(epochs) epoch\(epochs == 1 ? "" : "s"); its point is given back"
             givenBack = true
         } else if let nonFinite = flags.nonFinite {
             state = .failed
@@ -462,6 +503,7 @@ public final class Agent: @unchecked Sendable {
                         givenBack: Bool, started: Date, failedFast: Bool) {
         let seconds = Date().timeIntervalSince(started)
         var recorded = true
+        TestPause.at("before-finish")
         do {
             recorded = try store.finishRun(id: run.id, state: state, reason: reason, exitCode: exitCode, summary: summary,
                                            givenBack: givenBack, at: Date())
@@ -484,7 +526,7 @@ public final class Agent: @unchecked Sendable {
         if let reason { line += " — \(reason)" }
         log(line)
         if !recorded {
-            log("run \(run.id): warning: another agent had marked it stale (its heartbeat was late), so this result is kept as metrics only and the run stays stale")
+            log("run \(run.id): warning: another agent had marked it stale (its heartbeat was late); this late result (\(state.rawValue)) is kept with the run, which stays stale and its point was run again")
         }
 
         condition.lock()
@@ -584,4 +626,40 @@ private final class ErrorBox: @unchecked Sendable {
 /// `0.4`, `12`, `1.5`: seconds with at most one decimal.
 func formatSeconds(_ s: Double) -> String {
     s >= 10 || s == s.rounded() ? String(Int(s.rounded())) : String(format: "%.1f", s)
+}
+
+// MARK: - Test seam
+
+/// A pause for fault tests, so a test can `kill -9` an agent at an exact moment.
+///
+/// With `NCF_TEST_PAUSE_AT=POINT` in the environment, the process prints `NCF_TEST_PAUSED POINT`
+/// to stderr the first time it reaches POINT and sleeps there for `NCF_TEST_PAUSE_SECONDS`
+/// (default 60), then goes on. Points: `claim` (inside the claim transaction, after the new run
+/// is inserted), `after-claim` (the claim committed, the trial not started), `before-finish`
+/// (the trial ended, its result not written) and `finish` (inside the result's transaction).
+/// Without the variable (always, outside tests) a check is one comparison.
+enum TestPause {
+    static let point: String? = ProcessInfo.processInfo.environment["NCF_TEST_PAUSE_AT"]
+    private static let state = Once()
+
+    static func at(_ name: String) {
+        guard point == name, state.first() else { return }
+        let seconds = ProcessInfo.processInfo.environment["NCF_TEST_PAUSE_SECONDS"].flatMap(Double.init) ?? 60
+        FileHandle.standardError.write(Data("NCF_TEST_PAUSED \(name)\n".utf8))
+        Thread.sleep(forTimeInterval: seconds)
+    }
+
+    private final class Once: @unchecked Sendable {
+        private let lock = NSLock()
+        private var done = false
+
+        /// True the first time only.
+        func first() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            if done { return false }
+            done = true
+            return true
+        }
+    }
 }

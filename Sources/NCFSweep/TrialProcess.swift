@@ -268,7 +268,7 @@ public final class TrialProcess: @unchecked Sendable {
     /// Starts `arguments[0]` (searched in `PATH` when it has no slash) with `arguments`.
     ///
     /// The child gets the agent's environment plus `environment`, default handlers for SIGINT,
-    /// SIGTERM, SIGQUIT and SIGPIPE (an agent ignoring SIGHUP under `nohup` passes that on),
+    /// SIGTERM, SIGQUIT, SIGPIPE and SIGXFSZ (an agent ignoring SIGHUP under `nohup` passes that on),
     /// and an empty signal mask.
     /// - Throws: `TrialLaunchError` when the executable cannot be started.
     public init(arguments: [String], environment: [String: String], stderrPath: String) throws {
@@ -309,7 +309,7 @@ public final class TrialProcess: @unchecked Sendable {
         posix_spawnattr_setpgroup(&attr, 0)
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        for sig in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE] { sigaddset(&defaults, sig) }
+        for sig in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGXFSZ] { sigaddset(&defaults, sig) }
         posix_spawnattr_setsigdefault(&attr, &defaults)
         var mask = sigset_t()
         sigemptyset(&mask)

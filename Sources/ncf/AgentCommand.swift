@@ -9,10 +9,12 @@ struct AgentCommand: ParsableCommand {
         abstract: "Join a sweep: claim runs from its store and train them until it is done.",
         discussion: """
             Any number of agents, in any number of shells, may share one store: each grid point runs \
-            once and run_cap is exact. Ctrl-C once lets running trials finish their epoch (their \
-            points go back to the sweep); twice stops them now. SIGHUP is ignored, so \
-            `nohup ncf agent ID &` survives the terminal. A run whose agent died is marked stale \
-            after --grace seconds without a heartbeat, and its point is run again.
+            once and run_cap is exact. Ctrl-C (or SIGTERM) once lets running trials finish their \
+            epoch (they end `stopped`, their points go back to the sweep) and exits 130 (143 for \
+            SIGTERM); a second signal stops them now. SIGHUP is ignored, so `nohup ncf agent ID &` \
+            survives the terminal. Every agent writes one heartbeat every --heartbeat seconds \
+            (default 10) for all its runs, however long their epochs; a run whose agent is silent \
+            for --grace seconds (default 60) is marked stale and its point is run again.
             """)
 
     @Argument(help: ArgumentHelp("The sweep's id, as `ncf sweep` printed it (see `ncf sweep list`).", valueName: "sweep-id"))
@@ -94,7 +96,11 @@ struct AgentFlags: ParsableArguments {
 // MARK: - Running an agent from the command line
 
 /// Opens the store, turning its errors into one-sentence CLI errors.
+///
+/// SIGXFSZ is ignored from here on, so a file-size limit (`ulimit -f`) or a full disk makes a
+/// store write fail with an error message instead of killing the process mid-transaction.
 func openStore(_ path: String, create: Bool) throws -> SQLiteRunStore {
+    signal(SIGXFSZ, SIG_IGN)
     do { return try SQLiteRunStore(path: path, create: create) } catch { throw CLIError(error) }
 }
 
@@ -128,7 +134,7 @@ func say(_ line: String) {
     formatter.dateFormat = "HH:mm:ss"
     let text = line.split(separator: "\n", omittingEmptySubsequences: false)
         .map { "\(formatter.string(from: Date())) \($0)" }.joined(separator: "\n") + "\n"
-    FileHandle.standardOutput.write(Data(text.utf8))
+    if let live = LiveDisplay.active { live.print(text) } else { FileHandle.standardOutput.write(Data(text.utf8)) }
 }
 
 /// Runs an agent on `sweep` with Ctrl-C/SIGTERM handling, prints the best run, and exits with
@@ -143,6 +149,9 @@ func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, co
     }
     let agent = Agent(store: store, sweep: sweep, config: config, sampler: config.sampler, pruner: config.pruner,
                       command: command, options: flags.options, log: { say($0) })
+    // On a terminal: a live line per running trial, redrawn in place (plain lines otherwise).
+    let live = LiveDisplay.start(store: store, sweepID: sweep.id, agentID: agent.agentID, metric: config.metric)
+    defer { live?.stop() }
 
     // The terminal's Ctrl-C reaches only the agent (trials run in their own process groups);
     // the agent decides what each trial gets. SIGHUP is ignored for `nohup`.
@@ -152,7 +161,7 @@ func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, co
     for sig in [SIGINT, SIGTERM] {
         signal(sig, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        source.setEventHandler { agent.interrupt() }
+        source.setEventHandler { agent.interrupt(signal: sig) }
         source.resume()
         sources.append(source)
     }
@@ -164,6 +173,7 @@ func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, co
 
     let report: AgentReport
     do { report = try agent.run() } catch { throw CLIError(error) }
+    live?.stop()
     let counts = Dictionary(grouping: report.runs.values, by: { $0 }).mapValues(\.count)
     let tally = RunState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
     if case .configLooksBroken(let message) = report.end {

@@ -12,7 +12,7 @@ struct NCF: ParsableCommand {
             names; both --batch_size and --batch-size work, and so does --key=value.
             """,
         version: NCFVersion.string,
-        subcommands: [Train.self, Eval.self, Recommend.self, DataCommand.self, Sweep.self, AgentCommand.self],
+        subcommands: [Train.self, Eval.self, Recommend.self, DataCommand.self, Sweep.self, AgentCommand.self, RunReportCommand.self],
         defaultSubcommand: Train.self
     )
 

@@ -32,16 +32,19 @@ struct SweepStatus: ParsableCommand {
         } else {
             print("  best so far: none (no finished run has logged \(metric.name) yet)")
         }
+        let histories = try db.histories(sweepID: sweep.id, metric: metric.name)
+        let silent = runs.filter { $0.state != .pending && $0.state != .running && (histories[$0.id] ?? []).isEmpty }.count
+        if silent > 0 {
+            print("  \(silent) run\(silent == 1 ? "" : "s") ended without logging \(metric.name) (left out of best and charts)")
+        }
         let running = runs.filter { $0.state == .running }
         if !running.isEmpty {
             print("  running:")
             let now = Date()
             for run in running {
-                let points = try db.metrics(runID: run.id)
-                let epoch = points.last { $0.name == "epoch" }?.value.map { Int($0) } ?? points.map(\.step).max() ?? 0
-                let value = points.last { $0.name == metric.name }?.value
+                let progress = RunProgress(run: run, points: try db.metrics(runID: run.id), metric: metric, now: now)
                 let heard = Int(now.timeIntervalSince(run.heartbeatAt).rounded())
-                print("    run \(run.id): epoch \(epoch), \(metric.name) \(value.map(formatMetric) ?? "—"), agent \(run.agent), heartbeat \(heard) s ago")
+                print("    \(progress.line(metricName: metric.name)), agent \(run.agent), heartbeat \(heard) s ago")
             }
         }
         let failed = runs.filter { $0.state == .failed }.suffix(3)
@@ -49,6 +52,7 @@ struct SweepStatus: ParsableCommand {
             print("  last failures:")
             for run in failed { print("    run \(run.id): \(run.reason ?? "no reason recorded")") }
         }
+        print("  charts: ncf sweep report \(sweep.id) --store \(store.store)")
     }
 }
 
@@ -156,22 +160,8 @@ private func loadSweep(_ db: SQLiteRunStore, id: String) throws -> (SweepRecord,
 
 /// `batch_size=64 lr=0.003` (or `--batch_size=64 --lr=0.003`, a true boolean as a bare flag).
 func flagList(_ config: [String: ParamValue], hyphens: Bool = false) -> String {
-    config.keys.sorted().compactMap { name in
-        let value = config[name]!
-        guard hyphens else { return "\(name)=\(TrialCommand.flagText(value))" }
-        switch value {
-        case .bool(true): return "--\(name)"
-        case .bool(false), .null: return nil
-        default: return shellQuoted("--\(name)=\(TrialCommand.flagText(value))")
-        }
-    }.joined(separator: " ")
-}
-
-/// The word as a shell reads it: unchanged when it holds only safe characters, else in single quotes.
-private func shellQuoted(_ word: String) -> String {
-    let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%")
-    if word.unicodeScalars.allSatisfy(safe.contains) { return word }
-    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    if hyphens { return commandLineFlags(config) }
+    return config.keys.sorted().map { "\($0)=\(TrialCommand.flagText(config[$0]!))" }.joined(separator: " ")
 }
 
 private func numberText(_ v: ParamValue) -> String {

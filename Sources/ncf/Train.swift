@@ -28,11 +28,23 @@ struct Train: ParsableCommand {
         let config = model.trainConfig
         let source = try data.source(lossNegatives: config.negatives)
         if let save { try checkWritable(save) }
+        // A file-size limit or a full disk fails the model write with a message (the previous
+        // model file is kept), instead of SIGXFSZ killing the process.
+        signal(SIGXFSZ, SIG_IGN)
 
         let loadStart = Date()
         let (dataset, format) = try loadDataset(source) { console.say($0) }
         console.say("data: \(source.path) (\(format.rawValue), read and split in \(fixed(Date().timeIntervalSince(loadStart), 2))s)")
         for note in dataset.notes { console.say("  \(note)") }
+
+        // Refuse a model that cannot fit before allocating any of it.
+        let estimate = config.memoryEstimate(dataset: dataset)
+        let available = availableMemoryBytes()
+        if estimate.totalBytes > available.bytes {
+            throw CLIError(message: "this model would need \(formatBytes(estimate.totalBytes)) of memory (\(estimate.breakdown)), "
+                + "more than the \(formatBytes(available.bytes)) of \(available.source). "
+                + "Hint: lower --embed_dim (now \(config.embed_dim); e.g. 32), --mlp_dims or --batch_size.")
+        }
 
         let trainer: Trainer
         do { trainer = try Trainer(config: config, dataset: dataset) } catch { throw CLIError(error) }
@@ -60,7 +72,7 @@ struct Train: ParsableCommand {
             try saveModel(trainer: trainer, source: source, summary: summary, to: save)
             console.say("saved model to \(save)")
         }
-        if Interrupts.requested { throw ExitCode(130) }
+        if Interrupts.requested { throw ExitCode(128 + Interrupts.firstSignal) }
     }
 
     private func report(_ event: TrainingEvent, console: Console, epochs: Int) {
@@ -110,28 +122,54 @@ struct Train: ParsableCommand {
     }
 }
 
-/// Fails before training when the model could not be written: a missing or read-only directory.
+/// Fails before training when the model could not be written: a missing or read-only directory
+/// (or read-only file system), or a path that is a directory.
+///
+/// The model is written to `PATH.tmp-PID` beside `PATH` and renamed over it, so what matters is
+/// that the directory is writable.
 func checkWritable(_ path: String) throws {
     let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
         throw CLIError(message: "--save \(path): the directory \(dir) does not exist. Hint: create it first.")
     }
-    guard FileManager.default.isWritableFile(atPath: dir) else {
-        throw CLIError(message: "--save \(path): the directory \(dir) is not writable. Hint: choose another path.")
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+        throw CLIError(message: "--save \(path): this is a directory. Hint: name the model file, e.g. --save \(path)/model.ncf.")
+    }
+    guard access(dir, W_OK) == 0 else {
+        let reason = String(cString: strerror(errno))
+        throw CLIError(message: "--save \(path): the directory \(dir) is not writable (\(reason)), so the model could not be saved; nothing was trained. Hint: choose a path in a writable directory.")
     }
 }
 
+/// Memory the process may use: the smaller of the machine's physical memory and the cgroup
+/// limit (`/sys/fs/cgroup/memory.max`, in a container), with where the number comes from.
+func availableMemoryBytes() -> (bytes: Int, source: String) {
+    var best = (bytes: Int(clamping: ProcessInfo.processInfo.physicalMemory), source: "physical memory on this machine")
+    #if os(Linux)
+    for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+        if let text = try? String(contentsOfFile: file, encoding: .utf8),
+           let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0, limit < best.bytes {
+            best = (limit, "memory allowed by this container's limit (\(file))")
+        }
+    }
+    #endif
+    return best
+}
+
 /// The second SIGINT/SIGTERM exits at once; the first asks the training loop to stop after the
-/// current step and evaluate the best epoch.
+/// current step and evaluate the best epoch (the exit code is then 128 + the first signal:
+/// 130 for Ctrl-C, 143 for SIGTERM).
 enum Interrupts {
     nonisolated(unsafe) private static var count: Int32 = 0
+    nonisolated(unsafe) private(set) static var firstSignal: Int32 = SIGINT
 
     static var requested: Bool { count > 0 }
 
     static func install() {
         let handler: @convention(c) (Int32) -> Void = { sig in
             Interrupts.count += 1
+            if Interrupts.count == 1 { Interrupts.firstSignal = sig }
             if Interrupts.count > 1 { _exit(128 + sig) }
         }
         signal(SIGINT, handler)

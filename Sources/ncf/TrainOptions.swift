@@ -138,8 +138,13 @@ struct ModelOptions: ParsableArguments {
         return c
     }
 
+    /// Checks every value before any data is read. A too-large `--embed_dim` is left to the
+    /// memory check after the data is read (`Train.run`), whose message gives the memory the
+    /// model would need; one that fits in memory but exceeds 4096 is still refused by the trainer.
     func validate() throws {
-        let problems = trainConfig.problems()
+        var config = trainConfig
+        config.embed_dim = min(config.embed_dim, 4096)
+        let problems = config.problems()
         if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
     }
 }

@@ -193,13 +193,15 @@ struct ConfigDocument {
         guard let node = composed else {
             document.problems.append(SweepProblem(
                 message: "Sweep config must be parsable as a JSON object.", line: nil, key: "",
-                hint: "the file is empty; start from Sweeps/ncf.yaml", kind: .schema))
+                hint: "the file holds no YAML (it is empty or only comments); start from Sweeps/ncf.yaml", kind: .schema))
             return document
         }
         var converter = NodeConverter(duplicates: duplicates)
         let root = converter.convert(node, path: "")
         document.problems += converter.problems
         document.warnings += converter.warnings
+        // A tree cut short (an alias bomb) is not read further: its one problem says why.
+        guard !converter.exhausted else { return document }
         document.root = root
         document.rootLine = root.line
         return document
@@ -276,8 +278,12 @@ struct ConfigDocument {
         case YamlError.composer(let context, let problem, let mark, _):
             return SweepProblem(message: "YAML error: " + text(context, problem), line: mark.line, key: "",
                                 hint: "a sweep config is one YAML document whose aliases refer to earlier anchors", kind: .yaml)
-        case YamlError.reader(let problem, _, _, _):
-            return SweepProblem(message: "cannot read the YAML text: \(problem)", line: nil, key: "", hint: "save the file as UTF-8 text", kind: .yaml)
+        case YamlError.reader(let problem, let offset, let value, let yaml):
+            // `offset` counts characters from the start: the line is one more than the line breaks before it.
+            let line = offset.map { yaml.prefix($0).reduce(1) { $0 + ($1 == "\n" || $1 == "\r\n" ? 1 : 0) } }
+            let character = value >= 0 ? String(format: " (U+%04X)", value) : ""
+            return SweepProblem(message: "cannot read the YAML text: \(problem)\(character)", line: line, key: "",
+                                hint: "save the file as UTF-8 text without control characters", kind: .yaml)
         default:
             return SweepProblem(message: "cannot read the YAML: \(error)", line: nil, key: "", hint: hint, kind: .yaml)
         }
@@ -291,11 +297,30 @@ private struct NodeConverter {
     let duplicates: [String: (name: String, line: Int)]
     var problems: [SweepProblem] = []
     var warnings: [SweepProblem] = []
+    /// Nodes converted so far. Aliases are shared in Yams' tree but copied here, so a few lines of
+    /// nested aliases ("billion laughs") would expand to billions of nodes; a sweep config has a
+    /// few hundred, so conversion stops at `nodeLimit`.
+    private var converted = 0
+    static let nodeLimit = 100_000
+    /// Whether the limit was hit (the tree is incomplete and must not be read).
+    private(set) var exhausted = false
 
     init(duplicates: [String: (name: String, line: Int)]) { self.duplicates = duplicates }
 
     mutating func convert(_ node: Node, path: String) -> ConfigNode {
         let line = node.mark?.line ?? 0
+        converted += 1
+        if converted > Self.nodeLimit {
+            if !exhausted {
+                exhausted = true
+                problems.append(SweepProblem(
+                    message: "the YAML expands to more than \(Self.nodeLimit) values through its aliases (`*name`) and merges",
+                    line: line, key: path,
+                    hint: "a sweep config is small; repeat an anchored value with `*name` only where it is needed, never nested inside other aliases",
+                    kind: .yaml))
+            }
+            return ConfigNode(content: .scalar(.null), line: line, text: "")
+        }
         switch node {
         case .scalar(let scalar):
             return ConfigNode(content: .scalar(resolve(scalar, line: line, path: path)), line: line, text: scalar.string)
@@ -328,7 +353,9 @@ private struct NodeConverter {
             case .sequence(let list): sources = Array(list)
             default: sources = [pair.value]
             }
-            for source in sources {
+            for source in sources where !exhausted {
+                converted += 1
+                if converted > Self.nodeLimit { _ = convert(source, path: path); break }
                 guard case .mapping(let m) = source else {
                     problems.append(SweepProblem(
                         message: "a merge key `<<` must refer to a mapping", line: pair.key.mark?.line, key: path,

@@ -102,7 +102,15 @@ public final class InMemoryRunStore: RunStore, @unchecked Sendable {
         precondition(state.isFinished, "finishRun needs a terminal state, got \(state)")
         return try locked {
             guard let i = runList.firstIndex(where: { $0.id == id }) else { throw RunStoreError.noSuchRun(id: id) }
-            guard runList[i].state == .running else { return false }
+            guard runList[i].state == .running else {
+                if runList[i].state == .stale {
+                    let late = lateResultNote(state: state, reason: reason, exitCode: exitCode, at: at)
+                    runList[i].reason = runList[i].reason.map { $0 + "; " + late } ?? late
+                    if let summary { runList[i].summary = summary }
+                    if let exitCode { runList[i].exitCode = exitCode }
+                }
+                return false
+            }
             runList[i].state = state
             runList[i].reason = reason
             runList[i].exitCode = exitCode
@@ -153,4 +161,18 @@ public final class InMemoryRunStore: RunStore, @unchecked Sendable {
 func staleReason(_ run: StoredRun, now: Date) -> String {
     let silent = Int(now.timeIntervalSince(run.heartbeatAt).rounded())
     return "no heartbeat from agent \(run.agent) for \(silent) s; its point was given back"
+}
+
+/// The note appended to a stale run's reason when its agent's result arrives after all:
+/// `late result: finished (exit code 0) at 2026-11-29 11:20:31 UTC`, plus the result's own reason.
+func lateResultNote(state: RunState, reason: String?, exitCode: Int32?, at: Date) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+    var note = "late result: \(state.rawValue)"
+    if let exitCode { note += " (exit code \(exitCode))" }
+    note += " at \(formatter.string(from: at))"
+    if let reason { note += " — \(reason)" }
+    return note
 }

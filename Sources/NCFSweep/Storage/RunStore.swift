@@ -14,9 +14,13 @@ import NCFKernels
 /// - **Given-back runs do not count.** A `stale` run, and a run stopped by Ctrl-C (`givenBack`),
 ///   is invisible to the sampler and to `run_cap`: its grid point or slot goes to a later claim.
 ///   It stays in the store with its metrics, for the record.
-/// - **Only `running` runs change.** `finishRun` and `markStale` move a run out of `running`
-///   once; a terminal run never changes state again (a late result for a run already marked
-///   stale is refused, and the caller warns). Metrics may still be appended to it.
+/// - **Only `running` runs change state.** `finishRun` and `markStale` move a run out of
+///   `running` once; a terminal run never changes state again. A result that arrives for a run
+///   already marked `stale` (its agent was alive after all, only late with its heartbeats) is
+///   still *kept*: its summary and exit code are stored and its would-be state and reason are
+///   appended to the run's reason as `late result: finished (exit code 0) at …`, while the state
+///   stays `stale` (its point was already given back, so counting it too would run the point
+///   twice). `finishRun` returns false then, and the caller warns. Metrics may still be appended.
 /// - **Returned values are snapshots.** Nothing returned changes when the store does.
 /// - Times are wall-clock `Date`s passed in by the caller, so tests control them.
 public protocol RunStore: Sendable {
@@ -46,8 +50,9 @@ public protocol RunStore: Sendable {
     /// Re-appending a (step, name) pair replaces its value.
     func appendMetrics(runID: Int, step: Int, values: [String: Double?]) throws
 
-    /// Moves a `running` run to a terminal state. Returns false (and changes nothing) when the
-    /// run is not `running` any more (it was marked stale meanwhile).
+    /// Moves a `running` run to a terminal state. Returns false when the run is not `running`
+    /// any more: a `stale` run keeps the late result (summary, exit code, and a `late result: …`
+    /// note on its reason) and stays `stale`; any other terminal run is left unchanged.
     /// - Parameters:
     ///   - givenBack: whether its grid point or slot goes back to the sweep (Ctrl-C).
     ///   - summary: the trial's closing summary object as JSON text, if it printed one.
@@ -224,6 +229,12 @@ public enum RunStoreError: Error, LocalizedError, CustomStringConvertible, Equat
     case notAStore(path: String, detail: String)
     /// The store was written by a newer ncf whose schema this one does not know.
     case newerSchema(path: String)
+    /// An SQLite store that is truncated or corrupt.
+    case damaged(path: String, detail: String)
+    /// The store (or its directory, where SQLite keeps `-wal` and `-shm` files) is read-only.
+    case notWritable(path: String, detail: String)
+    /// A write failed: the disk is full, a file-size limit was reached, or an I/O error.
+    case writeFailed(path: String, detail: String)
     case missingStore(path: String)
     /// The database refused an operation (locked for too long, disk full, I/O error).
     case database(path: String, detail: String)
@@ -236,6 +247,12 @@ public enum RunStoreError: Error, LocalizedError, CustomStringConvertible, Equat
             return "no run \(id) in the store. Hint: `ncf sweep status SWEEP_ID` lists its runs."
         case let .notAStore(path, detail):
             return "\(path) is not an ncf sweep store (\(detail)). Hint: pass another --store path; ncf never overwrites a file it did not create."
+        case let .damaged(path, detail):
+            return "sweep store \(path) is damaged (\(detail)). Hint: restore it from a backup, or pass another --store; ncf never re-creates a store over a damaged one."
+        case let .writeFailed(path, detail):
+            return "sweep store \(path): could not write (\(detail)). Hint: check the free disk space and any file-size limit (`ulimit -f`); what the store held before is intact, and a run this agent left running is marked stale and run again by the next agent."
+        case let .notWritable(path, detail):
+            return "sweep store \(path): \(detail). Hint: pass a --store in a directory you may write, or fix the permissions."
         case let .newerSchema(path):
             return "\(path) was written by a newer ncf (its schema is newer than this one knows). Hint: use the newer ncf, or another --store."
         case let .missingStore(path):

@@ -29,19 +29,15 @@ public final class SQLiteRunStore: RunStore {
     public static let busyTimeout: TimeInterval = 30
 
     /// Opens the store at `path`, creating it when `create` is true and it does not exist.
+    ///
+    /// Before SQLite touches the file, it is checked: a directory, an empty file, a file shorter
+    /// than its own SQLite header says (truncated), or a directory or file this process may not
+    /// write is refused with a message naming the path, so nothing is ever re-created over it.
     /// - Throws: `RunStoreError.missingStore` (no file and `create` false), `.notAStore`,
-    ///   `.newerSchema`, `.database`.
+    ///   `.damaged`, `.notWritable`, `.newerSchema`, `.database`.
     public init(path: String, create: Bool) throws {
         self.path = path
-        let fm = FileManager.default
-        if !fm.fileExists(atPath: path) {
-            guard create else { throw RunStoreError.missingStore(path: path) }
-            let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-                throw RunStoreError.database(path: path, detail: "the directory \(dir) does not exist")
-            }
-        }
+        try Self.checkFile(path: path, create: create)
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeout)
         config.foreignKeysEnabled = true
@@ -52,6 +48,97 @@ public final class SQLiteRunStore: RunStore {
             throw Self.translate(error, path: path)
         }
         try migrate()
+    }
+
+    // MARK: - Checks before opening
+
+    /// Refuses what SQLite would open badly: a missing file (unless `create`), a directory, an
+    /// empty file, a truncated file, a read-only file or directory (WAL mode needs `PATH-wal`
+    /// and `PATH-shm` beside the store).
+    private static func checkFile(path: String, create: Bool) throws {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            guard create else { throw RunStoreError.missingStore(path: path) }
+            var dirInfo = stat()
+            guard stat(dir, &dirInfo) == 0, (dirInfo.st_mode & S_IFMT) == S_IFDIR else {
+                throw RunStoreError.database(path: path, detail: "the directory \(dir) does not exist")
+            }
+            if access(dir, W_OK) != 0 {
+                throw RunStoreError.notWritable(path: path, detail: "cannot create it: the directory \(dir) is not writable (\(String(cString: strerror(errno))))")
+            }
+            return
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw RunStoreError.notAStore(path: path, detail: "it is a directory") }
+        var size = Int(info.st_size)
+        if size == 0 {
+            // Another `ncf sweep` may be creating this store this very moment: SQLite writes its
+            // header within milliseconds of creating the file.
+            for _ in 0..<(create ? 10 : 0) where size == 0 {
+                usleep(100_000)
+                if stat(path, &info) == 0 { size = Int(info.st_size) }
+            }
+            if size == 0 {
+                throw RunStoreError.notAStore(path: path, detail: "the file is empty (0 bytes), while a store holds at least its tables; if it was a store, it has been truncated")
+            }
+        }
+        if let problem = truncation(path: path, size: size) { throw RunStoreError.damaged(path: path, detail: problem) }
+        try refuseForeignRollbackDatabase(path: path)
+        if access(path, W_OK) != 0 {
+            throw RunStoreError.notWritable(path: path, detail: "the file is not writable (\(String(cString: strerror(errno))))")
+        }
+        if access(dir, W_OK) != 0 {
+            throw RunStoreError.notWritable(path: path, detail: "its directory \(dir) is not writable (\(String(cString: strerror(errno)))), and the store needs to create \(URL(fileURLWithPath: path).lastPathComponent)-wal and -shm beside it")
+        }
+    }
+
+    /// An SQLite file in rollback-journal mode (header bytes 18–19 = 1; a store is always in WAL
+    /// mode, 2) is looked at through a read-only connection first: opening it for writing would
+    /// switch it to WAL mode, a change to a file ncf did not create. One with tables but no
+    /// `grdb_migrations` is another program's database and is refused untouched.
+    private static func refuseForeignRollbackDatabase(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        let header = [UInt8](handle.readData(ofLength: 20))
+        try? handle.close()
+        guard header.count == 20, Array(header.prefix(16)) == Array("SQLite format 3\0".utf8), header[18] == 1 else { return }
+        var config = Configuration()
+        config.readonly = true
+        do {
+            let tables = try DatabaseQueue(path: path, configuration: config).read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            }
+            if !tables.isEmpty && !tables.contains("grdb_migrations") {
+                throw RunStoreError.notAStore(path: path, detail: "an SQLite database with other tables: \(tables.prefix(5).joined(separator: ", "))")
+            }
+        } catch let error as DatabaseError {
+            throw translate(error, path: path)
+        }
+    }
+
+    /// Why an SQLite file looks truncated, or nil: shorter than the page count its header gives
+    /// (checked only with no `-wal` file beside it, whose frames may still complete the file), or
+    /// a cut-off SQLite header.
+    private static func truncation(path: String, size: Int) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let header = [UInt8](handle.readData(ofLength: 100))
+        let magic = Array("SQLite format 3\0".utf8)
+        if header.count < 100 {
+            let n = min(header.count, magic.count)
+            return n > 0 && Array(header.prefix(n)) == Array(magic.prefix(n))
+                ? "the file is \(size) bytes, cut off inside the SQLite header (truncated)" : nil
+        }
+        guard Array(header.prefix(16)) == magic else { return nil }
+        var walInfo = stat()
+        if stat(path + "-wal", &walInfo) == 0 && walInfo.st_size > 0 { return nil }
+        let rawPageSize = Int(header[16]) << 8 | Int(header[17])
+        let pageSize = rawPageSize == 1 ? 65_536 : rawPageSize
+        let pages = header[28..<32].reduce(0) { $0 << 8 | Int($1) }
+        // The page count is valid only when the "version valid for" number matches the change counter.
+        guard pageSize >= 512, pages > 0, header[92..<96].elementsEqual(header[24..<28]) else { return nil }
+        let expected = pages * pageSize
+        guard size < expected else { return nil }
+        return "the file has \(size) bytes but its header says \(pages) pages of \(pageSize) bytes (\(expected) bytes): it was truncated"
     }
 
     // MARK: - Schema
@@ -99,19 +186,30 @@ public final class SQLiteRunStore: RunStore {
     /// Brings the schema up to date. Refuses foreign databases and newer schemas. Two processes
     /// opening a new store at once may race on the first migration; the loser retries once and
     /// finds it applied.
+    ///
+    /// Nothing is written unless a migration is due: an up-to-date store is only read here, and
+    /// an existing store with a migration due passes `PRAGMA quick_check` first, so a damaged
+    /// file is refused as it is, never written to.
     private func migrate() throws {
         let migrator = Self.migrator
         do {
-            let (foreignTables, superseded) = try pool.read { db -> ([String], Bool) in
+            let (foreignTables, superseded, completed, hasMigrations) = try pool.read { db -> ([String], Bool, Bool, Bool) in
                 let hasMigrations = try db.tableExists("grdb_migrations")
                 let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-                if !hasMigrations { return (tables, false) }
-                return ([], try migrator.hasBeenSuperseded(db))
+                if !hasMigrations { return (tables, false, false, false) }
+                return ([], try migrator.hasBeenSuperseded(db), try migrator.hasCompletedMigrations(db), true)
             }
             if !foreignTables.isEmpty {
                 throw RunStoreError.notAStore(path: path, detail: "an SQLite database with other tables: \(foreignTables.prefix(5).joined(separator: ", "))")
             }
             if superseded { throw RunStoreError.newerSchema(path: path) }
+            if completed { return }
+            if hasMigrations {
+                let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+                if problems != ["ok"] {
+                    throw RunStoreError.damaged(path: path, detail: problems.prefix(3).joined(separator: "; "))
+                }
+            }
             do {
                 try migrator.migrate(pool)
             } catch {
@@ -125,6 +223,15 @@ public final class SQLiteRunStore: RunStore {
     private static func translate(_ error: DatabaseError, path: String) -> RunStoreError {
         if error.resultCode == .SQLITE_NOTADB {
             return .notAStore(path: path, detail: "not an SQLite database")
+        }
+        if error.resultCode == .SQLITE_CORRUPT {
+            return .damaged(path: path, detail: error.message ?? "\(error)")
+        }
+        if error.resultCode == .SQLITE_FULL || error.resultCode == .SQLITE_IOERR {
+            return .writeFailed(path: path, detail: error.message ?? "\(error)")
+        }
+        if error.resultCode == .SQLITE_READONLY {
+            return .notWritable(path: path, detail: error.message ?? "\(error)")
         }
         return .database(path: path, detail: error.message ?? "\(error)")
     }
@@ -221,6 +328,7 @@ public final class SQLiteRunStore: RunStore {
                 if sweep.state != .running {
                     try db.execute(sql: "UPDATE sweeps SET state = 'running' WHERE id = ?", arguments: [sweep.id])
                 }
+                TestPause.at("claim")
                 return .claimed(StoredRun(id: id, sweepID: sweep.id, state: .running, config: config, seed: seed,
                                           agent: request.agent, heartbeatEvery: request.heartbeatEvery,
                                           startedAt: request.now, heartbeatAt: request.now))
@@ -267,7 +375,19 @@ public final class SQLiteRunStore: RunStore {
                 WHERE id = ? AND state = 'running'
                 """, arguments: [state.rawValue, reason, exitCode.map { Int($0) }, summary,
                                  givenBack || state == .stale, at.timeIntervalSince1970, id])
-            return db.changesCount == 1
+            if db.changesCount == 1 {
+                TestPause.at("finish")
+                return true
+            }
+            // A late result for a run marked stale meanwhile: kept, the state left alone.
+            if let row = try Row.fetchOne(db, sql: "SELECT state, reason, summary, exit_code FROM runs WHERE id = ?", arguments: [id]),
+               row["state"] as String == RunState.stale.rawValue {
+                let late = lateResultNote(state: state, reason: reason, exitCode: exitCode, at: at)
+                let old: String? = row["reason"]
+                try db.execute(sql: "UPDATE runs SET reason = ?, summary = COALESCE(?, summary), exit_code = COALESCE(?, exit_code) WHERE id = ?",
+                               arguments: [old.map { $0 + "; " + late } ?? late, summary, exitCode.map { Int($0) }, id])
+            }
+            return false
         }
     }
 
@@ -306,6 +426,14 @@ public final class SQLiteRunStore: RunStore {
 
     public func histories(sweepID: String, metric name: String) throws -> [Int: [Double]] {
         try reading { db in try Self.fetchHistories(db, sweepID: sweepID, name: name) }
+    }
+
+    // MARK: - Checking
+
+    /// `PRAGMA integrity_check`: `["ok"]` for a sound file, else SQLite's list of problems.
+    /// - Complexity: O(file size).
+    public func integrityCheck() throws -> [String] {
+        try reading { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
     }
 
     // MARK: - Row decoding

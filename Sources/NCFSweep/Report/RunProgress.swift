@@ -1,0 +1,53 @@
+import Foundation
+
+// One running run in one line, for the terminal: the agent's live block and `ncf sweep status`.
+
+/// Where a running run is: its epoch, latest and best metric, and how long it has run.
+public struct RunProgress: Sendable, Equatable {
+    public var runID: Int
+    /// The last logged `epoch` (else the number of logged lines); 0 before the first.
+    public var epoch: Int
+    /// The config's `epochs`, when it sets one.
+    public var totalEpochs: Int?
+    /// The latest logged value of the sweep metric (nil: none yet, or non-finite).
+    public var latest: Double?
+    /// The best finite value of the sweep metric so far under the goal.
+    public var best: Double?
+    public var elapsed: Double
+
+    /// The progress of `run` from its logged points.
+    /// - Complexity: O(points).
+    public init(run: StoredRun, points: [MetricPoint], metric: SweepConfig.Metric?, now: Date) {
+        runID = run.id
+        epoch = points.last { $0.name == "epoch" }?.value.map { Int($0) } ?? points.map(\.step).max() ?? 0
+        totalEpochs = run.config["epochs"]?.numericValue.map { Int($0) }
+        elapsed = max(0, now.timeIntervalSince(run.startedAt))
+        latest = nil
+        best = nil
+        if let metric {
+            let values = points.filter { $0.name == metric.name }
+            latest = values.last?.value
+            for v in values.compactMap(\.value) where v.isFinite {
+                if best.map({ metric.isBetter(v, than: $0) }) ?? true { best = v }
+            }
+        }
+    }
+
+    /// `run 12  epoch 3/30  Valid Loss 0.9312 (best 0.9210)  1m02s`, cut to `width` characters.
+    public func line(metricName: String?, width: Int = 200) -> String {
+        var parts = ["run \(runID)"]
+        if epoch == 0 {
+            parts.append("starting")
+        } else {
+            parts.append("epoch \(epoch)" + (totalEpochs.map { "/\($0)" } ?? ""))
+        }
+        if let metricName, epoch > 0 {
+            var m = "\(metricName) \(latest.map(formatMetric) ?? "—")"
+            if let best, best != latest { m += " (best \(formatMetric(best)))" }
+            parts.append(m)
+        }
+        parts.append(formatDuration(elapsed))
+        let text = parts.joined(separator: "  ")
+        return text.count <= width ? text : String(text.prefix(max(1, width - 1))) + "…"
+    }
+}

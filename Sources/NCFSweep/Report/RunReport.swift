@@ -1,0 +1,162 @@
+import Foundation
+
+// `ncf report RUN.jsonl`: one training run's `--json` log as a self-contained HTML page, drawn
+// with the sweep report's chart code: learning curves per epoch, the best epoch, test metrics.
+
+/// A training run's JSON Lines log: one object per epoch, then `{"summary": {...}}`.
+public struct RunLog: Sendable, Equatable {
+    /// Each epoch line's numeric values (nil for a non-finite value), in order.
+    public var lines: [[String: Double?]]
+    /// The closing summary (test metrics, `best_epoch`, `protocol`, …); empty when the run printed none.
+    public var summary: [String: ParamValue]
+
+    public init(lines: [[String: Double?]], summary: [String: ParamValue]) {
+        self.lines = lines
+        self.summary = summary
+    }
+
+    /// Reads a log's text; lines that are not JSON objects (human output) are skipped.
+    public static func parse(_ text: String) -> RunLog {
+        var log = RunLog(lines: [], summary: [:])
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            switch TrialLine.parse(String(line)) {
+            case .metrics(let values)?: log.lines.append(values)
+            case .summary(let json, _)?:
+                if case .map(let map)? = try? ParamValue.parseJSON(json) { log.summary = map }
+            case nil: continue
+            }
+        }
+        return log
+    }
+
+    /// Reads the log at `path`.
+    /// - Throws: `ReportError.unreadable`, or `.emptyLog` when it holds no JSON line.
+    public static func read(path: String) throws -> RunLog {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ReportError.unreadable(path: path, detail: (error as NSError).localizedDescription)
+        }
+        let log = parse(text)
+        if log.lines.isEmpty && log.summary.isEmpty { throw ReportError.emptyLog(path: path) }
+        return log
+    }
+
+    /// Fields of an epoch line that are bookkeeping, not metrics.
+    static let bookkeeping: Set<String> = ["epoch", "seconds", "samples_per_second", "step", "peak_memory_bytes"]
+
+    /// The logged metric names, losses first, then in first-seen order.
+    public var metricNames: [String] {
+        var names: [String] = []
+        for line in lines {
+            for key in line.keys.sorted() where !Self.bookkeeping.contains(key) && !names.contains(key) { names.append(key) }
+        }
+        let losses = ["Train Loss", "Valid Loss"].filter(names.contains)
+        return losses + names.filter { !losses.contains($0) }
+    }
+
+    /// `name`'s finite values by epoch (the line's `epoch`, else its 1-based position).
+    public func series(_ name: String) -> [ReportModel.CurvePoint] {
+        lines.enumerated().compactMap { k, line in
+            guard let v = line[name] ?? nil, v.isFinite else { return nil }
+            let epoch = (line["epoch"] ?? nil) ?? Double(k + 1)
+            return ReportModel.CurvePoint(epoch: epoch, value: v)
+        }
+    }
+}
+
+/// Renders a `RunLog` as one HTML page.
+public enum RunReport {
+    /// The page: a loss chart (Train and Valid Loss together), one chart per other metric, the
+    /// test metrics and the summary, and the per-epoch table.
+    public static func html(_ log: RunLog, title: String, generated: Date = Date()) -> String {
+        var page = HTMLPage()
+        page.head(title: "ncf run — \(title)", refresh: nil)
+        page.add("<header><h1>Training run <code>\(htmlEscape(title))</code></h1>")
+        var facts = ["\(log.lines.count) epoch line\(log.lines.count == 1 ? "" : "s")"]
+        if let e = log.summary["best_epoch"]?.numericValue { facts.append("best epoch \(formatValue(e))") }
+        if let s = log.summary["train_seconds"]?.numericValue { facts.append("trained in \(formatDuration(s))") }
+        if case .string(let p)? = log.summary["protocol"] { facts.append("protocol \(htmlEscape(p))") }
+        page.add("<p class=\"sub\">\(facts.joined(separator: " · "))</p>")
+        let nonFinite = log.lines.filter { $0.values.contains { $0 == nil } }.count
+        if nonFinite > 0 {
+            page.add("<p class=\"warn\">\(nonFinite) epoch line\(nonFinite == 1 ? "" : "s") hold a non-finite value (left out of the charts).</p>")
+        }
+        page.add("</header>")
+
+        let bestEpoch = log.summary["best_epoch"]?.numericValue
+        let names = log.metricNames
+        var charts: [(String, String)] = []
+        let losses = names.filter { $0 == "Train Loss" || $0 == "Valid Loss" }
+        if !losses.isEmpty, let svg = ReportCharts.runCurves(title: "loss", series: losses.map { ($0, log.series($0)) }, bestEpoch: bestEpoch,
+                                                             clipID: "clip-loss") {
+            charts.append((losses.joined(separator: " and "), svg))
+        }
+        for (k, name) in names.enumerated() where !losses.contains(name) {
+            if let svg = ReportCharts.runCurves(title: name, series: [(name, log.series(name))], bestEpoch: bestEpoch, clipID: "clip-\(k)") {
+                charts.append((name, svg))
+            }
+        }
+        page.add("<section id=\"curves\"><h2>Learning curves</h2>")
+        if charts.isEmpty {
+            page.add("<p class=\"note\">The log holds no per-epoch metric.</p>")
+        } else {
+            if losses.count == 2 {
+                page.add("<p class=\"legend\"><span><i class=\"sw best0\"></i>Train Loss</span><span><i class=\"sw best1\"></i>Valid Loss</span>"
+                         + (bestEpoch == nil ? "" : "<span>dashed: the best epoch (its model is the one kept)</span>") + "</p>")
+            }
+            page.add("<div class=\"grid two\">")
+            for (name, svg) in charts { page.add("<figure>\(svg)<figcaption>\(htmlEscape(name))</figcaption></figure>") }
+            page.add("</div>")
+        }
+        page.add("</section>")
+
+        page.add("<section id=\"summary\"><h2>Held-out test metrics</h2>")
+        let tests = log.summary.keys.filter { $0.hasPrefix("Test ") }.sorted()
+        if tests.isEmpty {
+            page.add("<p class=\"note\">The log has no summary with test metrics (the run may have been stopped before its end).</p>")
+        } else {
+            var rows = ""
+            for name in tests { rows += "<tr><th>\(htmlEscape(name))</th><td>\(htmlEscape(valueText(log.summary[name]!)))</td></tr>" }
+            page.add("<table class=\"kv\">\(rows)</table>")
+        }
+        let others = log.summary.keys.filter { !$0.hasPrefix("Test ") }.sorted()
+        if !others.isEmpty {
+            var rows = ""
+            for name in others { rows += "<tr><th>\(htmlEscape(name))</th><td>\(htmlEscape(valueText(log.summary[name]!)))</td></tr>" }
+            page.add("<table class=\"kv\"><caption>Summary</caption>\(rows)</table>")
+        }
+        page.add("</section>")
+
+        if !log.lines.isEmpty {
+            let columns = ["epoch"] + names + ["seconds"].filter { c in log.lines.contains { $0[c] != nil } }
+            var head = ""
+            for c in columns { head += "<th data-type=\"num\">\(htmlEscape(c))</th>" }
+            var body = ""
+            for (k, line) in log.lines.enumerated() {
+                body += "<tr data-state=\"\">"
+                for c in columns {
+                    let v: Double?? = c == "epoch" ? .some((line["epoch"] ?? nil) ?? Double(k + 1)) : line[c]
+                    switch v {
+                    case .some(.some(let x)): body += "<td data-v=\"\(x)\">\(htmlEscape(c == "epoch" ? formatValue(x) : formatMetric(x)))</td>"
+                    case .some(.none): body += "<td data-v=\"\" class=\"dim\">non-finite</td>"
+                    case .none: body += "<td data-v=\"\" class=\"dim\">—</td>"
+                    }
+                }
+                body += "</tr>"
+            }
+            page.add("<section id=\"runs\"><h2>Per epoch</h2><div class=\"scroll\"><table id=\"runs-table\" class=\"runs\"><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div></section>")
+        }
+        page.add("<footer>Written by ncf \(htmlEscape(ncfReportVersion)) on \(htmlEscape(SweepReport.timestamp(generated))). Self-contained: charts are inline SVG; nothing is loaded from the network.</footer>")
+        page.finish(script: SweepReport.tableScript)
+        return page.text
+    }
+
+    private static func valueText(_ v: ParamValue) -> String {
+        switch v {
+        case .int(let i): return String(i)
+        case .double(let d): return formatMetric(d)
+        case .string(let s): return s
+        default: return v.canonicalJSON
+        }
+    }
+}

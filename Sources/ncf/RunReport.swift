@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import NCFSweep
+
+/// `ncf report RUN.jsonl`: one training run's `--json` log as a self-contained HTML page.
+struct RunReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the report of one training run from its --json log (learning curves, test metrics).",
+        discussion: """
+            Make the log with `ncf train --json ... > run.jsonl` (human output goes to stderr). \
+            The page is self-contained HTML with inline SVG charts, like `ncf sweep report`.
+            """)
+
+    @Argument(help: ArgumentHelp("The run's JSON Lines log (`ncf train --json` output).", valueName: "run.jsonl"))
+    var log: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write. (default: the log's name with .html)", valueName: "path"))
+    var output: String?
+
+    func run() throws {
+        var path = output ?? URL(fileURLWithPath: log).deletingPathExtension().appendingPathExtension("html").path
+        if output == nil && path == URL(fileURLWithPath: log).path { path += ".html" }
+        do {
+            let parsed = try RunLog.read(path: log)
+            try SweepReport.write(RunReport.html(parsed, title: URL(fileURLWithPath: log).lastPathComponent), to: path)
+            let best = parsed.summary["best_epoch"]?.numericValue.map { ", best epoch \(formatValue($0))" } ?? ""
+            print("wrote \(path): \(parsed.lines.count) epoch line\(parsed.lines.count == 1 ? "" : "s")\(best)")
+        } catch let error as ReportError {
+            throw CLIError(error)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import NCFSweep
+
+/// `ncf sweep report ID`: the sweep as one self-contained HTML file (charts, importance, runs).
+struct SweepReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a sweep's report: one self-contained HTML file with charts and the runs table.",
+        discussion: """
+            The file opens offline in any browser: charts are inline SVG drawn by ncf, nothing is \
+            loaded from the network. It shows the metric of every run with the best so far, \
+            parallel coordinates, one scatter per parameter, parameter importance (random-forest \
+            permutation importance) and correlation, learning curves of the best and the stopped \
+            runs with hyperband's rungs, the sortable runs table, the best run's test metrics and \
+            the command that reproduces it. With --watch it is rewritten while the sweep runs and \
+            the page reloads itself.
+            """)
+
+    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write. (default: sweep-ID.html)", valueName: "path"))
+    var output: String?
+
+    @Flag(name: .customLong("watch"), help: "Rewrite the report every --interval seconds until the sweep is finished.")
+    var watch = false
+
+    @Option(name: .customLong("interval"), parsing: .unconditional, help: ArgumentHelp(
+        "Seconds between rewrites with --watch.", valueName: "s"))
+    var interval: Double = 5
+
+    @OptionGroup var store: StoreOption
+
+    func validate() throws {
+        guard interval.isFinite, interval > 0 else {
+            throw ValidationError("--interval must be a positive number of seconds, got \(interval).")
+        }
+    }
+
+    func run() throws {
+        let db = try openStore(store.store, create: false)
+        let path = output ?? "sweep-\(sweepID).html"
+        do {
+            if watch {
+                let end = try ReportWatch.run(store: db, sweepID: sweepID, output: path, interval: interval,
+                                              storePath: store.store, wrote: { model, final in
+                    say("wrote \(path): \(summaryLine(model))\(final ? "" : "; next in \(formatValue(interval)) s")")
+                })
+                say("watching ends: \(end)")
+            } else {
+                let model = try ReportModel.build(store: db, sweepID: sweepID)
+                try SweepReport.write(SweepReport.html(model, storePath: store.store), to: path)
+                print("wrote \(path): \(summaryLine(model))")
+            }
+        } catch let error as RunStoreError {
+            throw CLIError(error)
+        } catch let error as ReportError {
+            throw CLIError(error)
+        }
+    }
+}
+
+/// `22 runs (20 finished, 2 failed), best run 7 Valid Loss 0.9123`.
+func summaryLine(_ model: ReportModel) -> String {
+    let tally = model.counts.map { "\($0.count) \($0.state.rawValue)" }.joined(separator: ", ")
+    var line = "\(model.runs.count) run\(model.runs.count == 1 ? "" : "s")\(tally.isEmpty ? "" : " (\(tally))")"
+    if let metric = model.metric, let b = model.bestIndex, let v = model.runs[b].metric {
+        line += ", best run \(model.runs[b].id) \(metric.name) \(formatMetric(v))"
+    }
+    if model.withoutMetric > 0 { line += ", \(model.withoutMetric) without a metric" }
+    return line
+}
+
+/// `ncf sweep fixture` (hidden): a synthetic sweep in a store, for measuring and checking the report.
+struct SweepFixture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fixture",
+        abstract: "Fill a store with a synthetic sweep (for measuring the report).",
+        shouldDisplay: false)
+
+    @Option(name: .customLong("runs"), parsing: .unconditional, help: "Runs to add.") var runs: Int = 2000
+    @Option(name: .customLong("epochs"), parsing: .unconditional, help: "Epochs of a finished run.") var epochs: Int = 20
+    @Option(name: .customLong("seed"), parsing: .unconditional, help: "Seed of the synthetic values.") var seed: UInt64 = 1
+    @OptionGroup var store: StoreOption
+
+    func run() throws {
+        let db = try openStore(store.store, create: true)
+        do {
+            let sweep = try SyntheticSweep.fill(store: db, runs: runs, epochs: epochs, seed: seed)
+            print("created synthetic sweep \(sweep.id) with \(runs) runs in \(store.store)")
+        } catch let error as RunStoreError {
+            throw CLIError(error)
+        }
+    }
+}
