@@ -531,6 +531,7 @@ public final class Agent: @unchecked Sendable {
 
         condition.lock()
         results[run.id] = recorded ? state : .stale
+        var brokenRuns: [Int] = []
         let limit = options.maxInitialFailures
         if limit > 0 && firstResults.count < limit && !givenBack {
             firstResults.append((run.id, state == .failed && failedFast, reason ?? state.rawValue))
@@ -539,12 +540,23 @@ public final class Agent: @unchecked Sendable {
                 end = .configLooksBroken("""
                     the first \(limit) trials all failed within seconds, so the sweep's configuration (or its data) is probably broken; stopping instead of spending the remaining runs:
                     \(list)
-                    Hint: fix the problem above, then run `ncf agent \(sweep.id)` again (or a new sweep); --max_initial_failures 0 turns this check off.
+                    Their points are given back to the sweep. Hint: fix the problem above, then run `ncf agent \(sweep.id)` again (it runs those points too), or start a new sweep; --max_initial_failures 0 turns this check off.
                     """)
+                brokenRuns = firstResults.map(\.id)
                 condition.broadcast()
             }
         }
         condition.unlock()
+        // A broken config or data file is fixed and the sweep resumed: the points that failed
+        // for it must run again, not count as done (or against run_cap).
+        if !brokenRuns.isEmpty {
+            do {
+                _ = try store.giveBack(failedRunIDs: brokenRuns,
+                                       note: "point given back: the agent's first trials all failed fast")
+            } catch {
+                log("warning: could not give back the points of runs \(brokenRuns.map(String.init).joined(separator: ", ")): \(error)")
+            }
+        }
     }
 
     // MARK: - Heartbeat

@@ -128,6 +128,17 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue(message.contains("--max_initial_failures 0"), message)
         XCTAssertEqual(report.exitCode, 1)
         XCTAssertEqual(try store.runs(sweepID: sweep.id).count, 3, "the rest of the grid is not burnt")
+        XCTAssertTrue(message.contains("Their points are given back"), message)
+        let broken = try store.runs(sweepID: sweep.id)
+        XCTAssertEqual(broken.map(\.state), [.failed, .failed, .failed])
+        XCTAssertEqual(broken.map(\.givenBack), [true, true, true], "their points go back to the sweep")
+        XCTAssertTrue(broken.allSatisfy { $0.reason?.contains("point given back") == true }, "\(broken.map(\.reason))")
+        // A later agent on the same sweep (say, after the data was fixed) runs every point, those too.
+        let resumed = try makeAgent(store, sweep, config, options: AgentOptions(maxInitialFailures: 0)).run()
+        XCTAssertEqual(resumed.end, .sweepDone(.exhausted))
+        let after = try store.runs(sweepID: sweep.id)
+        XCTAssertEqual(after.count, 9, "3 given-back runs + all 6 points")
+        XCTAssertEqual(Set(after.dropFirst(3).map { ParamValue.canonicalJSON($0.config) }).count, 6)
 
         let sweep2 = try store.createSweep(configText: "", seed: 1, now: Date())
         let all = try makeAgent(store, sweep2, config, options: AgentOptions(maxInitialFailures: 0)).run()

@@ -156,6 +156,27 @@ final class StoreTests: XCTestCase {
         }
     }
 
+    func testGivingBackFailedRunsFreesTheirPointsAndSlots() throws {
+        try forEachStore { store, name in
+            let sweep = try store.createSweep(configText: "", seed: 1, now: t0)
+            let sampler = ListSampler(points: points(12))
+            let cfg = config(runCap: 2)
+            let r1 = try claimed(claim(store, sweep, cfg, sampler: sampler), name)
+            let r2 = try claimed(claim(store, sweep, cfg, sampler: sampler), name)
+            _ = try store.finishRun(id: r1.id, state: .failed, reason: "exit code 1: x", exitCode: 1, summary: nil, givenBack: false, at: t0)
+            _ = try store.finishRun(id: r2.id, state: .finished, reason: nil, exitCode: 0, summary: nil, givenBack: false, at: t0)
+            XCTAssertEqual(try claim(store, sweep, cfg, sampler: sampler), .done(.runCap(2)), name)
+            XCTAssertEqual(try store.giveBack(failedRunIDs: [r1.id, r2.id], note: "given back"), [r1.id], "\(name): only failed runs")
+            XCTAssertEqual(try store.giveBack(failedRunIDs: [r1.id], note: "given back"), [], "\(name): once")
+            let stored = try store.runs(sweepID: sweep.id)
+            XCTAssertEqual(stored.map(\.state), [.failed, .finished], name)
+            XCTAssertEqual(stored[0].reason, "exit code 1: x; given back", name)
+            let r3 = try claimed(claim(store, sweep, cfg, sampler: sampler), name)
+            XCTAssertEqual(r3.config, r1.config, "\(name): the failed run's point runs again")
+            XCTAssertEqual(try claim(store, sweep, cfg, sampler: sampler), .done(.runCap(2)), name)
+        }
+    }
+
     func testTargetStopsNewRuns() throws {
         for goal in [SweepConfig.Goal.minimize, .maximize] {
             try forEachStore { store, name in

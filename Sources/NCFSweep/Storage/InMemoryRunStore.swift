@@ -121,6 +121,20 @@ public final class InMemoryRunStore: RunStore, @unchecked Sendable {
         }
     }
 
+    public func giveBack(failedRunIDs: [Int], note: String) throws -> [Int] {
+        locked {
+            var changed: [Int] = []
+            for id in failedRunIDs {
+                guard let i = runList.firstIndex(where: { $0.id == id }),
+                      runList[i].state == .failed, !runList[i].givenBack else { continue }
+                runList[i].givenBack = true
+                runList[i].reason = runList[i].reason.map { $0 + "; " + note } ?? note
+                changed.append(id)
+            }
+            return changed
+        }
+    }
+
     public func markStale(sweepID: String, grace: Double, now: Date) throws -> [Int] {
         locked {
             var marked: [Int] = []

@@ -11,7 +11,8 @@ import NCFKernels
 ///   and inserts it as `running`, all in one exclusive step (one `BEGIN IMMEDIATE` transaction in
 ///   SQLite). So however many agents in however many processes claim at once, each grid point is
 ///   claimed once and `run_cap` is exact.
-/// - **Given-back runs do not count.** A `stale` run, and a run stopped by Ctrl-C (`givenBack`),
+/// - **Given-back runs do not count.** A `stale` run, a run stopped by Ctrl-C and the failed runs
+///   of an agent that judged the config broken (`givenBack`, see `giveBack(failedRunIDs:note:)`),
 ///   is invisible to the sampler and to `run_cap`: its grid point or slot goes to a later claim.
 ///   It stays in the store with its metrics, for the record.
 /// - **Only `running` runs change state.** `finishRun` and `markStale` move a run out of
@@ -58,6 +59,12 @@ public protocol RunStore: Sendable {
     ///   - summary: the trial's closing summary object as JSON text, if it printed one.
     func finishRun(id: Int, state: RunState, reason: String?, exitCode: Int32?, summary: String?,
                    givenBack: Bool, at: Date) throws -> Bool
+
+    /// Gives back the grid points or `run_cap` slots of ended `failed` runs, so a later claim runs
+    /// them again (an agent that judged the config broken does this, so fixing the data and
+    /// starting a new agent loses no point). The runs keep their state and reason; `note` is
+    /// appended to the reason. Runs in another state are left alone. Returns the ids changed.
+    func giveBack(failedRunIDs: [Int], note: String) throws -> [Int]
 
     /// Marks `stale` (and gives back) every `running` run of the sweep whose last heartbeat is
     /// older than `max(grace, 3 × its agent's heartbeat interval)` at `now`. Returns their ids.

@@ -391,6 +391,21 @@ public final class SQLiteRunStore: RunStore {
         }
     }
 
+    public func giveBack(failedRunIDs: [Int], note: String) throws -> [Int] {
+        guard !failedRunIDs.isEmpty else { return [] }
+        return try immediate { db in
+            var changed: [Int] = []
+            for id in failedRunIDs {
+                try db.execute(sql: """
+                    UPDATE runs SET given_back = 1, reason = CASE WHEN reason IS NULL THEN ? ELSE reason || '; ' || ? END
+                    WHERE id = ? AND state = 'failed' AND given_back = 0
+                    """, arguments: [note, note, id])
+                if db.changesCount == 1 { changed.append(id) }
+            }
+            return changed
+        }
+    }
+
     public func markStale(sweepID: String, grace: Double, now: Date) throws -> [Int] {
         // A read first: the write lock is taken only when some run looks stale.
         let candidates = try reading { db in
