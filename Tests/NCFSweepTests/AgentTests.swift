@@ -63,15 +63,6 @@ final class AgentTests: XCTestCase {
 
     private final class ResultBox: @unchecked Sendable { var result: Result<AgentReport, Error>? }
 
-    /// Polls until `condition` holds (at most 30 s).
-    private func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(30)
-        while try !condition() {
-            if Date() > deadline { return XCTFail("timed out waiting until \(what)") }
-            usleep(20_000)
-        }
-    }
-
     // MARK: - Whole sweeps
 
     func testParallelAgentRunsEveryGridPointOnce() throws {

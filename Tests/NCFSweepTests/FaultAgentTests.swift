@@ -81,14 +81,6 @@ final class FaultAgentTests: XCTestCase {
         }
     }
 
-    private func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(30)
-        while try !condition() {
-            if Date() > deadline { return XCTFail("timed out waiting until \(what)") }
-            usleep(20_000)
-        }
-    }
-
     // MARK: - Heartbeats
 
     /// Heartbeats are per agent, on a timer, not per epoch: epochs of 1.2 s with a grace of 0.5 s

@@ -94,16 +94,6 @@ class ReliabilityTestCase: CLITestCase {
         return p.process.terminationReason == .uncaughtSignal ? 128 + p.process.terminationStatus : p.process.terminationStatus
     }
 
-    /// Polls `condition` every 10 ms for at most `timeout` seconds.
-    func waitUntil(_ what: String, timeout: Double = 60, file: StaticString = #filePath, line: UInt = #line,
-                   _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while try !condition() {
-            if Date() > deadline { return XCTFail("timed out waiting until \(what)", file: file, line: line) }
-            usleep(10_000)
-        }
-    }
-
     /// What `runProgram` saw.
     struct ProgramResult: CustomStringConvertible {
         let arguments: [String]

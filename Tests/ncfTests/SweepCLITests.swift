@@ -76,14 +76,6 @@ final class SweepCLITests: CLITestCase {
         return agent.process.terminationReason == .uncaughtSignal ? 128 + agent.process.terminationStatus : agent.process.terminationStatus
     }
 
-    private func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(60)
-        while try !condition() {
-            if Date() > deadline { return XCTFail("timed out waiting until \(what)") }
-            usleep(20_000)
-        }
-    }
-
     private func runs(_ id: String) throws -> [StoredRun] {
         try SQLiteRunStore(path: store, create: false).runs(sweepID: id)
     }
