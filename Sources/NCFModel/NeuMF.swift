@@ -132,9 +132,14 @@ public final class NeuMF {
     // MARK: Workspace (activations [capacity, ·] and their gradients)
     private let d: Int
     private let dims: [Int]
-    private let gmfU, gmfI, gmfOut, dGmfOut, dGmfU, dGmfI: FloatBuffer
+    /// P_u ⊙ Q_i [capacity, d].
+    private let gmfOut: FloatBuffer
+    /// [U_u ; V_i] and its gradient [capacity, 2d].
     private let x0, dx0: FloatBuffer
-    private let pre, act, mask, dAct, dPre: [FloatBuffer]
+    /// Per tower layer l, [capacity, n_l]: the activation (the pre-activation is overwritten in
+    /// place), the combined mask [pre > 0]·dropout, and the gradient (first with respect to the
+    /// activation, then, in place, to the pre-activation).
+    private let act, mask, grad: [FloatBuffer]
     private let logitBuf, dLogitBuf: FloatBuffer
 
     // Rows touched by the last backward pass, unique (for lazy optimizers and sparse zeroing).
@@ -179,21 +184,13 @@ public final class NeuMF {
         let embeddingNames = Set((userTables + itemTables).map(\.name))
         denseViews = layout.views.filter { !embeddingNames.contains($0.name) }
 
-        let gmfWidth = config.kind.usesGMF ? capacity * d : 0
-        gmfU = FloatBuffer(count: gmfWidth)
-        gmfI = FloatBuffer(count: gmfWidth)
-        gmfOut = FloatBuffer(count: gmfWidth)
-        dGmfOut = FloatBuffer(count: gmfWidth)
-        dGmfU = FloatBuffer(count: gmfWidth)
-        dGmfI = FloatBuffer(count: gmfWidth)
+        gmfOut = FloatBuffer(count: config.kind.usesGMF ? capacity * d : 0)
         let mlpWidth = config.kind.usesMLP ? capacity * 2 * d : 0
         x0 = FloatBuffer(count: mlpWidth)
         dx0 = FloatBuffer(count: mlpWidth)
-        pre = dims.map { FloatBuffer(count: capacity * $0) }
         act = dims.map { FloatBuffer(count: capacity * $0) }
         mask = dims.map { FloatBuffer(count: capacity * $0) }
-        dAct = dims.map { FloatBuffer(count: capacity * $0) }
-        dPre = dims.map { FloatBuffer(count: capacity * $0) }
+        grad = dims.map { FloatBuffer(count: capacity * $0) }
         logitBuf = FloatBuffer(count: capacity)
         dLogitBuf = FloatBuffer(count: capacity)
 
@@ -241,6 +238,10 @@ public final class NeuMF {
 
     /// Runs the model on `count ≤ capacity` pairs and returns the outputs (ratings or logits), valid
     /// until the next call. With `training`, dropout masks are drawn from `rng`.
+    ///
+    /// GMF rows are gathered and multiplied in one pass (`gmfGatherForward`); each tower layer is the
+    /// bias copied into its rows, one sgemm, and one in-place ReLU + dropout pass that also stores
+    /// the mask the backward pass multiplies by. The step allocates nothing.
     /// - Complexity: `trainFlopsPerSample / 3 · count` flops, roughly.
     @discardableResult
     public func forward(
@@ -248,10 +249,10 @@ public final class NeuMF {
         training: Bool, rng: inout SplitMix64
     ) -> UnsafePointer<Float> {
         precondition(B > 0 && B <= capacity, "NeuMF.forward: batch \(B) outside 1...\(capacity)")
+        let params = self.params
         if let gu = gmfUser, let gi = gmfItem {
-            embeddingForward(out: gmfU.pointer, ldOut: d, indices: users, table: gu.pointer(in: params), batch: B, dim: d)
-            embeddingForward(out: gmfI.pointer, ldOut: d, indices: items, table: gi.pointer(in: params), batch: B, dim: d)
-            gmfForward(out: gmfOut.pointer, p: gmfU.pointer, q: gmfI.pointer, count: B * d)
+            gmfGatherForward(out: gmfOut.pointer, userTable: gu.pointer(in: params), itemTable: gi.pointer(in: params),
+                             users: users, items: items, batch: B, dim: d)
         }
         var last: UnsafePointer<Float>? = nil
         var lastDim = 0
@@ -262,11 +263,12 @@ public final class NeuMF {
             var inDim = 2 * d
             for l in dims.indices {
                 let n = dims[l]
-                linearForward(out: pre[l].pointer, inp: inp, weight: weights[l].pointer(in: params),
+                let h = act[l].pointer
+                linearForward(out: h, inp: inp, weight: weights[l].pointer(in: params),
                               bias: biases[l].pointer(in: params), batch: B, inDim: inDim, outDim: n)
-                reluDropoutForward(out: act[l].pointer, mask: mask[l].pointer, inp: pre[l].pointer,
-                                   count: B * n, dropout: config.dropout, training: training, rng: &rng)
-                inp = UnsafePointer(act[l].pointer)
+                reluDropoutForwardInPlace(h, mask: mask[l].pointer, count: B * n, dropout: config.dropout,
+                                          training: training, rng: &rng)
+                inp = UnsafePointer(h)
                 inDim = n
             }
             last = inp
@@ -295,46 +297,56 @@ public final class NeuMF {
 
     /// Accumulates the gradient of the last `loss` into `grads` (same `users`, `items`, `count` as
     /// the last `forward`), and records the unique user and item rows it touched.
+    ///
+    /// The head's gradient goes straight into the GMF tables (`gmfHeadBackward`) and, through the
+    /// last layer's mask, into that layer's pre-activation (`headReLUBackward`); each lower layer's
+    /// gradient is one sgemm and one multiply by its mask, bias gradients summed in the same pass.
     public func backward(users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, count B: Int) {
-        // The head's MLP input: the last tower activation, or [U_u; V_i] itself when the tower has
-        // no hidden layer (then its gradient goes straight into dx0).
-        let lastDim = dims.last ?? 2 * d
-        let dLast: UnsafeMutablePointer<Float>? =
-            mlpUser == nil ? nil : dims.isEmpty ? dx0.pointer : dAct[dims.count - 1].pointer
-        if let dLast { dLast.update(repeating: 0, count: B * lastDim) }
-        if gmfUser != nil { dGmfOut.pointer.update(repeating: 0, count: B * d) }
-        let lastAct: UnsafePointer<Float>? =
-            mlpUser == nil ? nil : UnsafePointer(dims.isEmpty ? x0.pointer : act[dims.count - 1].pointer)
-        headBackward(
-            da: gmfUser == nil ? nil : dGmfOut.pointer, dwa: headGMF?.pointer(in: grads),
-            dc: dLast, dwc: headMLP?.pointer(in: grads),
-            dbias: headBias.pointer(in: grads), dout: dLogitBuf.pointer,
-            a: gmfUser == nil ? nil : UnsafePointer(gmfOut.pointer), wa: headGMF.map { UnsafePointer($0.pointer(in: params)) }, aDim: d,
-            c: lastAct, wc: headMLP.map { UnsafePointer($0.pointer(in: params)) }, cDim: lastAct == nil ? 0 : lastDim,
-            batch: B)
+        let params = self.params, grads = self.grads
+        let dlogit = UnsafePointer(dLogitBuf.pointer)
+        var s: Float = 0
+        for b in 0..<B { s += dlogit[b] }
+        headBias.pointer(in: grads)[0] += s
 
-        if let mu = mlpUser, let mi = mlpItem {
+        if let gu = gmfUser, let gi = gmfItem, let hg = headGMF {
+            // d head.gmf += gmfOutᵀ · dlogit
+            BLAS.gemv(trans: true, m: B, n: d, alpha: 1, a: gmfOut.pointer, lda: d, x: dlogit, beta: 1, y: hg.pointer(in: grads))
+            gmfHeadBackward(dUserTable: gu.pointer(in: grads), dItemTable: gi.pointer(in: grads), dlogit: dlogit,
+                            w: hg.pointer(in: params), userTable: gu.pointer(in: params), itemTable: gi.pointer(in: params),
+                            users: users, items: items, batch: B, dim: d)
+        }
+
+        if let mu = mlpUser, let mi = mlpItem, let hm = headMLP {
+            let L = dims.count
+            let lastAct = UnsafePointer(L == 0 ? x0.pointer : act[L - 1].pointer)
+            let lastDim = L == 0 ? 2 * d : dims[L - 1]
+            // d head.mlp += lastᵀ · dlogit
+            BLAS.gemv(trans: true, m: B, n: lastDim, alpha: 1, a: lastAct, lda: lastDim, x: dlogit, beta: 1, y: hm.pointer(in: grads))
+            if L == 0 {
+                headOuterBackward(out: dx0.pointer, dlogit: dlogit, w: hm.pointer(in: params), rows: B, cols: lastDim)
+            } else {
+                headReLUBackward(dpre: grad[L - 1].pointer, dlogit: dlogit, w: hm.pointer(in: params), mask: mask[L - 1].pointer,
+                                 dbias: biases[L - 1].pointer(in: grads), rows: B, cols: lastDim)
+            }
+            // grad[l] holds ∂L/∂pre_l here; push it through layer l's weights.
             for l in dims.indices.reversed() {
                 let n = dims[l]
                 let inDim = l == 0 ? 2 * d : dims[l - 1]
-                reluDropoutBackward(dinp: dPre[l].pointer, dout: dAct[l].pointer, mask: mask[l].pointer,
-                                    inp: pre[l].pointer, count: B * n)
-                let dinp = l == 0 ? dx0.pointer : dAct[l - 1].pointer
-                dinp.update(repeating: 0, count: B * inDim)
+                let dinp = l == 0 ? dx0.pointer : grad[l - 1].pointer
                 let inp = l == 0 ? UnsafePointer(x0.pointer) : UnsafePointer(act[l - 1].pointer)
-                linearBackward(dinp: dinp, dweight: weights[l].pointer(in: grads), dbias: biases[l].pointer(in: grads),
-                               dout: dPre[l].pointer, inp: inp, weight: weights[l].pointer(in: params),
-                               batch: B, inDim: inDim, outDim: n)
+                let dpre = UnsafePointer(grad[l].pointer)
+                dinp.update(repeating: 0, count: B * inDim)
+                BLAS.gemm(transA: false, transB: false, m: B, n: inDim, k: n, alpha: 1,
+                          a: dpre, lda: n, b: weights[l].pointer(in: params), ldb: inDim, beta: 1, c: dinp, ldc: inDim)
+                BLAS.gemm(transA: true, transB: false, m: n, n: inDim, k: B, alpha: 1,
+                          a: dpre, lda: n, b: inp, ldb: inDim, beta: 1, c: weights[l].pointer(in: grads), ldc: inDim)
+                if l > 0 {
+                    reluMaskBackwardInPlace(dinp, mask: mask[l - 1].pointer, dbias: biases[l - 1].pointer(in: grads),
+                                            rows: B, cols: inDim)
+                }
             }
             embeddingBackward(dtable: mu.pointer(in: grads), dout: dx0.pointer, ldOut: 2 * d, indices: users, batch: B, dim: d)
             embeddingBackward(dtable: mi.pointer(in: grads), dout: dx0.pointer + d, ldOut: 2 * d, indices: items, batch: B, dim: d)
-        }
-        if let gu = gmfUser, let gi = gmfItem {
-            dGmfU.pointer.update(repeating: 0, count: B * d)
-            dGmfI.pointer.update(repeating: 0, count: B * d)
-            gmfBackward(dp: dGmfU.pointer, dq: dGmfI.pointer, dout: dGmfOut.pointer, p: gmfU.pointer, q: gmfI.pointer, count: B * d)
-            embeddingBackward(dtable: gu.pointer(in: grads), dout: dGmfU.pointer, ldOut: d, indices: users, batch: B, dim: d)
-            embeddingBackward(dtable: gi.pointer(in: grads), dout: dGmfI.pointer, ldOut: d, indices: items, batch: B, dim: d)
         }
         recordTouched(users: users, items: items, count: B)
     }

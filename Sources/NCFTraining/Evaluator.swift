@@ -1,10 +1,14 @@
+import Dispatch
 import NCFData
+import NCFKernels
 import NCFModel
 
 /// Computes held-out metrics for a model on one split (valid or test).
 ///
-/// Built once per split: the candidate pairs of the sampled protocol are flattened up front, so an
-/// evaluation is a few large `predict` calls and a pass over the scores.
+/// Scoring goes through a `BatchScorer`: the sampled protocol's candidates are assembled a block of
+/// cases at a time (about `tileRows` pairs) and scored in one call; full ranking scores
+/// `caseBlock` users against every item per call. Nothing proportional to the whole candidate list
+/// is held between evaluations.
 ///
 /// Metrics, with `P` = `Valid` or `Test`:
 /// - rating task: `P Loss` = `P RMSE` = √(mean (ŷ − r)²), `P MAE` = mean |ŷ − r|;
@@ -19,11 +23,20 @@ public final class Evaluator {
     private let ranking: RankingSet?
     private let trainItems: UserItems
     private let numItems: Int
-    // Flattened candidates of the sampled protocol: for case c, [positive, negatives...].
-    private var candUsers: [Int32] = []
-    private var candItems: [Int32] = []
-    private var candOffsets: [Int] = []
+    /// Scores of the labelled pairs, then reused as the block buffer of the ranking protocols.
     private var scores: [Float] = []
+    /// A block of assembled sampled candidates: for each case, [positive, negatives...].
+    private var blockUsers: [Int32] = []
+    private var blockItems: [Int32] = []
+    /// The fast path's scorers, kept between evaluations of the same model and shareable between
+    /// evaluators (`shareScorers(with:)`).
+    private var cache = ScorerCache()
+    /// Pairs per tile of the scorer's gemms (see `BatchScorer`).
+    public var tileRows = BatchScorer.defaultTileRows
+    /// Threads for full ranking: contiguous ranges of cases run in parallel, each thread with its own
+    /// scorer workspace and one-thread BLAS, and their metrics merge in order (so a given thread count
+    /// always gives the same figures; different counts differ only in the last bits of the sums).
+    public var threads = 1
 
     public init(prefix: String, pairs: LabeledPairs, ranking: RankingSet?, dataset: Dataset, k: Int) {
         self.prefix = prefix
@@ -33,30 +46,54 @@ public final class Evaluator {
         self.ranking = ranking
         self.trainItems = dataset.trainItems
         self.numItems = dataset.numItems
-        if let ranking, ranking.evalNegatives != .all {
-            candOffsets.reserveCapacity(ranking.count + 1)
-            candOffsets.append(0)
-            for c in 0..<ranking.count {
-                let negs = ranking.negatives[ranking.negativeOffsets[c]..<ranking.negativeOffsets[c + 1]]
-                candUsers.append(contentsOf: repeatElement(ranking.users[c], count: negs.count + 1))
-                candItems.append(ranking.positives[c])
-                candItems.append(contentsOf: negs)
-                candOffsets.append(candItems.count)
+        var rows = pairs.count
+        if let ranking, ranking.count > 0 {
+            if ranking.evalNegatives == .all {
+                rows = max(rows, Self.caseBlock * numItems)
+            } else {
+                var widest = 0
+                for c in 0..<ranking.count { widest = max(widest, ranking.negativeOffsets[c + 1] - ranking.negativeOffsets[c]) }
+                let block = max(tileRows, widest + 1)
+                rows = max(rows, block)
+                blockUsers = [Int32](repeating: 0, count: block)
+                blockItems = [Int32](repeating: 0, count: block)
             }
         }
-        scores = [Float](repeating: 0, count: max(pairs.count, candItems.count, ranking == nil ? 0 : numItems))
+        scores = [Float](repeating: 0, count: rows)
     }
+
+    /// Lets this evaluator use `other`'s scorers (and their precomputed halves and workspaces)
+    /// instead of its own: the trainer's valid and test evaluators score the same model, never at
+    /// the same time.
+    public func shareScorers(with other: Evaluator) { cache = other.cache }
 
     /// Whether there is anything to evaluate.
     public var isEmpty: Bool { pairs.count == 0 && (ranking?.count ?? 0) == 0 }
 
     /// Evaluates `model` (dropout off) and returns the metrics in display order.
+    ///
+    /// Scores come from a `BatchScorer` (first layer split into user and item halves, the rest as
+    /// gemms over tiles; full ranking scores blocks of users against every item). The figures equal
+    /// `evaluateReference` up to float rounding in the scores.
     public func evaluate(_ model: NeuMF) -> [MetricValue] {
+        let scorer = cache.scorer(for: model, tileRows: tileRows)
+        scorer.refresh()
+        return metrics(model, scorer)
+    }
+
+    /// The same metrics through the plain per-pair path: every score from `NeuMF.predict` (the
+    /// model's own forward pass), full ranking one forward over all items per case. Slow; the
+    /// oracle for `evaluate` in the tests.
+    public func evaluateReference(_ model: NeuMF) -> [MetricValue] {
+        metrics(model, nil)
+    }
+
+    private func metrics(_ model: NeuMF, _ scorer: BatchScorer?) -> [MetricValue] {
         var out: [MetricValue] = []
         let implicit = task == .implicit
         // Loss over labelled pairs.
         if pairs.count > 0 {
-            score(model, pairs.users, pairs.items)
+            score(model, scorer, pairs.users, pairs.items)
             var reg = RegressionMetrics()
             var logLoss = 0.0
             for j in 0..<pairs.count {
@@ -75,7 +112,12 @@ public final class Evaluator {
             }
         }
         if let ranking, ranking.count > 0 {
-            let r = ranking.evalNegatives == .all ? rankAll(model, ranking) : rankSampled(model, ranking)
+            let r: RankingMetrics
+            if ranking.evalNegatives == .all {
+                r = scorer.map { rankAll($0, ranking) } ?? rankAllReference(model, ranking)
+            } else {
+                r = rankSampled(model, scorer, ranking)
+            }
             out.append(MetricValue("\(prefix) HR@\(k)", r.hitRate))
             out.append(MetricValue("\(prefix) NDCG@\(k)", r.ndcg))
             out.append(MetricValue("\(prefix) MRR", r.mrr))
@@ -84,38 +126,159 @@ public final class Evaluator {
         return out
     }
 
-    private func score(_ model: NeuMF, _ users: [Int32], _ items: [Int32]) {
+    private func score(_ model: NeuMF, _ scorer: BatchScorer?, _ users: [Int32], _ items: [Int32]) {
         users.withUnsafeBufferPointer { u in
             items.withUnsafeBufferPointer { i in
                 scores.withUnsafeMutableBufferPointer { s in
-                    model.predict(users: u.baseAddress!, items: i.baseAddress!, count: u.count, into: s.baseAddress!)
+                    if let scorer {
+                        scorer.score(users: u.baseAddress!, items: i.baseAddress!, count: u.count, into: s.baseAddress!)
+                    } else {
+                        model.predict(users: u.baseAddress!, items: i.baseAddress!, count: u.count, into: s.baseAddress!)
+                    }
                 }
             }
         }
     }
 
-    private func rankSampled(_ model: NeuMF, _ ranking: RankingSet) -> RankingMetrics {
-        score(model, candUsers, candItems)
+    /// The sampled protocol, a block of cases at a time: each case's [positive, negatives...] are
+    /// written side by side into the block buffers and scored in one call.
+    private func rankSampled(_ model: NeuMF, _ scorer: BatchScorer?, _ ranking: RankingSet) -> RankingMetrics {
         var metrics = RankingMetrics(k: k)
-        scores.withUnsafeBufferPointer { s in
-            for c in 0..<ranking.count {
-                let start = candOffsets[c], end = candOffsets[c + 1]
-                metrics.add(positive: s[start], negatives: UnsafeBufferPointer(rebasing: s[(start + 1)..<end]))
+        let capacity = blockItems.count
+        blockUsers.withUnsafeMutableBufferPointer { bu in
+        blockItems.withUnsafeMutableBufferPointer { bi in
+        scores.withUnsafeMutableBufferPointer { s in
+        ranking.negatives.withUnsafeBufferPointer { negatives in
+            var c0 = 0
+            while c0 < ranking.count {
+                // Fill the block with whole cases.
+                var n = 0, c1 = c0
+                while c1 < ranking.count {
+                    let lo = ranking.negativeOffsets[c1], hi = ranking.negativeOffsets[c1 + 1]
+                    if n + hi - lo + 1 > capacity { break }
+                    bu[n] = ranking.users[c1]
+                    bi[n] = ranking.positives[c1]
+                    for j in lo..<hi {
+                        bu[n + 1 + j - lo] = ranking.users[c1]
+                        bi[n + 1 + j - lo] = negatives[j]
+                    }
+                    n += hi - lo + 1
+                    c1 += 1
+                }
+                if let scorer {
+                    scorer.score(users: bu.baseAddress!, items: bi.baseAddress!, count: n, into: s.baseAddress!)
+                } else {
+                    model.predict(users: bu.baseAddress!, items: bi.baseAddress!, count: n, into: s.baseAddress!)
+                }
+                var start = 0
+                for c in c0..<c1 {
+                    let width = ranking.negativeOffsets[c + 1] - ranking.negativeOffsets[c]
+                    metrics.add(positive: s[start], negatives: UnsafeBufferPointer(start: s.baseAddress! + start + 1, count: width))
+                    start += width + 1
+                }
+                c0 = c1
+            }
+        }}}}
+        return metrics
+    }
+
+    /// Full ranking: each case's positive against every item the user has not interacted with in
+    /// train, scored `Self.caseBlock` cases at a time through `BatchScorer.scoreAllItems`, on
+    /// `threads` threads.
+    /// - Complexity: cases × items pairs through the scorer, plus O(items + train items of the user)
+    ///   per case to count.
+    private func rankAll(_ scorer: BatchScorer, _ ranking: RankingSet) -> RankingMetrics {
+        let parts = max(1, min(threads, ranking.count / Self.caseBlock))
+        if parts == 1 {
+            return scores.withUnsafeMutableBufferPointer {
+                Self.rankAll(scorer, ranking, cases: 0..<ranking.count, seen: trainItems, k: k, buffer: $0.baseAddress!)
+            }
+        }
+        let workers = cache.workers(sharing: scorer, count: parts - 1)
+        let blasThreads = BLAS.threads
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(blasThreads) }
+        let rowsPerPart = Self.caseBlock * numItems
+        let job = ParallelRanking(
+            scorers: [scorer] + workers, ranking: ranking, seen: trainItems, k: k, parts: parts,
+            buffer: .allocate(capacity: parts * rowsPerPart), rowsPerPart: rowsPerPart,
+            results: .allocate(capacity: parts))
+        defer {
+            job.buffer.deallocate()
+            job.results.deallocate()
+        }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in job.run(part: p) }
+        var metrics = RankingMetrics(k: k)
+        for r in job.results { metrics.merge(r) }
+        return metrics
+    }
+
+    /// Full ranking of `cases` with one scorer, using `buffer` (`caseBlock` × items floats).
+    fileprivate static func rankAll(
+        _ scorer: BatchScorer, _ ranking: RankingSet, cases: Range<Int>, seen trainItems: UserItems, k: Int,
+        buffer: UnsafeMutablePointer<Float>
+    ) -> RankingMetrics {
+        var metrics = RankingMetrics(k: k)
+        let N = scorer.model.config.numItems
+        ranking.users.withUnsafeBufferPointer { users in
+            var c0 = cases.lowerBound
+            while c0 < cases.upperBound {
+                let n = min(caseBlock, cases.upperBound - c0)
+                scorer.scoreAllItems(users: users.baseAddress! + c0, count: n, into: buffer)
+                for c in c0..<(c0 + n) {
+                    let row = UnsafeBufferPointer(start: buffer + (c - c0) * N, count: N)
+                    let (greater, ties, negatives) = countAbove(
+                        row, positive: Int(ranking.positives[c]), seen: trainItems.items(of: ranking.users[c]))
+                    metrics.add(greater: greater, ties: ties, negativeCount: negatives)
+                }
+                c0 += n
             }
         }
         return metrics
     }
 
-    /// Full ranking: the positive against every item the user has not interacted with in train.
+    /// Cases scored together in full ranking (`caseBlock` × items floats of scores).
+    static let caseBlock = 16
+
+    /// Counts, among the items of `row` that are neither `positive` nor in `seen` (sorted, unique),
+    /// those scoring above the positive (NaN counts as above; a NaN positive has every item above)
+    /// and those tying it. Counts over the whole row in one branch-free pass, then takes the
+    /// excluded items back out.
+    /// - Complexity: O(items + seen).
+    static func countAbove(_ row: UnsafeBufferPointer<Float>, positive pos: Int, seen: ArraySlice<Int32>)
+        -> (greater: Int, ties: Int, negatives: Int)
+    {
+        let sp = row[pos]
+        var excluded = seen.count
+        if !seen.contains(Int32(pos)) { excluded += 1 }
+        let negatives = row.count - excluded
+        if sp.isNaN { return (negatives, 0, negatives) }
+        @inline(__always) func above(_ s: Float) -> Int { s > sp || s.isNaN ? 1 : 0 }
+        var greater = 0, ties = 0
+        for s in row {
+            greater &+= above(s)
+            ties &+= s == sp ? 1 : 0
+        }
+        // The positive ties itself; seen items are not candidates.
+        ties -= 1
+        for j in seen where Int(j) != pos {
+            greater -= above(row[Int(j)])
+            ties -= row[Int(j)] == sp ? 1 : 0
+        }
+        return (greater, ties, negatives)
+    }
+
+    /// Full ranking the plain way: one `NeuMF.predict` over all items per case, then a merge walk
+    /// past the user's train items.
     /// - Complexity: one forward over all items per case.
-    private func rankAll(_ model: NeuMF, _ ranking: RankingSet) -> RankingMetrics {
+    private func rankAllReference(_ model: NeuMF, _ ranking: RankingSet) -> RankingMetrics {
         var metrics = RankingMetrics(k: k)
         let allItems = (0..<Int32(numItems)).map { $0 }
         var users = [Int32](repeating: 0, count: numItems)
         for c in 0..<ranking.count {
             let u = ranking.users[c], pos = Int(ranking.positives[c])
             for j in 0..<numItems { users[j] = u }
-            score(model, users, allItems)
+            score(model, nil, users, allItems)
             let seen = trainItems.items(of: u)
             var greater = 0, ties = 0, negatives = 0
             var next = seen.startIndex
@@ -131,5 +294,48 @@ public final class Evaluator {
             metrics.add(greater: greater, ties: ties, negativeCount: negatives)
         }
         return metrics
+    }
+}
+
+/// One full-ranking evaluation split into `parts` contiguous ranges of cases, one per thread. Each
+/// part writes only its own slice of `buffer` and its own `results` slot, and uses its own scorer
+/// (shared precomputed halves, private workspace), so the parts never touch the same memory.
+private struct ParallelRanking: @unchecked Sendable {
+    let scorers: [BatchScorer]
+    let ranking: RankingSet
+    let seen: UserItems
+    let k: Int
+    let parts: Int
+    let buffer: UnsafeMutablePointer<Float>
+    let rowsPerPart: Int
+    let results: UnsafeMutableBufferPointer<RankingMetrics>
+
+    func run(part p: Int) {
+        let per = (ranking.count + parts - 1) / parts
+        let cases = min(ranking.count, p * per)..<min(ranking.count, (p + 1) * per)
+        let metrics = Evaluator.rankAll(scorers[p], ranking, cases: cases, seen: seen, k: k,
+                                        buffer: buffer + p * rowsPerPart)
+        (results.baseAddress! + p).initialize(to: metrics)
+    }
+}
+
+/// The scorers an evaluator uses, as a reference so that two evaluators can share them.
+private final class ScorerCache {
+    private var primary: BatchScorer?
+    private var extra: [BatchScorer] = []
+
+    /// The primary scorer for `model`, made anew when the model or the tile size changed.
+    func scorer(for model: NeuMF, tileRows: Int) -> BatchScorer {
+        if let s = primary, s.model === model, s.tileRows == tileRows { return s }
+        let s = BatchScorer(model: model, tileRows: tileRows)
+        primary = s
+        extra = []
+        return s
+    }
+
+    /// `count` further scorers sharing `primary`'s halves, one per extra thread.
+    func workers(sharing primary: BatchScorer, count: Int) -> [BatchScorer] {
+        if extra.count < count { extra += (extra.count..<count).map { _ in BatchScorer(sharing: primary) } }
+        return Array(extra.prefix(count))
     }
 }

@@ -12,11 +12,12 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// P floats each for the parameters, their gradients, the best epoch's copy, and Adam's two
     /// moments (not for SGD): `P · 4 · (3 or 5)`.
     public var parameterBytes: Int
-    /// The model's activation workspace for `capacity` rows: per row `6d` (GMF) + `4d` (MLP input
-    /// and its gradient) + `5 · Σ mlp_dims` (pre-activation, activation, dropout mask and two
-    /// gradients per layer) + 2 (logit and its gradient) floats, plus row bookkeeping.
+    /// The model's activation workspace for `capacity` rows: per row `d` (GMF) + `4d` (MLP input
+    /// and its gradient) + `3 · Σ mlp_dims` (activation, ReLU·dropout mask and gradient per
+    /// layer) + 2 (logit and its gradient) floats, plus row bookkeeping; and the evaluation
+    /// scorer's buffers, when counted (`TrainConfig.memoryEstimate(dataset:)`).
     public var workspaceBytes: Int
-    /// The workspace's rows: the larger of a batch and the evaluation chunk.
+    /// The workspace's rows: one batch.
     public var capacity: Int
 
     /// Everything above (the data itself comes on top and is already loaded).
@@ -25,7 +26,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// `parameters 2.1 GB (…), activations for 4096 rows 164.0 GB`.
     public var breakdown: String {
         "\(formatBytes(parameterBytes)) for \(parameterCount) parameters with their gradients and optimizer state, "
-            + "\(formatBytes(workspaceBytes)) for activations of \(capacity) rows"
+            + "\(formatBytes(workspaceBytes)) for activations (a batch of \(capacity) rows) and evaluation"
     }
 }
 
@@ -40,10 +41,10 @@ extension ModelConfig {
         let copies = optimizer == .sgd ? 3 : 5
         let d = embedDim
         var perRow = 2
-        if kind.usesGMF { perRow = perRow.saturatingAdd(d.saturatingMultiply(6)) }
+        if kind.usesGMF { perRow = perRow.saturatingAdd(d) }
         if kind.usesMLP {
             perRow = perRow.saturatingAdd(d.saturatingMultiply(4))
-            for n in mlpDims { perRow = perRow.saturatingAdd(n.saturatingMultiply(5)) }
+            for n in mlpDims { perRow = perRow.saturatingAdd(n.saturatingMultiply(3)) }
         }
         // Floats, plus two Int32 "touched row" lists of `capacity` and one UInt32 stamp per user and item.
         let workspace = perRow.saturatingMultiply(capacity).saturatingMultiply(4)
@@ -78,12 +79,21 @@ extension ModelConfig {
 extension TrainConfig {
     /// The memory `Trainer(config: self, dataset:)` and its `run` will need.
     ///
-    /// The workspace holds the larger of a batch and the evaluation chunk (4,096 rows, or every
-    /// item with `--eval_negatives all`), as `Trainer.init` sizes it.
+    /// The model's workspace holds one batch, as `Trainer.init` sizes it; evaluation adds a
+    /// `BatchScorer`: the first tower layer's user and item halves `(U + I)·n₁`, the users' GMF
+    /// rows `U·d`, and tiles of `BatchScorer.defaultTileRows` pairs through the tower.
     public func memoryEstimate(dataset: Dataset) -> MemoryEstimate {
-        let evalRows = dataset.validRanking?.evalNegatives == .all ? dataset.numItems : 4096
         let model = modelConfig(task: dataset.task, numUsers: dataset.numUsers, numItems: dataset.numItems)
-        return model.memoryEstimate(capacity: max(batch_size, evalRows), optimizer: optimizer)
+        var estimate = model.memoryEstimate(capacity: batch_size, optimizer: optimizer)
+        let users = dataset.numUsers, items = dataset.numItems, d = model.embedDim
+        var scorer = 0
+        if model.kind.usesGMF { scorer = scorer.saturatingAdd(users.saturatingMultiply(d)) }
+        if model.kind.usesMLP, let first = model.mlpDims.first {
+            scorer = scorer.saturatingAdd((users + items).saturatingMultiply(first))
+            for n in model.mlpDims { scorer = scorer.saturatingAdd(BatchScorer.defaultTileRows.saturatingMultiply(n)) }
+        }
+        estimate.workspaceBytes = estimate.workspaceBytes.saturatingAdd(scorer.saturatingMultiply(4))
+        return estimate
     }
 }
 

@@ -1,9 +1,17 @@
+import NCFKernels
 import NCFModel
 
 /// Updates a model's parameters from its gradients, then clears the gradients it consumed.
 ///
 /// Weight decay is L2 added to the gradient (`g ← g + λ·p`) before the update, as `torch.optim.Adam`
 /// does. For `adam` and `sgd` it applies to the rows updated in that step only.
+///
+/// The arithmetic runs in `Kernels.adam` / `Kernels.adamDecay` / `Kernels.sgd` (eight lanes at a
+/// time, the gradient zeroed in the same pass). Adam keeps m and r = √v per parameter; under
+/// `dense_adam` an embedding row outside the batch has a zero gradient, so its step needs neither
+/// the gradient nor a square root (`Kernels.adamDecay`), unless weight decay makes its gradient
+/// λ·p. `stepReference` is the plain element-by-element version of the same algorithm, kept as the
+/// oracle for the tests.
 public final class Optimizer {
     public let kind: OptimizerKind
     public var lr: Float
@@ -13,11 +21,13 @@ public final class Optimizer {
     public let eps: Float = 1e-8
     /// Steps taken so far (Adam's bias correction uses it).
     public private(set) var t = 0
+    /// First moments.
     private let m: FloatBuffer
-    private let v: FloatBuffer
-    /// lr/(1−β₁ᵗ) and √(1−β₂ᵗ) for the current step.
-    private var stepSize: Float = 0
-    private var bc2Sqrt: Float = 1
+    /// Root second moments r = √v (see `Kernels.adam`).
+    private let r: FloatBuffer
+    /// `userMark[u] == t` when user u is in step t's batch (likewise items).
+    private var userMark: [Int]
+    private var itemMark: [Int]
 
     public init(kind: OptimizerKind, lr: Double, weightDecay: Double, model: NeuMF) {
         self.kind = kind
@@ -25,71 +35,128 @@ public final class Optimizer {
         self.weightDecay = Float(weightDecay)
         let stateCount = kind == .sgd ? 0 : model.layout.totalCount
         m = FloatBuffer(count: stateCount)
-        v = FloatBuffer(count: stateCount)
+        r = FloatBuffer(count: stateCount)
+        userMark = [Int](repeating: 0, count: model.config.numUsers)
+        itemMark = [Int](repeating: 0, count: model.config.numItems)
     }
+
+    /// The second moments v = r² as the textbook algorithm holds them (for tests and inspection).
+    public var secondMoments: [Float] { r.array.map { $0 * $0 } }
+    /// The first moments m.
+    public var firstMoments: [Float] { m.array }
 
     /// One update from the gradients of the last `backward`, then zeroes those gradients.
+    ///
+    /// Relies on the model's invariant that gradients outside the touched rows and the dense
+    /// tensors are zero (every step zeroes what the backward pass wrote).
+    /// - Complexity: `adam`, `sgd`: O(touched rows · d + dense parameters); `dense_adam`: O(all parameters).
     public func step(_ model: NeuMF) {
         t += 1
-        // Bias corrections once per step, not per row.
-        stepSize = lr / (1 - Float(Double(beta1).power(t)))
-        bc2Sqrt = (1 - Float(Double(beta2).power(t))).squareRoot()
+        let s = AdamStep(t: t, lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
+        for view in model.denseViews { update(model, view.offset, view.count, s) }
+        for u in model.touchedUsers { userMark[Int(u)] = t }
+        for i in model.touchedItems { itemMark[Int(i)] = t }
+        for view in model.userTables { updateTable(model, view, model.touchedUsers, userMark, s) }
+        for view in model.itemTables { updateTable(model, view, model.touchedItems, itemMark, s) }
+    }
+
+    /// One table: under `adam`/`sgd` the touched rows only — one at a time when they are few, else
+    /// in ascending runs found by scanning the marks (sequential memory, fewer calls); under
+    /// `dense_adam` every row, the touched ones with their gradient and the others with the
+    /// zero-gradient step (or the full one, whose gradient is then λ·p, under weight decay).
+    @inline(__always)
+    private func updateTable(_ model: NeuMF, _ view: TensorView, _ touched: UnsafeBufferPointer<Int32>, _ mark: [Int], _ s: AdamStep) {
+        let d = view.cols, t = t
+        if kind != .denseAdam && touched.count * 8 < view.rows {
+            if kind != .sgd { prefetch(touched, view) }
+            for row in touched { update(model, view.offset + Int(row) * d, d, s) }
+            return
+        }
+        let p = model.params.pointer + view.offset, g = model.grads.pointer + view.offset
+        let mp = m.pointer + view.offset, rp = r.pointer + view.offset
+        let decayOnly = weightDecay == 0
+        mark.withUnsafeBufferPointer { mark in
+            var start = 0
+            while start < view.rows {
+                let isTouched = mark[start] == t
+                var end = start + 1
+                while end < view.rows && (mark[end] == t) == isTouched { end += 1 }
+                let o = start * d, n = (end - start) * d
+                if isTouched {
+                    update(model, view.offset + o, n, s)
+                } else if kind == .denseAdam {
+                    if decayOnly {
+                        Kernels.adamDecay(p: p + o, m: mp + o, r: rp + o, count: n, step: s)
+                    } else {
+                        Kernels.adam(p: p + o, g: g + o, m: mp + o, r: rp + o, count: n, step: s)
+                    }
+                }
+                start = end
+            }
+        }
+    }
+
+    /// Loads one float per cache line of the touched rows' moments, so that their cache misses
+    /// overlap (a tight loop of independent loads) instead of arriving one row at a time inside the
+    /// update loop. The rows' parameters and gradients are already cached by the forward and
+    /// backward passes. The sum only keeps the loads from being optimised away.
+    private func prefetch(_ rows: UnsafeBufferPointer<Int32>, _ view: TensorView) {
+        let d = view.cols
+        let mp = m.pointer + view.offset, rp = r.pointer + view.offset
+        var sink: Float = 0
+        for row in rows {
+            let o = Int(row) * d
+            var j = 0
+            while j < d {
+                sink += mp[o + j] + rp[o + j]
+                j += 16
+            }
+        }
+        prefetchSink = sink
+    }
+
+    private var prefetchSink: Float = 0
+
+    @inline(__always)
+    private func update(_ model: NeuMF, _ start: Int, _ count: Int, _ s: AdamStep) {
+        let p = model.params.pointer + start, g = model.grads.pointer + start
+        if kind == .sgd {
+            Kernels.sgd(p: p, g: g, count: count, lr: lr, weightDecay: weightDecay)
+        } else {
+            Kernels.adam(p: p, g: g, m: m.pointer + start, r: r.pointer + start, count: count, step: s)
+        }
+    }
+
+    // MARK: - Reference
+
+    /// The same algorithm written plainly, element by element, with the textbook second moments v
+    /// (kept here as r = √v between steps) and libm's square root: for every parameter the
+    /// optimizer updates in this step, `Reference.adam` (or p ← p − lr·(g + λ·p)), then the
+    /// gradients are cleared with `zeroGrad`/`zeroTouchedGrad`. The tests run both on the same
+    /// gradients and bound the difference.
+    public func stepReference(_ model: NeuMF) {
+        t += 1
+        var ranges: [(Int, Int)] = model.denseViews.map { ($0.offset, $0.count) }
         switch kind {
-        case .denseAdam:
-            adamRange(model, 0, model.layout.totalCount)
-            model.zeroGrad()
         case .adam, .sgd:
-            for view in model.denseViews { update(model, view.offset, view.count) }
-            for view in model.userTables { updateRows(model, view, model.touchedUsers) }
-            for view in model.itemTables { updateRows(model, view, model.touchedItems) }
-            model.zeroTouchedGrad()
+            for view in model.userTables { ranges += model.touchedUsers.map { (view.offset + Int($0) * view.cols, view.cols) } }
+            for view in model.itemTables { ranges += model.touchedItems.map { (view.offset + Int($0) * view.cols, view.cols) } }
+        case .denseAdam:
+            ranges += (model.userTables + model.itemTables).map { ($0.offset, $0.count) }
         }
-    }
-
-    @inline(__always)
-    private func updateRows(_ model: NeuMF, _ view: TensorView, _ rows: UnsafeBufferPointer<Int32>) {
-        for r in rows { update(model, view.offset + Int(r) * view.cols, view.cols) }
-    }
-
-    @inline(__always)
-    private func update(_ model: NeuMF, _ start: Int, _ count: Int) {
-        if kind == .sgd { sgdRange(model, start, count) } else { adamRange(model, start, count) }
-    }
-
-    /// Adam on `params[start ..< start+count]`, written as `torch.optim.Adam` computes it:
-    /// m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  p ← p − (lr/(1−β₁ᵗ)) · m / (√v/√(1−β₂ᵗ) + ε).
-    @inline(__always)
-    private func adamRange(_ model: NeuMF, _ start: Int, _ count: Int) {
-        let p = model.params.pointer + start, g = model.grads.pointer + start
-        let mp = m.pointer + start, vp = v.pointer + start
-        let stepSize = self.stepSize, bc2Sqrt = self.bc2Sqrt
-        let b1 = beta1, b2 = beta2, wd = weightDecay, e = eps
-        for j in 0..<count {
-            let grad = g[j] + wd * p[j]
-            let mj = b1 * mp[j] + (1 - b1) * grad
-            let vj = b2 * vp[j] + (1 - b2) * grad * grad
-            mp[j] = mj
-            vp[j] = vj
-            p[j] -= stepSize * mj / (vj.squareRoot() / bc2Sqrt + e)
+        for (start, count) in ranges {
+            let p = model.params.pointer + start, g = model.grads.pointer + start
+            if kind == .sgd {
+                for j in 0..<count { p[j] -= lr * (g[j] + weightDecay * p[j]) }
+                continue
+            }
+            var v = (0..<count).map { r[start + $0] * r[start + $0] }
+            v.withUnsafeMutableBufferPointer { v in
+                Reference.adam(p: p, g: g, m: m.pointer + start, v: v.baseAddress!, count: count, lr: lr, beta1: beta1,
+                               beta2: beta2, eps: eps, weightDecay: weightDecay, t: t)
+            }
+            for j in 0..<count { r[start + j] = v[j].squareRoot() }
         }
-    }
-
-    @inline(__always)
-    private func sgdRange(_ model: NeuMF, _ start: Int, _ count: Int) {
-        let p = model.params.pointer + start, g = model.grads.pointer + start
-        let rate = lr, wd = weightDecay
-        for j in 0..<count { p[j] -= rate * (g[j] + wd * p[j]) }
-    }
-}
-
-private extension Double {
-    func power(_ n: Int) -> Double {
-        var r = 1.0, b = self, e = n
-        while e > 0 {
-            if e & 1 == 1 { r *= b }
-            b *= b
-            e >>= 1
-        }
-        return r
+        if kind == .denseAdam { model.zeroGrad() } else { model.zeroTouchedGrad() }
     }
 }

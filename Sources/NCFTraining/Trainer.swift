@@ -33,15 +33,16 @@ public final class Trainer {
         self.config = config
         self.dataset = dataset
         BLAS.setThreads(config.threads)
-        // Evaluation scores whole candidate lists at once, so the workspace holds the larger of a
-        // batch and 4,096 rows (or every item, for full ranking).
-        let evalRows = dataset.validRanking?.evalNegatives == .all ? dataset.numItems : 4096
-        model = NeuMF(config: modelConfig, capacity: max(config.batch_size, evalRows), seed: config.seed)
+        // Evaluation scores through its own `BatchScorer` workspace, so the model's holds one batch.
+        model = NeuMF(config: modelConfig, capacity: config.batch_size, seed: config.seed)
         if dataset.task == .rating { model.setOutputBias(dataset.meanTrainRating) }
         optimizer = Optimizer(kind: config.optimizer, lr: config.lr, weightDecay: config.weight_decay, model: model)
         sampler = NegativeSampler(dataset: dataset, negatives: config.negatives)
         validEvaluator = Evaluator(prefix: "Valid", pairs: dataset.validPairs, ranking: dataset.validRanking, dataset: dataset, k: config.topk)
         testEvaluator = Evaluator(prefix: "Test", pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset, k: config.topk)
+        validEvaluator.threads = config.threads
+        testEvaluator.threads = config.threads
+        testEvaluator.shareScorers(with: validEvaluator)
     }
 
     /// Trains for `config.epochs` epochs (or until early stopping or the observer says stop) and

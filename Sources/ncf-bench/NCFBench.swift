@@ -2,8 +2,9 @@
 // ../shared/bench (a framework trainer and a manual-backprop array trainer), measured in the same process run on the same rows, split,
 // model and thread count.
 //
-// Deliberately left out: evaluation speed (ranking), multi-process scaling, and any figure taken
-// in a different run (the machine is shared: only ratios from one run are comparable).
+// Subcommands: `eval` (full-ranking evaluation speed, pairs/s), `memory` (resident memory per stage
+// of an ML-1M run), `sweep-quality`. Deliberately left out: multi-process scaling, and any figure
+// taken in a different run (the machine is shared: only ratios from one run are comparable).
 
 import ArgumentParser
 import Foundation
@@ -23,8 +24,10 @@ struct NCFBench: ParsableCommand {
               ncf-bench
               ncf-bench --compare torch,numpy --epochs 2 --max_steps 3000
               ncf-bench --config 64:8:16,16 --config 256:32:64,32,16:implicit --optimizer adam,dense_adam --json
+              ncf-bench eval --torch
+              ncf-bench memory
             """,
-        subcommands: [SweepQuality.self]
+        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self]
     )
 
     // MARK: Workload

@@ -77,14 +77,28 @@ func loadDataset(_ source: DataSource, log: (String) -> Void) throws -> (Dataset
         let load = LoadOptions(format: source.format, columns: columns, skipBadLines: source.skipBadLines)
         let dataset: Dataset
         let skipped: SkippedLines
-        if source.format == .ncf {
-            let files = try RatingsReader.readNCF(prefix: source.path, options: load)
-            skipped = files.train.skipped
-            dataset = try DatasetBuilder.make(from: files, options: source.split)
+        // A cached binary copy of this exact split of these exact files, if one was written before
+        // (see DatasetCache: keyed by the files' size, time and content hash and every option).
+        let cacheDirectory = DatasetCache.defaultDirectory
+        let cacheKey = cacheDirectory.flatMap { _ in
+            DatasetCache.key(path: source.path, format: source.format, load: load, split: source.split)
+        }
+        if let cacheDirectory, let cacheKey, let hit = DatasetCache.load(key: cacheKey, directory: cacheDirectory) {
+            dataset = hit.dataset
+            skipped = hit.skipped
         } else {
-            let file = try RatingsReader.read(path: source.path, options: load)
-            skipped = file.skipped
-            dataset = try DatasetBuilder.make(from: file, options: source.split)
+            if source.format == .ncf {
+                let files = try RatingsReader.readNCF(prefix: source.path, options: load)
+                skipped = files.train.skipped
+                dataset = try DatasetBuilder.make(from: files, options: source.split)
+            } else {
+                let file = try RatingsReader.read(path: source.path, options: load)
+                skipped = file.skipped
+                dataset = try DatasetBuilder.make(from: file, options: source.split)
+            }
+            if let cacheDirectory, let cacheKey {
+                try? DatasetCache.store(dataset, skipped: skipped, key: cacheKey, directory: cacheDirectory)
+            }
         }
         if skipped.count > 0 {
             let lines = skipped.firstLines.map(String.init).joined(separator: ", ")
