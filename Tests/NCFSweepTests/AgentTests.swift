@@ -30,12 +30,7 @@ final class AgentTests: XCTestCase {
 
     private func xs(_ n: Int) -> Parameter { Parameter(name: "x", spec: .categorical((0..<n).map { .int($0) }, probabilities: nil)) }
 
-    private final class Log: @unchecked Sendable {
-        private let lock = NSLock()
-        private var lines: [String] = []
-        func add(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
-        var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
-    }
+    private typealias Log = LineLog
 
     private func makeAgent(_ store: any RunStore, _ sweep: SweepRecord, _ config: SweepConfig, options: AgentOptions = AgentOptions(),
                            pruner: any Pruner = NopPruner(), log: Log = Log()) -> Agent {
@@ -47,21 +42,8 @@ final class AgentTests: XCTestCase {
         try SQLiteRunStore(path: tmp.appendingPathComponent("store-\(UUID().uuidString.prefix(6)).db").path, create: true)
     }
 
-    /// Runs the agent on a background thread; `whileRunning` is called until it returns true.
-    private func runInBackground(_ agent: Agent) -> () throws -> AgentReport {
-        let done = DispatchSemaphore(value: 0)
-        let box = ResultBox()
-        Thread {
-            box.result = Result { try agent.run() }
-            done.signal()
-        }.start()
-        return {
-            XCTAssertEqual(done.wait(timeout: .now() + 60), .success, "the agent did not stop within 60 s")
-            return try box.result!.get()
-        }
-    }
-
-    private final class ResultBox: @unchecked Sendable { var result: Result<AgentReport, Error>? }
+    /// Runs the agent on a background thread; the returned closure waits for its report.
+    private func runInBackground(_ agent: Agent) -> () throws -> AgentReport { inBackground { try agent.run() } }
 
     // MARK: - Whole sweeps
 

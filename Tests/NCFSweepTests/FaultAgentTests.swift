@@ -44,12 +44,7 @@ final class FaultAgentTests: XCTestCase {
                     runCap: runCap, program: script, command: ["${program}", "${args}"])
     }
 
-    private final class Log: @unchecked Sendable {
-        private let lock = NSLock()
-        private var lines: [String] = []
-        func add(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
-        var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
-    }
+    private typealias Log = LineLog
 
     private func agent(_ store: any RunStore, _ sweep: SweepRecord, _ config: SweepConfig, _ options: AgentOptions,
                        log: Log = Log(), id: String = Agent.defaultID()) -> Agent {
@@ -62,24 +57,8 @@ final class FaultAgentTests: XCTestCase {
         try SQLiteRunStore(path: tmp.appendingPathComponent(name).path, create: true)
     }
 
-    private final class ResultBox: @unchecked Sendable { var result: Result<AgentReport, Error>? }
-
     /// Starts `agent.run()` on a thread; the returned closure waits for it (at most 60 s).
-    private func background(_ agent: Agent) -> () throws -> AgentReport {
-        let done = DispatchSemaphore(value: 0)
-        let box = ResultBox()
-        Thread {
-            box.result = Result { try agent.run() }
-            done.signal()
-        }.start()
-        return {
-            guard done.wait(timeout: .now() + 60) == .success else {
-                XCTFail("the agent did not stop within 60 s")
-                throw XCTSkip("agent hung")
-            }
-            return try box.result!.get()
-        }
-    }
+    private func background(_ agent: Agent) -> () throws -> AgentReport { inBackground { try agent.run() } }
 
     // MARK: - Heartbeats
 
