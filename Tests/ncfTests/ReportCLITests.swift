@@ -5,32 +5,8 @@ import XCTest
 
 /// `ncf sweep report`, `ncf report`, the live display and the report in a real browser, through
 /// the built binary. Trials are the fake trial script (`FakeTrial`): milliseconds each.
-final class ReportCLITests: CLITestCase {
-    private var script: String!
-    private var store: String { tmp.appendingPathComponent("sweeps.db").path }
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        script = try FakeTrial.write(into: tmp)
-    }
-
+final class ReportCLITests: SweepProcessTestCase {
     // MARK: Helpers
-
-    /// Writes a fake-trial sweep config and returns its path.
-    private func writeConfig(parameters: String, extra: String = "") throws -> String {
-        let path = tmp.appendingPathComponent("sweep.yaml").path
-        try FakeTrial.sweepYAML(program: script, parameters: parameters, extra: extra)
-            .write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    private func sweepID(_ result: CLIResult) throws -> String {
-        guard let range = result.stdout.range(of: #"created sweep [a-z0-9]{8}"#, options: .regularExpression) else {
-            XCTFail("no sweep id in the output:\n\(result)")
-            throw XCTSkip("no sweep id")
-        }
-        return String(result.stdout[range].suffix(8))
-    }
 
     /// A sweep of 3 good runs (x = 0, 1, 2) and 3 failing ones, run to the end.
     private func fakeSweep() throws -> String {

@@ -6,84 +6,11 @@ import XCTest
 /// `ncf sweep FILE`, `ncf agent`, `ncf sweep status|list|best` through the built binary, with
 /// several agent processes sharing one store. Trials are the fake trial script (`FakeTrial`),
 /// except in the end-to-end test, which trains on the bundled data.
-final class SweepCLITests: CLITestCase {
-    private var script: String!
-    private var store: String { tmp.appendingPathComponent("sweeps.db").path }
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        script = try FakeTrial.write(into: tmp)
-    }
-
-    // MARK: Helpers
-
-    /// Writes a fake-trial sweep config and returns its path.
-    private func writeConfig(_ name: String = "sweep.yaml", method: String = "grid", parameters: String, extra: String = "") throws -> String {
-        let path = tmp.appendingPathComponent(name).path
-        try FakeTrial.sweepYAML(program: script, method: method, parameters: parameters, extra: extra)
-            .write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    private var grid12: String { "  x:\n    values: [\((0..<12).map(String.init).joined(separator: ", "))]" }
-
-    /// `ncf sweep FILE --count 0`: the new sweep's id.
-    private func createSweep(_ config: String, _ extra: [String] = []) throws -> String {
-        let result = try ncfSucceeds(["sweep", config, "--count", "0", "--store", store] + extra)
-        return try sweepID(result)
-    }
-
-    private func sweepID(_ result: CLIResult, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        guard let range = result.stdout.range(of: #"created sweep [a-z0-9]{8}"#, options: .regularExpression) else {
-            XCTFail("no sweep id in the output:\n\(result)", file: file, line: line)
-            throw XCTSkip("no sweep id")
-        }
-        return String(result.stdout[range].suffix(8))
-    }
-
-    /// A running `ncf` process whose output goes to files in the scratch directory.
-    private struct Background {
-        let process: Process
-        let out: URL
-        var output: String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
-    }
-
-    private func start(_ arguments: [String]) throws -> Background {
-        let out = tmp.appendingPathComponent("agent-\(UUID().uuidString.prefix(8)).out")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: out)
-        let process = Process()
-        process.executableURL = try CLIRunner(executableNamed: "ncf").executable
-        process.arguments = arguments
-        process.currentDirectoryURL = tmp
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return Background(process: process, out: out)
-    }
-
-    /// Waits for a background process (at most 120 s) and returns its exit status (128 + signal).
-    @discardableResult
-    private func finish(_ agent: Background) -> Int32 {
-        let deadline = Date().addingTimeInterval(120)
-        while agent.process.isRunning && Date() < deadline { usleep(20_000) }
-        if agent.process.isRunning {
-            agent.process.terminate()
-            XCTFail("ncf \(agent.process.arguments ?? []) did not finish within 120 s:\n\(agent.output)")
-        }
-        agent.process.waitUntilExit()
-        return agent.process.terminationReason == .uncaughtSignal ? 128 + agent.process.terminationStatus : agent.process.terminationStatus
-    }
-
-    private func runs(_ id: String) throws -> [StoredRun] {
-        try SQLiteRunStore(path: store, create: false).runs(sweepID: id)
-    }
-
+final class SweepCLITests: SweepProcessTestCase {
     // MARK: - Creating and joining
 
     func testSweepPrintsItsIdAndHowToJoin() throws {
-        let config = try writeConfig(parameters: grid12)
+        let config = try writeConfig(parameters: grid(12))
         let result = try ncfSucceeds(["sweep", config, "--count", "0", "--store", store])
         let id = try sweepID(result)
         XCTAssertTrue(result.stdout.contains("to join: ncf agent \(id) --store \(store)"), result.description)
@@ -111,7 +38,7 @@ final class SweepCLITests: CLITestCase {
     func testAgentErrorsNameWhatIsWrong() throws {
         var stderr = try ncfFails(["agent", "abcd1234", "--store", store])
         XCTAssertTrue(stderr.contains("no sweep store at \(store)"), stderr)
-        _ = try createSweep(writeConfig(parameters: grid12))
+        _ = try createSweep(writeConfig(parameters: grid(12)))
         stderr = try ncfFails(["agent", "abcd1234", "--store", store])
         XCTAssertTrue(stderr.contains("no sweep abcd1234 in \(store)"), stderr)
         stderr = try ncfFails(["agent", "abcd1234", "--store", store, "--heartbeat", "5", "--grace", "2"])
@@ -121,7 +48,7 @@ final class SweepCLITests: CLITestCase {
     // MARK: - Many agents, one store
 
     func testTwoAndFourAgentProcessesRunEveryGridPointOnce() throws {
-        let config = try writeConfig(parameters: grid12)
+        let config = try writeConfig(parameters: grid(12))
         for agents in [2, 4] {
             for round in 1...3 {
                 let id = try createSweep(config)
