@@ -288,16 +288,3 @@ func addReLU(_ h: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ c: U
 func relu(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     for i in 0..<n { x[i] = x[i] > 0 ? x[i] : 0 }
 }
-
-/// `x[r, j] = max(x[r, j] + bias[j], 0)` for a row-major [rows, cols] block.
-/// - Complexity: O(rows·cols).
-@inline(__always)
-func biasReLU(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
-    for r in 0..<rows {
-        let row = x + r * cols
-        for j in 0..<cols {
-            let x = row[j] + bias[j]
-            row[j] = x > 0 ? x : 0
-        }
-    }
-}
