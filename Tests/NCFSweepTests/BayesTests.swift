@@ -76,6 +76,74 @@ final class BayesTests: XCTestCase {
         XCTAssertEqual(Array(snapped[0..<4]), [0, 1, 0, 0.375])
     }
 
+    func testWideUniformRangeIsModelledOnALogAxisWhileDrawsFollowThePrior() throws {
+        let space = SearchSpace([
+            Parameter(name: "lr", spec: .uniform(min: 1e-4, max: 1e-2)),
+            Parameter(name: "x", spec: .uniform(min: 0, max: 1)),
+            Parameter(name: "y", spec: .uniform(min: 0.5, max: 2)),
+        ])
+        guard case .logScale = space.axes[0] else { return XCTFail("lr spans two decades: expected a log axis, got \(space.axes[0])") }
+        guard case .continuous = space.axes[1] else { return XCTFail("x starts at 0: expected a linear axis") }
+        guard case .continuous = space.axes[2] else { return XCTFail("y spans 4×: expected a linear axis") }
+        // Halfway along the log axis is the geometric mean, 1e-3.
+        let point = try XCTUnwrap(space.encode(["lr": .double(1e-3), "x": .double(0.25), "y": .double(1.25)]))
+        XCTAssertEqual(point[0], 0.5, accuracy: 1e-12)
+        XCTAssertEqual(point[1], 0.25, accuracy: 1e-12)
+        XCTAssertEqual(point[2], 0.5, accuracy: 1e-12)
+        try XCTAssertEqual(XCTUnwrap(space.decode([0.5, 0.25, 0.5])["lr"]?.numericValue), 1e-3, accuracy: 1e-15)
+        try XCTAssertEqual(XCTUnwrap(space.decode([0, 0, 0])["lr"]?.numericValue), 1e-4, accuracy: 1e-18)
+        try XCTAssertEqual(XCTUnwrap(space.decode([1, 0, 0])["lr"]?.numericValue), 1e-2, accuracy: 1e-16)
+        // Random points are draws from the uniform prior: a quarter of them below the first quartile.
+        var rng = SplitMix64(seed: 4)
+        let draws = (0..<4000).map { _ in space.decode(space.randomPoint(&rng))["lr"]!.numericValue! }
+        XCTAssertTrue(draws.allSatisfy { (1e-4...1e-2).contains($0) })
+        let belowQuartile = Double(draws.filter { $0 < 1e-4 + 0.25 * (1e-2 - 1e-4) }.count) / Double(draws.count)
+        XCTAssertEqual(belowQuartile, 0.25, accuracy: 0.03)
+    }
+
+    func testBayesFindsASmallLearningRateInAWideUniformRange() {
+        // The canonical sweep's shape: lr uniform over 1e-4…1e-2, best near 4e-4 (the bottom 3% of
+        // the range), poor above 2e-3. A linear axis spends its trials where the loss is flat.
+        let config = SweepConfig(method: .bayes, metric: loss, parameters: [
+            Parameter(name: "lr", spec: .uniform(min: 1e-4, max: 1e-2)),
+            Parameter(name: "batch", spec: .categorical([.int(32), .int(64), .int(128)], probabilities: nil)),
+        ])
+        func objective(_ c: [String: ParamValue]) -> Double {
+            let u = log10(c["lr"]!.numericValue!) - log10(4e-4)
+            let batch = c["batch"]!.numericValue!
+            return 0.91 + 0.03 * u * u + 0.1 * max(0, u - 0.7) + (batch == 128 ? 0 : 0.003)
+        }
+        var sampler = BayesSampler()
+        sampler.candidates = 500
+        var linear = sampler
+        linear.logScaleWideRanges = false
+        var logTotal = 0.0, linearTotal = 0.0
+        for seed: UInt64 in [1, 2, 3] {
+            let best = bestAfter(20, sampler: sampler, config: config, seed: seed, objective: objective)
+            XCTAssertLessThan(best, 0.9115, "seed \(seed): the best lr region (2.5e-4…6.5e-4 at batch 128) was not found")
+            logTotal += best
+            linearTotal += bestAfter(20, sampler: linear, config: config, seed: seed, objective: objective)
+        }
+        XCTAssertLessThan(logTotal, linearTotal, "the log axis should find lower values than a linear one")
+    }
+
+    func testLogOutputWarpingKeepsTheOrderAndShrinksABadTail() {
+        let values = [0.912, 0.915, 0.913, 0.96, 0.99, 0.912]
+        XCTAssertEqual(OutputWarping.none.apply(values), values)
+        let warped = OutputWarping.log.apply(values)
+        for i in values.indices {
+            for j in values.indices where values[i] < values[j] {
+                XCTAssertLessThan(warped[i], warped[j], "order of \(values[i]) and \(values[j])")
+            }
+        }
+        XCTAssertEqual(warped[0], warped[5], "ties stay ties")
+        // Raw, the good runs (0.912…0.915) span 4% of the range; warped, about a third of it.
+        XCTAssertEqual((values[1] - values[0]) / (values.max()! - values.min()!), 0.038, accuracy: 0.001)
+        XCTAssertGreaterThan((warped[1] - warped[0]) / (warped.max()! - warped.min()!), 0.3)
+        XCTAssertEqual(OutputWarping.log.apply([0.9]), [0.9], "a single value is left alone")
+        XCTAssertTrue(OutputWarping.log.apply([2, 2, 2]).allSatisfy(\.isFinite), "constant values stay finite")
+    }
+
     func testImputationRules() {
         let space = SearchSpace([Parameter(name: "a", spec: .uniform(min: 0, max: 1))])
         let runs = [

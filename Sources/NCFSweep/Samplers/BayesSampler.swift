@@ -1,3 +1,4 @@
+import Foundation
 import NCFKernels
 
 /// Bayesian optimisation: a Gaussian process with expected improvement (`reference/sweep-config.md` §5),
@@ -6,6 +7,10 @@ import NCFKernels
 /// **Encoding.** Each searchable leaf becomes coordinates in [0, 1]:
 /// - continuous forms (uniform, log, normal, beta): one axis, the value's CDF (so log forms are
 ///   searched in log space and normal forms by their quantiles), decoded by the inverse CDF;
+///   except a `uniform` range over a decade or more (0 < min, max ≥ 10·min, a learning rate say),
+///   which gets a log axis, log(v / min) / log(max / min): the model then resolves the bottom of
+///   the range, where such parameters usually have their optimum, as finely as the top. Random
+///   draws and candidates still follow the uniform prior;
 /// - `int_uniform` and the `q_*` forms: one axis, *snapped* to the centre of the value's cell
 ///   (ints) or to the CDF of the rounded value (q forms), so the acquisition is evaluated at the
 ///   point that will actually run and two candidates that decode alike are alike to the model;
@@ -26,7 +31,8 @@ import NCFKernels
 /// few (farthest from every used and pending point), so parallel agents do not collide.
 ///
 /// **Model and acquisition.** `GaussianProcess` (Matérn 5/2 ARD, fitted noise, MAP
-/// hyper-parameters, a longer prior length-scale on one-hot axes) on standardised values;
+/// hyper-parameters, a longer prior length-scale on one-hot axes) on standardised, log-warped
+/// values (`OutputWarping.log`: a tail of diverged runs no longer flattens the good region);
 /// expected improvement over the best observation, maximised over 2000 seeded random candidates
 /// plus perturbations of the five best observations at three scales, then refined by a short
 /// seeded local search. Pending points and the suggestions already made
@@ -51,12 +57,18 @@ public struct BayesSampler: Sampler {
     /// numeric axes, so that what one category teaches carries over to the others until the data
     /// say otherwise; 1.5 did best on the categorical-heavy NCF space of the quality benchmark.
     public var categoricalLengthScale = 1.5
+    /// How observed values are transformed before the model sees them (see `OutputWarping`).
+    /// `.log` found better NCF configurations on ML-100K than `.none` (README, "Results").
+    public var outputWarping: OutputWarping = .log
+    /// Model `uniform` parameters whose range spans a decade or more (0 < min, max ≥ 10·min) on a
+    /// log axis, as `SearchSpace` describes; suggestions still follow the uniform prior.
+    public var logScaleWideRanges = true
 
     public init() {}
 
     public func next(_ count: Int, config: SweepConfig, runs: [RunRecord], rng: inout SplitMix64) -> [[String: ParamValue]] {
         guard count > 0 else { return [] }
-        let space = SearchSpace(config.parameters)
+        let space = SearchSpace(config.parameters, logScale: logScaleWideRanges)
         guard let metric = config.metric, space.dim > 0 else {
             return RandomSampler().next(count, config: config, runs: runs, rng: &rng)
         }
@@ -77,6 +89,7 @@ public struct BayesSampler: Sampler {
         if points.count > maxObservations {
             (points, values) = subsample(points, values, rng: &rng)
         }
+        values = outputWarping.apply(values)
         var gp = GaussianProcess.fit(points: points, values: values, dim: space.dim,
                                      lengthScalePriors: space.lengthScalePriors(categorical: categoricalLengthScale),
                                      restarts: restarts, rng: &rng)
@@ -245,6 +258,34 @@ public struct BayesSampler: Sampler {
     }
 }
 
+// MARK: - Output warping
+
+/// A monotone transform of the observed values before the Gaussian process is fitted. Expected
+/// improvement is computed in the transformed units; as the transform keeps the order of values,
+/// the incumbent and the direction of improvement are unchanged.
+public enum OutputWarping: String, Sendable, CaseIterable {
+    /// The values as they are.
+    case none
+    /// log(y − min + δ), δ = 1% of the range plus a tiny absolute floor: a long tail of bad
+    /// values (a learning rate that diverges) no longer dominates the scale, so the model resolves
+    /// the differences among good runs.
+    case log
+
+    /// The transformed values, in the same order.
+    /// - Complexity: O(n).
+    func apply(_ values: [Double]) -> [Double] {
+        guard values.count > 1 else { return values }
+        switch self {
+        case .none:
+            return values
+        case .log:
+            let lo = values.min()!, hi = values.max()!
+            let delta = 0.01 * (hi - lo) + 1e-12 * max(1, abs(lo))
+            return values.map { Foundation.log($0 - lo + delta) }
+        }
+    }
+}
+
 // MARK: - Search space
 
 /// The encoding of a sweep's leaves onto [0, 1]^dim (see `BayesSampler`).
@@ -252,6 +293,9 @@ struct SearchSpace {
     enum Axis {
         /// One coordinate: the value's CDF.
         case continuous
+        /// One coordinate: log(v / min) / log(max / min), for a `uniform` range over orders of
+        /// magnitude modelled in log space (see `logScaleCandidates`). Draws still follow the prior.
+        case logScale(min: Double, max: Double)
         /// One coordinate, snapped onto the values the form can take.
         case discrete
         /// `count` one-hot coordinates (none for a single value).
@@ -267,7 +311,8 @@ struct SearchSpace {
     let dim: Int
     let searchableLeaves: Int
 
-    init(_ parameters: [Parameter]) {
+    /// - Parameter logScale: model `uniform` leaves with 0 < min and max ≥ 10·min on a log axis.
+    init(_ parameters: [Parameter], logScale: Bool = true) {
         leaves = flattenParameters(parameters)
         var axes: [Axis] = []
         var offsets: [Int] = []
@@ -283,6 +328,9 @@ struct SearchSpace {
             case .intUniform, .qUniform, .qLogUniformValues, .qNormal, .qLogNormal, .qBeta:
                 axes.append(.discrete)
                 dim += 1
+            case .uniform(let lo, let hi) where logScale && lo > 0 && hi >= 10 * lo:
+                axes.append(.logScale(min: lo, max: hi))
+                dim += 1
             default:
                 axes.append(.continuous)
                 dim += 1
@@ -292,6 +340,15 @@ struct SearchSpace {
         self.offsets = offsets
         self.dim = dim
         searchableLeaves = leaves.filter { $0.spec.isSearchable }.count
+    }
+
+    /// Whether any leaf would get a log axis with `logScale: true`.
+    var hasLogScaleCandidates: Bool {
+        leaves.contains { if case .uniform(let lo, let hi) = $0.spec { return lo > 0 && hi >= 10 * lo } else { return false } }
+    }
+
+    private static func logCoordinate(_ v: Double, _ lo: Double, _ hi: Double) -> Double {
+        min(max(Foundation.log(v / lo) / Foundation.log(hi / lo), 0), 1)
     }
 
     /// The prior median length-scale of each coordinate: `categorical` for one-hot ones, 0.5 otherwise.
@@ -324,6 +381,10 @@ struct SearchSpace {
             case .continuous:
                 guard let v = leafValue(in: config, at: leaf.path), let u = leaf.spec.cdf(v) else { return nil }
                 point[o] = u
+            case .logScale(let lo, let hi):
+                guard let v = leafValue(in: config, at: leaf.path), leaf.spec.cdf(v) != nil,
+                      let x = v.numericValue else { return nil }
+                point[o] = Self.logCoordinate(x, lo, hi)
             case .discrete:
                 guard let v = leafValue(in: config, at: leaf.path), let u = discreteCoordinate(leaf.spec, v) else { return nil }
                 point[o] = u
@@ -358,6 +419,8 @@ struct SearchSpace {
                 values.append(list[k])
             case .continuous, .discrete:
                 values.append(leaf.spec.ppf(point[o]))
+            case .logScale(let lo, let hi):
+                values.append(.double(min(max(lo * Foundation.pow(hi / lo, point[o]), lo), hi)))
             }
         }
         return unflattenConfig(leaves, values)
@@ -369,8 +432,9 @@ struct SearchSpace {
         for (i, leaf) in leaves.enumerated() {
             let o = offsets[i]
             switch axes[i] {
-            case .constant, .continuous:
-                if case .continuous = axes[i] { p[o] = min(max(p[o], 0), 1) }
+            case .constant, .continuous, .logScale:
+                if case .constant = axes[i] { continue }
+                p[o] = min(max(p[o], 0), 1)
             case .categorical(let list):
                 guard list.count > 1 else { continue }
                 var k = 0
@@ -399,6 +463,9 @@ struct SearchSpace {
                 p[o + categoricalIndex(rng.nextDouble(), count: list.count, probabilities: probabilities)] = 1
             case .continuous:
                 p[o] = rng.nextDouble()
+            case .logScale(let lo, let hi):
+                // A draw from the prior (uniform in the value), placed on the log axis.
+                p[o] = Self.logCoordinate(lo + rng.nextDouble() * (hi - lo), lo, hi)
             case .discrete:
                 p[o] = rng.nextDouble()
             }
@@ -420,7 +487,7 @@ struct SearchSpace {
                 guard list.count > 1, rng.nextDouble() < switchProbability else { continue }
                 let k = rng.nextInt(below: list.count)
                 for j in 0..<list.count { p[o + j] = j == k ? 1 : 0 }
-            case .continuous, .discrete:
+            case .continuous, .discrete, .logScale:
                 var v = p[o] + scale * rng.nextGaussian()
                 if v < 0 { v = -v }
                 if v > 1 { v = 2 - v }
