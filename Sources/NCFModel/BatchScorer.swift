@@ -249,8 +249,10 @@ public final class BatchScorer {
         }
     }
 
-    /// The tower above its first layer for a tile whose h_1 is written: h_l = relu(h_{l−1} W_lᵀ + b_l)
-    /// for l ≥ 2, then `out[r] += h_L[r] · w_m`.
+    /// The tower above its first layer for a tile whose h_1 is written: h_l = relu(W_l h_{l−1} + b_l)
+    /// for l ≥ 2, then `out[r] += w_m · h_L[r]`. Layers above the first are kept feature-major
+    /// ([n_l, T], a row per unit), so a bias is one contiguous fill per unit and no activation is
+    /// transposed: layer 2 reads h_1 ([T, n_1], pair-major) through a transposed operand.
     @inline(__always)
     private func tower(count n: Int, into out: UnsafeMutablePointer<Float>) {
         guard let n1 = dims.first else { return }
@@ -259,17 +261,25 @@ public final class BatchScorer {
         var inDim = n1
         for l in 1..<dims.count {
             let m = dims[l], h = acts[l].pointer
-            // Bias rows first and beta = 1: cheaper than the library's separate zeroing pass for beta = 0.
-            let b = model.biases[l].pointer(in: params)
-            for r in 0..<n { (h + r * m).update(from: b, count: m) }
-            BLAS.gemm(transA: false, transB: true, m: n, n: m, k: inDim, alpha: 1,
-                      a: inp, lda: inDim, b: model.weights[l].pointer(in: params), ldb: inDim, beta: 1, c: h, ldc: m)
-            relu(h, count: n * m)
+            let b = UnsafePointer(model.biases[l].pointer(in: params))
+            for j in 0..<m { (h + j * n).update(repeating: b[j], count: n) }
+            // h_l [m, n] = W_l [m, inDim] · h_{l−1}ᵀ, h_{l−1} pair-major [n, inDim] (l = 2) or
+            // feature-major [inDim, n] (l > 2).
+            BLAS.gemm(transA: false, transB: l == 1, m: m, n: n, k: inDim, alpha: 1,
+                      a: model.weights[l].pointer(in: params), lda: inDim, b: inp, ldb: l == 1 ? inDim : n,
+                      beta: 1, c: h, ldc: n)
+            relu(h, count: m * n)
             inp = UnsafePointer(h)
             inDim = m
         }
-        BLAS.gemv(trans: false, m: n, n: inDim, alpha: 1, a: inp, lda: inDim,
-                  x: model.headMLP!.pointer(in: params), beta: 1, y: out)
+        if dims.count == 1 {
+            BLAS.gemv(trans: false, m: n, n: inDim, alpha: 1, a: inp, lda: inDim,
+                      x: model.headMLP!.pointer(in: params), beta: 1, y: out)
+        } else {
+            // out [n] += h_Lᵀ · w_m, h_L feature-major [inDim, n].
+            BLAS.gemv(trans: true, m: inDim, n: n, alpha: 1, a: inp, lda: n,
+                      x: model.headMLP!.pointer(in: params), beta: 1, y: out)
+        }
     }
 }
 
