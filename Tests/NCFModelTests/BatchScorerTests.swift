@@ -20,9 +20,11 @@ final class BatchScorerTests: XCTestCase {
         return model
     }
 
-    /// Every model kind and tower shape, including no hidden layer and one whose tiles end mid-user.
+    /// Every model kind and tower shape, including no hidden layer and one whose tiles end mid-user,
+    /// and towers for the fused all-items kernel (hidden sizes above the first in 8/16/32/64).
     private var cases: [(ModelKind, [Int])] {
-        [(.neumf, [6, 4, 3]), (.neumf, [5]), (.neumf, []), (.gmf, []), (.mlp, [6, 4]), (.mlp, [])]
+        [(.neumf, [6, 4, 3]), (.neumf, [5]), (.neumf, []), (.gmf, []), (.mlp, [6, 4]), (.mlp, []),
+         (.neumf, [5, 16, 8]), (.mlp, [7, 32]), (.neumf, [6, 64, 16])]
     }
 
     func testPairsMatchPredict() {

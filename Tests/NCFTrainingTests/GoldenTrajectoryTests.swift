@@ -185,21 +185,24 @@ final class EvaluatorPathTests: XCTestCase {
             let options = SplitOptions(kind: SplitKind.default(for: task), task: task, seed: 1,
                                        evalNegatives: negatives, lossNegatives: 3)
             let dataset = try DatasetBuilder.make(from: file, options: options)
-            let config = ModelConfig(kind: .neumf, task: task, numUsers: 35, numItems: 70, embedDim: 6,
-                                     mlpDims: [8, 4], dropout: 0)
-            let model = NeuMF(config: config, capacity: 16, seed: 3)
-            var rng = SplitMix64(seed: 5)
-            for i in 0..<model.params.count { model.params[i] = Float(rng.nextGaussian()) * 0.5 }
-            for ranking in [dataset.validRanking, dataset.testRanking] {
-                let evaluator = Evaluator(prefix: "Valid", pairs: dataset.validPairs, ranking: ranking, dataset: dataset, k: 10)
-                let reference = evaluator.evaluateReference(model)
-                for threads in [1, 2] {
-                    evaluator.threads = threads
-                    let fast = evaluator.evaluate(model)
-                    XCTAssertEqual(fast.map(\.name), reference.map(\.name), "\(task) \(negatives)")
-                    for (f, r) in zip(fast, reference) {
-                        XCTAssertEqual(f.value, r.value, accuracy: 1e-5 * max(1, abs(r.value)),
-                                       "\(task) \(negatives) \(f.name) threads \(threads)")
+            // [8, 4] runs the tower through gemms, [6, 16, 8] through the fused all-items kernel.
+            for dims in [[8, 4], [6, 16, 8]] {
+                let config = ModelConfig(kind: .neumf, task: task, numUsers: 35, numItems: 70, embedDim: 6,
+                                         mlpDims: dims, dropout: 0)
+                let model = NeuMF(config: config, capacity: 16, seed: 3)
+                var rng = SplitMix64(seed: 5)
+                for i in 0..<model.params.count { model.params[i] = Float(rng.nextGaussian()) * 0.5 }
+                for ranking in [dataset.validRanking, dataset.testRanking] {
+                    let evaluator = Evaluator(prefix: "Valid", pairs: dataset.validPairs, ranking: ranking, dataset: dataset, k: 10)
+                    let reference = evaluator.evaluateReference(model)
+                    for threads in [1, 2] {
+                        evaluator.threads = threads
+                        let fast = evaluator.evaluate(model)
+                        XCTAssertEqual(fast.map(\.name), reference.map(\.name), "\(task) \(negatives)")
+                        for (f, r) in zip(fast, reference) {
+                            XCTAssertEqual(f.value, r.value, accuracy: 1e-5 * max(1, abs(r.value)),
+                                           "\(task) \(negatives) \(dims) \(f.name) threads \(threads)")
+                        }
                     }
                 }
             }
