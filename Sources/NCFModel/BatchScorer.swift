@@ -50,8 +50,8 @@ public final class BatchScorer {
     /// W_lᵀ [n_{l−1}, n_l] for l ≥ 2 (index l − 1), for the fused tower; empty when it is not used.
     /// Shared with the scorers made by `init(sharing:)`, like the halves.
     private let transposedWeights: [FloatBuffer]
-    /// Whether `fusedTower` serves this tower (see `fusedWidths`).
-    private let usesFusedTower: Bool
+    /// Whether `fusedTowerAllItems` serves this tower (see `fusedWidths`).
+    private var usesFusedTower: Bool { !transposedWeights.isEmpty }
     /// One block of pairs' activations for the fused tower, [`fusedBlock`, max n_l] twice.
     private let fusedActs: (FloatBuffer, FloatBuffer)
     /// Pairs per block of the fused tower (its activations stay in L1).
@@ -107,7 +107,6 @@ public final class BatchScorer {
         self.userGMF = userGMF
         acts = dims.map { FloatBuffer(count: tileRows * $0) }
         blockGMF = FloatBuffer(count: config.kind.usesGMF ? gmfBlock * config.embedDim : 0)
-        usesFusedTower = !transposedWeights.isEmpty
         self.transposedWeights = transposedWeights
         let widest = transposedWeights.isEmpty ? 0 : config.mlpDims.max()!
         fusedActs = (FloatBuffer(count: fusedBlock * widest), FloatBuffer(count: fusedBlock * widest))
@@ -127,10 +126,12 @@ public final class BatchScorer {
                 for j in 0..<d { o[j] = row[j] * w[j] }
             }
         }
-        for l in 1..<max(dims.count, 1) where usesFusedTower {
-            let w = UnsafePointer(model.weights[l].pointer(in: params)), t = transposedWeights[l - 1].pointer
-            let (m, k) = (dims[l], dims[l - 1])
-            for j in 0..<m { for i in 0..<k { t[i * m + j] = w[j * k + i] } }
+        if usesFusedTower {
+            for l in 1..<dims.count {
+                let w = UnsafePointer(model.weights[l].pointer(in: params)), t = transposedWeights[l - 1].pointer
+                let (m, k) = (dims[l], dims[l - 1])
+                for j in 0..<m { for i in 0..<k { t[i * m + j] = w[j * k + i] } }
+            }
         }
         guard let mu = model.mlpUser, let mi = model.mlpItem else { return }
         let U = UnsafePointer(mu.pointer(in: params)), V = UnsafePointer(mi.pointer(in: params))
@@ -325,7 +326,7 @@ extension BatchScorer {
     /// layer with its accumulators in vector registers (two or four pairs per pass, so each weight
     /// row loaded serves them all) and fused multiply-adds, the block's activations staying in L1.
     /// For towers whose hidden sizes above the first are in `fusedWidths`; the same sums as the
-    /// gemm path in another order. On ML-1M's full ranking it takes 0.87 s where the gemm path
+    /// gemm path in another order. On ML-1M's full ranking it takes 0.86 s where the gemm path
     /// takes 1.12 s (README, "Performance"): the library spends a sixth of its time packing tiles.
     /// - Complexity: per pair n_1 + 2·Σ_{l≥2} n_{l−1}·n_l + 2·n_L flops, as `score`.
     private func fusedTowerAllItems(users: UnsafePointer<Int32>, count: Int, into out: UnsafeMutablePointer<Float>) {

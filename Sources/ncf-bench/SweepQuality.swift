@@ -268,19 +268,21 @@ struct QualityProblem: Sendable {
             + 0.25 * (lr - lrOpt[idx]) * (lr - lrOpt[idx])
     }
 
+    /// `Sweeps/ncf.yaml`'s parameters other than `lr`.
+    private static let ncfCategoricals: [Parameter] = [
+        categorical("batch_size", [.int(32), .int(64), .int(128)]),
+        categorical("embed_dim", [.int(8), .int(16), .int(32)]),
+        categorical("mlp_dims", ["16,16", "32,32", "16,32,64", "32,64,128"].map { .string($0) }),
+        categorical("epochs", [.int(10), .int(30), .int(50), .int(100)]),
+        categorical("dropout", [.double(0.1), .double(0.2), .double(0.3)]),
+        Parameter(name: "model", spec: .constant(.string("NCF"))),
+    ]
+
     /// The canonical NCF sweep space on a synthetic validation-loss surface: the best lr grows
     /// with the batch size, the best dropout with the epochs.
     static let ncf = QualityProblem(
         name: "ncf", optimum: 0.88,
-        parameters: [
-            Parameter(name: "lr", spec: .logUniformValues(min: 1e-4, max: 1e-2)),
-            categorical("batch_size", [.int(32), .int(64), .int(128)]),
-            categorical("embed_dim", [.int(8), .int(16), .int(32)]),
-            categorical("mlp_dims", ["16,16", "32,32", "16,32,64", "32,64,128"].map { .string($0) }),
-            categorical("epochs", [.int(10), .int(30), .int(50), .int(100)]),
-            categorical("dropout", [.double(0.1), .double(0.2), .double(0.3)]),
-            Parameter(name: "model", spec: .constant(.string("NCF"))),
-        ]
+        parameters: [Parameter(name: "lr", spec: .logUniformValues(min: 1e-4, max: 1e-2))] + ncfCategoricals
     ) { c in
         let u = log10(real(c, "lr")), batch = real(c, "batch_size"), embed = real(c, "embed_dim")
         let epochs = real(c, "epochs"), dropout = real(c, "dropout")
@@ -299,15 +301,7 @@ struct QualityProblem: Sendable {
     /// parameters matter less.
     static let ncfUniform = QualityProblem(
         name: "ncf-uniform", optimum: 0.91,
-        parameters: [
-            uniform("lr", 1e-4, 1e-2),
-            categorical("batch_size", [.int(32), .int(64), .int(128)]),
-            categorical("embed_dim", [.int(8), .int(16), .int(32)]),
-            categorical("mlp_dims", ["16,16", "32,32", "16,32,64", "32,64,128"].map { .string($0) }),
-            categorical("epochs", [.int(10), .int(30), .int(50), .int(100)]),
-            categorical("dropout", [.double(0.1), .double(0.2), .double(0.3)]),
-            Parameter(name: "model", spec: .constant(.string("NCF"))),
-        ]
+        parameters: [uniform("lr", 1e-4, 1e-2)] + ncfCategoricals
     ) { c in
         let u = log10(real(c, "lr")), batch = real(c, "batch_size"), embed = real(c, "embed_dim")
         let epochs = real(c, "epochs"), dropout = real(c, "dropout")
@@ -434,22 +428,19 @@ def ncf_uniform(c):
 
 def u(lo, hi): return {"distribution": "uniform", "min": lo, "max": hi}
 
+NCF_CATEGORICALS = {"batch_size": {"values": [32, 64, 128]}, "embed_dim": {"values": [8, 16, 32]},
+                    "mlp_dims": {"values": ["16,16", "32,32", "16,32,64", "32,64,128"]},
+                    "epochs": {"values": [10, 30, 50, 100]}, "dropout": {"values": [0.1, 0.2, 0.3]},
+                    "model": {"value": "NCF"}}
+
 SPACES = {
     "branin": (branin, {"x1": u(-5.0, 10.0), "x2": u(0.0, 15.0)}),
     "hartmann6": (hartmann6, {"x%d" % j: u(0.0, 1.0) for j in range(1, 7)}),
     "rosenbrock4": (rosenbrock4, {"x%d" % j: u(-2.0, 2.0) for j in range(1, 5)}),
     "mixed": (mixed, {"kind": {"values": ["a", "b", "c", "d"]}, "n": {"distribution": "int_uniform", "min": 0, "max": 20},
                       "x": u(-2.0, 2.0), "lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}}),
-    "ncf": (ncf, {"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2},
-                  "batch_size": {"values": [32, 64, 128]}, "embed_dim": {"values": [8, 16, 32]},
-                  "mlp_dims": {"values": ["16,16", "32,32", "16,32,64", "32,64,128"]},
-                  "epochs": {"values": [10, 30, 50, 100]}, "dropout": {"values": [0.1, 0.2, 0.3]},
-                  "model": {"value": "NCF"}}),
-    "ncf-uniform": (ncf_uniform, {"lr": u(1e-4, 1e-2),
-                  "batch_size": {"values": [32, 64, 128]}, "embed_dim": {"values": [8, 16, 32]},
-                  "mlp_dims": {"values": ["16,16", "32,32", "16,32,64", "32,64,128"]},
-                  "epochs": {"values": [10, 30, 50, 100]}, "dropout": {"values": [0.1, 0.2, 0.3]},
-                  "model": {"value": "NCF"}}),
+    "ncf": (ncf, {"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2}, **NCF_CATEGORICALS}),
+    "ncf-uniform": (ncf_uniform, {"lr": u(1e-4, 1e-2), **NCF_CATEGORICALS}),
 }
 
 def run_tpe(f, space, seed, trials):
