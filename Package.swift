@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 //
 // ncf: Neural Collaborative Filtering trainer with a built-in hyperparameter sweep.
-// Data flows one way: CBLAS → NCFKernels → NCFData → NCFModel → NCFTraining → NCFSweep → ncf (CLI).
+// Data flows one way: CBLAS → NCFKernels → NCFData → NCFModel → NCFTraining, and NCFKernels →
+// NCFSweep → NCFAgent, NCFReport; the ncf CLI wires them together.
 // A target imports only targets listed above it.
 
 import Foundation
@@ -60,8 +61,8 @@ let package = Package(
         .target(name: "NCFData", dependencies: ["NCFKernels", "CZlib"], swiftSettings: numericSettings),
         .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"], swiftSettings: numericSettings),
         .target(name: "NCFTraining", dependencies: ["NCFModel", "NCFData", "NCFKernels"], swiftSettings: numericSettings),
-        // The sweep engine: config, samplers, pruners and the run store. Only Agent.swift knows
-        // about training (it runs `ncf train` as child processes).
+        // The sweep engine: config, samplers, pruners, the run store and the records they share.
+        // Pure: it knows nothing of training, processes or HTML.
         .target(
             name: "NCFSweep",
             dependencies: [
@@ -70,13 +71,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The agent: trial child processes and the claim loop over a store.
+        .target(name: "NCFAgent", dependencies: ["NCFSweep"]),
+        // The report: HTML pages and SVG charts drawn from a store or a run log.
+        .target(name: "NCFReport", dependencies: ["NCFSweep", "NCFKernels"]),
 
         // MARK: - Executables
 
         .executableTarget(
             name: "ncf",
             dependencies: [
-                "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
+                "NCFAgent", "NCFReport", "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -98,8 +103,14 @@ let package = Package(
         .testTarget(
             name: "NCFSweepTests",
             dependencies: ["NCFSweep", "NCFTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Assets"]  // read through #filePath by the store fault tests
+        ),
+        .testTarget(
+            name: "NCFAgentTests",
+            dependencies: ["NCFAgent", "NCFSweep", "NCFTestSupport"],
             exclude: ["Assets"]  // read through #filePath by the fault tests
         ),
-        .testTarget(name: "ncfTests", dependencies: ["ncf", "NCFSweep", "NCFData", "NCFTestSupport"]),
+        .testTarget(name: "NCFReportTests", dependencies: ["NCFReport", "NCFSweep", "NCFTestSupport"]),
+        .testTarget(name: "ncfTests", dependencies: ["ncf", "ncf-bench", "NCFAgent", "NCFReport", "NCFSweep", "NCFData", "NCFTestSupport"]),
     ]
 )

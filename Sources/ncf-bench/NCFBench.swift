@@ -3,7 +3,7 @@
 // model and thread count.
 //
 // Subcommands: `eval` (full-ranking evaluation speed, pairs/s), `memory` (resident memory per stage
-// of an ML-1M run), `sweep-quality`. Deliberately left out: multi-process scaling, and any figure
+// of an ML-1M run), `sweep-quality`, `sweep-fixture` (a synthetic sweep in a store, for the report). Deliberately left out: multi-process scaling, and any figure
 // taken in a different run (the machine is shared: only ratios from one run are comparable).
 
 import ArgumentParser
@@ -27,7 +27,7 @@ struct NCFBench: ParsableCommand {
               ncf-bench eval --torch
               ncf-bench memory
             """,
-        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self]
+        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, SweepFixture.self]
     )
 
     // MARK: Workload

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 
 /// `ncf agent SWEEP_ID`: join an existing sweep from another shell (or under `nohup`).

@@ -1,4 +1,6 @@
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 
 /// Where human-readable output goes, and whether it may redraw a progress bar.

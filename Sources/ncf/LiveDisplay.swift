@@ -1,4 +1,6 @@
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 
 /// A live block at the bottom of the terminal, one line per running trial of this agent (run id,

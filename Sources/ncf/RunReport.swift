@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 
 /// `ncf report RUN.jsonl`: one training run's `--json` log as a self-contained HTML page.

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 
 // `ncf sweep status | list | best`: read a sweep store without changing it.

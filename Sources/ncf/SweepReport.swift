@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 
 /// `ncf sweep report ID`: the sweep as one self-contained HTML file (charts, importance, runs).
@@ -69,27 +71,4 @@ func summaryLine(_ model: ReportModel) -> String {
     }
     if model.withoutMetric > 0 { line += ", \(model.withoutMetric) without a metric" }
     return line
-}
-
-/// `ncf sweep fixture` (hidden): a synthetic sweep in a store, for measuring and checking the report.
-struct SweepFixture: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "fixture",
-        abstract: "Fill a store with a synthetic sweep (for measuring the report).",
-        shouldDisplay: false)
-
-    @Option(name: .customLong("runs"), parsing: .unconditional, help: "Runs to add.") var runs: Int = 2000
-    @Option(name: .customLong("epochs"), parsing: .unconditional, help: "Epochs of a finished run.") var epochs: Int = 20
-    @Option(name: .customLong("seed"), parsing: .unconditional, help: "Seed of the synthetic values.") var seed: UInt64 = 1
-    @OptionGroup var store: StoreOption
-
-    func run() throws {
-        let db = try openStore(store.store, create: true)
-        do {
-            let sweep = try SyntheticSweep.fill(store: db, runs: runs, epochs: epochs, seed: seed)
-            print("created synthetic sweep \(sweep.id) with \(runs) runs in \(store.store)")
-        } catch let error as RunStoreError {
-            throw CLIError(error)
-        }
-    }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 
 /// `ncf sweep FILE`: create a sweep from W&B sweep YAML and run an agent on it (the default

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 
 /// `ncf sweep suggest FILE --history H.json [--seed S] [--n K]`: ask/tell without running anything.

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 
 /// `ncf sweep validate FILE [--json]`: checks a sweep config against W&B's rules without running anything.

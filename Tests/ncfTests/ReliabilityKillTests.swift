@@ -1,11 +1,13 @@
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 import NCFTestSupport
 import XCTest
 
 /// `kill -9` of an agent process at each moment of a run's life; a new agent then finishes the
 /// sweep. The exact moments come from the agent's test seam (`NCF_TEST_PAUSE_AT`, see
-/// `TestPause` in Agent.swift): the agent prints `NCF_TEST_PAUSED POINT` and sleeps there, and
+/// `TestPause` in NCFSweep): the agent prints `NCF_TEST_PAUSED POINT` and sleeps there, and
 /// the test kills it.
 final class ReliabilityKillTests: ReliabilityTestCase {
     /// What the store must hold right after the kill, before any other agent has looked.

@@ -1,14 +1,16 @@
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 import NCFTestSupport
 import XCTest
 
 /// Base of the reliability tests: `SweepProcessTestCase` with
-/// `Tests/NCFSweepTests/Assets/fault-trial.sh` as the trial program.
+/// `Tests/NCFAgentTests/Assets/fault-trial.sh` as the trial program.
 class ReliabilityTestCase: SweepProcessTestCase {
     override func installTrial(into directory: URL) throws -> String {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("NCFSweepTests/Assets/fault-trial.sh")
+            .appendingPathComponent("NCFAgentTests/Assets/fault-trial.sh")
         let path = directory.appendingPathComponent("fault-trial.sh").path
         try FileManager.default.copyItem(atPath: source.path, toPath: path)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)

@@ -1,4 +1,6 @@
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 import NCFTestSupport
 import XCTest
@@ -202,5 +204,20 @@ final class ReportCLITests: SweepProcessTestCase {
         XCTAssertTrue(output.contains("id=\"page-info\">6 runs</span>"), "the table script ran:\n\(output.suffix(2000))")
         let console = output.split(separator: "\n").filter { $0.contains(":CONSOLE") || $0.contains("Uncaught") }
         XCTAssertEqual(console, [], "console messages or script errors")
+    }
+
+    /// `ncf-bench sweep-fixture` fills a store with a synthetic sweep that the report reads.
+    func testSyntheticSweepForTheBenchmark() throws {
+        let bench = try CLIRunner(executableNamed: "ncf-bench")
+        let made = try bench.run(["sweep-fixture", "--runs", "60", "--epochs", "6", "--seed", "3", "--store", store], in: tmp)
+        XCTAssertEqual(made.exitCode, 0, made.description)
+        let db = try SQLiteRunStore(path: store, create: false)
+        let sweep = try XCTUnwrap(try db.sweeps().first)
+        let model = try ReportModel.build(store: db, sweepID: sweep.id)
+        XCTAssertEqual(model.runs.count, 60)
+        XCTAssertTrue(model.runs.contains { $0.state == .stopped }, "some runs are stopped")
+        let lr = try XCTUnwrap(model.parameters.firstIndex { $0.name == "lr" })
+        let shares = model.importance.map { $0.share ?? 0 }
+        XCTAssertEqual(shares.firstIndex(of: shares.max() ?? 0), lr, "the synthetic loss depends mostly on lr")
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import NCFAgent
+import NCFReport
 import NCFSweep
 import NCFTestSupport
 import XCTest

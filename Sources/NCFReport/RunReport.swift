@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 // `ncf report RUN.jsonl`: one training run's `--json` log as a self-contained HTML page, drawn
 // with the sweep report's chart code: learning curves per epoch, the best epoch, test metrics.

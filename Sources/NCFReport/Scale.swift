@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 // Chart axes: how a value maps to a pixel position, and which ticks an axis shows. Three kinds,
 // chosen per parameter from its distribution: linear, log (log-uniform and log-normal forms) and

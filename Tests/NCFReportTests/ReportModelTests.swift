@@ -2,6 +2,7 @@ import Foundation
 import NCFKernels
 import XCTest
 
+@testable import NCFReport
 @testable import NCFSweep
 
 // MARK: - A sweep built run by run
@@ -257,16 +258,5 @@ final class ReportModelTests: XCTestCase {
         XCTAssertFalse(pages.last!.contains("http-equiv=\"refresh\""), "the last page does not reload")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         XCTAssertEqual(leftovers, ["report.html"], "no temporary file left behind")
-    }
-
-    func testSyntheticSweepForTheBenchmark() throws {
-        let store = InMemoryRunStore()
-        let sweep = try SyntheticSweep.fill(store: store, runs: 60, epochs: 6, seed: 3)
-        let model = try ReportModel.build(store: store, sweepID: sweep.id)
-        XCTAssertEqual(model.runs.count, 60)
-        XCTAssertTrue(model.runs.contains { $0.state == .stopped }, "some runs are stopped")
-        let lr = model.parameters.firstIndex { $0.name == "lr" }!
-        let shares = model.importance.map { $0.share ?? 0 }
-        XCTAssertEqual(shares.firstIndex(of: shares.max()!), lr, "the synthetic loss depends mostly on lr")
     }
 }

@@ -3,6 +3,7 @@ import NCFKernels
 import NCFTestSupport
 import XCTest
 
+@testable import NCFAgent
 @testable import NCFSweep
 
 /// The agent in-process, running the fake trial script (`FakeTrial`) as child processes.

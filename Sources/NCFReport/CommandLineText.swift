@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 // Run configs as command-line text, shared by `ncf sweep best --export flags` and the report's
 // "reproduce the best run" line.

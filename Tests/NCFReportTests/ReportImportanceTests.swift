@@ -2,6 +2,7 @@ import Foundation
 import NCFKernels
 import XCTest
 
+@testable import NCFReport
 @testable import NCFSweep
 
 /// Parameter importance (random-forest permutation importance) and Spearman's ρ.

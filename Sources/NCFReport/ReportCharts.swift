@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 // The report's charts, each drawn from a `ReportModel` as one inline SVG: the metric of every run
 // with the best-so-far line, parallel coordinates, one scatter per parameter, learning curves.

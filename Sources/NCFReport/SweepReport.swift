@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 // The sweep report: one self-contained HTML file (inline CSS, inline SVG charts, a few lines of
 // inline script for sorting and paging the runs table; no network, no external font or script).

@@ -1,15 +1,17 @@
+import ArgumentParser
 import Foundation
 import NCFKernels
+import NCFSweep
 
 // A synthetic sweep for measuring and looking at the report without training anything: runs with
 // per-epoch losses that depend mostly on the learning rate, some stopped at hyperband's rungs,
-// some failed, a few without any metric. Used by `ncf sweep fixture` (hidden) and the tests.
+// some failed, a few without any metric. Used by `ncf-bench sweep-fixture` and the report's tests.
 
 /// Fills a store with a synthetic sweep.
-public enum SyntheticSweep {
+enum SyntheticSweep {
     /// The sweep's config: random search over five parameters (one log-scaled, two categorical
     /// lists of numbers, one of strings, one uniform), hyperband from 3 epochs.
-    public static let yaml = """
+    static let yaml = """
         name: synthetic
         method: random
         metric:
@@ -46,7 +48,7 @@ public enum SyntheticSweep {
     /// epoch 3 or 9 (`stopped`), 3% fail with a non-finite loss, 1% fail before their first epoch.
     /// - Complexity: O(runs²) store reads (each claim reads the sweep's runs) plus runs · epochs writes.
     @discardableResult
-    public static func fill(store: any RunStore, runs count: Int, epochs: Int = 20, seed: UInt64 = 1,
+    static func fill(store: any RunStore, runs count: Int, epochs: Int = 20, seed: UInt64 = 1,
                             now: Date = Date()) throws -> SweepRecord {
         let config = try SweepConfig.parse(yaml: yaml, file: "synthetic sweep", trainerFlags: nil).config
         var claimConfig = config
@@ -103,5 +105,24 @@ public enum SyntheticSweep {
                                     summary: summary, givenBack: false, at: began.addingTimeInterval(seconds))
         }
         return sweep
+    }
+}
+
+/// `ncf-bench sweep-fixture`: a synthetic sweep in a store, for measuring and checking the report
+/// (`ncf sweep report`) without training anything.
+struct SweepFixture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep-fixture",
+        abstract: "Fill a store with a synthetic sweep (for measuring the report).")
+
+    @Option(name: .customLong("runs"), help: "Runs to add.") var runs: Int = 2000
+    @Option(name: .customLong("epochs"), help: "Epochs of a finished run.") var epochs: Int = 20
+    @Option(name: .customLong("seed"), help: "Seed of the synthetic values.") var seed: UInt64 = 1
+    @Option(name: .customLong("store"), help: "The SQLite store to write (created if absent).") var store: String
+
+    func run() throws {
+        let db = try SQLiteRunStore(path: store, create: true)
+        let sweep = try SyntheticSweep.fill(store: db, runs: runs, epochs: epochs, seed: seed)
+        print("created synthetic sweep \(sweep.id) with \(runs) runs in \(store)")
     }
 }

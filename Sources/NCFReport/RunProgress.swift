@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 // One running run in one line, for the terminal: the agent's live block and `ncf sweep status`.
 

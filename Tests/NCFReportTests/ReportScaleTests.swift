@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 
+@testable import NCFReport
 @testable import NCFSweep
 
 /// Chart geometry: linear, log and categorical scales, their ticks, and the helpers that keep

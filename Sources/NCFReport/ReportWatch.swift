@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 // `ncf sweep report ID --watch`: rewrite the report while the sweep runs.
 

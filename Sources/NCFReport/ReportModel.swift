@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 // What a sweep report shows, computed once from the store's values: every run with its parameter
 // values on their axes and its metric, the best runs, the best-so-far line, the learning curves to

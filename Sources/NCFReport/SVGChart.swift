@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 
 // Inline SVG drawn by ncf: an element writer that escapes everything, a path builder, and axes
 // drawn from a `Scale`. Styling lives in the report's CSS (classes), so the SVG stays small.

@@ -1,4 +1,5 @@
 import Foundation
+import NCFSweep
 import NCFKernels
 
 // Which parameters matter: a random forest fitted to the runs (parameters → metric rank) and the

@@ -3,6 +3,7 @@ import NCFKernels
 import NCFTestSupport
 import XCTest
 
+@testable import NCFAgent
 @testable import NCFSweep
 
 /// Faults around one agent, in-process, with `Assets/fault-trial.sh` as the trial: heartbeats
@@ -23,7 +24,8 @@ final class FaultAgentTests: XCTestCase {
 
     /// Copies `Assets/fault-trial.sh` into `directory` as an executable and returns its path.
     static func installFaultTrial(into directory: URL) throws -> String {
-        let source = FaultStoreTests.asset("fault-trial.sh")
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Assets").appendingPathComponent("fault-trial.sh")
         let path = directory.appendingPathComponent("fault-trial.sh").path
         try FileManager.default.copyItem(atPath: source.path, toPath: path)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)

@@ -1,0 +1,119 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// A trial is a child process: the built-in trainer (`ncf train --key=value ... --json`) or the
+// config's `program` run through the sweep format's `command` macros. This file says how its
+// command line is made; the agent starts it.
+
+// MARK: - The command line of a trial
+
+/// How a sweep's trials are started.
+public enum TrialCommand: Sendable, Equatable {
+    /// The built-in trainer: `executable train --key=value ... --seed=S [--data=PATH] --json`.
+    /// `data` (the agent's `--data`) is passed unless the config sets `data` itself.
+    case builtIn(executable: String, data: String?)
+    /// Any other program, through the config's `command` list (default
+    /// `${env} ${interpreter} ${program} ${args}`).
+    case external(program: String, command: [String])
+
+    /// The sweep format's default `command`.
+    public static let defaultCommand = ["${env}", "${interpreter}", "${program}", "${args}"]
+
+    /// The command for a sweep: the built-in trainer when `program` is absent or `ncf` (its
+    /// `command`, if any, is not used then), otherwise `program` through `command`.
+    public init(config: SweepConfig, ncfExecutable: String, data: String?) {
+        if config.usesBuiltInTrainer {
+            self = .builtIn(executable: ncfExecutable, data: data)
+        } else {
+            self = .external(program: config.program ?? "", command: config.command ?? Self.defaultCommand)
+        }
+    }
+
+    /// The path of the running executable (`/proc/self/exe` resolved on Linux), so trials run
+    /// the same `ncf` build as the agent.
+    public static func currentExecutable() -> String {
+        #if os(Linux)
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        #endif
+        return Bundle.main.executablePath ?? CommandLine.arguments[0]
+    }
+
+    /// The argv of one trial (`argv[0]` first).
+    ///
+    /// Values are rendered as flags expect them: a list as `16,32,64`, a string as is, a whole
+    /// number without a fraction, a nested group as canonical JSON. For the built-in trainer a
+    /// true boolean is a bare `--name`, and a false one or null is left out.
+    /// - Parameters:
+    ///   - seed: the run's seed (built-in trainer only: `--seed=S` unless the config sets `seed`).
+    ///   - jsonFile: where `${args_json_file}` points (the caller writes the config there).
+    public func arguments(config: [String: ParamValue], seed: UInt64, jsonFile: String) -> [String] {
+        let names = config.keys.sorted()
+        switch self {
+        case let .builtIn(executable, data):
+            var args = [executable, "train"]
+            for name in names {
+                switch config[name]! {
+                case .bool(true): args.append("--\(name)")
+                case .bool(false), .null: continue
+                case let value: args.append("--\(name)=\(Self.flagText(value))")
+                }
+            }
+            if config["seed"] == nil { args.append("--seed=\(seed)") }
+            if let data, config["data"] == nil { args.append("--data=\(data)") }
+            args.append("--json")
+            return args
+        case let .external(program, command):
+            var args: [String] = []
+            for item in command {
+                switch item {
+                case "${args}":
+                    args += names.map { "--\($0)=\(Self.flagText(config[$0]!))" }
+                case "${args_no_hyphens}":
+                    args += names.map { "\($0)=\(Self.flagText(config[$0]!))" }
+                case "${args_no_boolean_flags}":
+                    for name in names {
+                        switch config[name]! {
+                        case .bool(true): args.append("--\(name)")
+                        case .bool(false): continue
+                        case let value: args.append("--\(name)=\(Self.flagText(value))")
+                        }
+                    }
+                default:
+                    args.append(item
+                        .replacingOccurrences(of: "${env}", with: "/usr/bin/env")
+                        .replacingOccurrences(of: "${interpreter}", with: "python3")
+                        .replacingOccurrences(of: "${program}", with: program)
+                        .replacingOccurrences(of: "${args_json_file}", with: jsonFile)
+                        .replacingOccurrences(of: "${args_json}", with: ParamValue.canonicalJSON(config)))
+                }
+            }
+            return args
+        }
+    }
+
+    /// Whether the command needs the `${args_json_file}` file.
+    public var usesJSONFile: Bool {
+        if case .external(_, let command) = self { return command.contains { $0.contains("${args_json_file}") } }
+        return false
+    }
+
+    /// A parameter value as a flag's text.
+    public static func flagText(_ value: ParamValue) -> String {
+        switch value {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "None"
+        case .list(let items): return items.map(flagText).joined(separator: ",")
+        case .map: return value.canonicalJSON
+        }
+    }
+}
