@@ -70,7 +70,7 @@ public struct AgentOptions: Sendable, Equatable {
 
 /// Why an agent stopped.
 public enum AgentEnd: Sendable, Equatable, CustomStringConvertible {
-    /// The sweep has no more work: grid exhausted, `run_cap` reached or `metric.target` reached.
+    /// The sweep has no more work: search space exhausted, `run_cap` reached or `metric.target` reached.
     case sweepDone(SweepDone)
     /// It started its `--count` runs.
     case countReached(Int)

@@ -7,10 +7,10 @@ import NCFKernels
 public struct SuggestResult: Sendable, Equatable {
     /// The next configs (nested groups as `.map`, constants included); empty when `done`.
     public var suggestions: [[String: ParamValue]]
-    /// True when no new run should start: the grid is exhausted, `run_cap` is reached, or a run
+    /// True when no new run should start: the search space is exhausted, `run_cap` is reached, or a run
     /// reached `metric.target`.
     public var done: Bool
-    /// Why the sweep is done (`grid exhausted`, `run_cap reached`, `target reached`), nil otherwise.
+    /// Why the sweep is done (`search space exhausted`, `run_cap reached`, `target reached`), nil otherwise.
     public var reason: String?
 
     public init(suggestions: [[String: ParamValue]], done: Bool, reason: String? = nil) {
@@ -50,7 +50,7 @@ public func suggest(config: SweepConfig, history: [RunRecord], seed: UInt64, n: 
     }
     var rng = SplitMix64(seed: seed, stream: UInt64(history.count))
     let suggestions = config.sampler.next(count, config: config, runs: history, rng: &rng)
-    if suggestions.isEmpty { return SuggestResult(suggestions: [], done: true, reason: "grid exhausted") }
+    if suggestions.isEmpty { return SuggestResult(suggestions: [], done: true, reason: "search space exhausted") }
     return SuggestResult(suggestions: suggestions, done: false)
 }
 

@@ -9,7 +9,7 @@ import NCFSweep
 /// H.json (or `-` for stdin) is a JSON array of past runs:
 /// `{"config": {...}, "state": "finished|failed|running|stopped", "metric": 0.93 or null, "history": [...]}`
 /// (`pending` and `stale` are accepted too; `metric` and `history` may be left out). Prints
-/// `{"suggestions":[{...},...]}`, or `{"done":true}` when the grid is exhausted, `run_cap` is used
+/// `{"suggestions":[{...},...]}`, or `{"done":true}` when the search space is exhausted, `run_cap` is used
 /// up or a run reached `metric.target`. The same inputs and seed give the same output.
 struct SweepSuggest: ParsableCommand {
     static let configuration = CommandConfiguration(

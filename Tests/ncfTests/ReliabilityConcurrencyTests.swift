@@ -39,7 +39,7 @@ final class ReliabilityConcurrencyTests: ReliabilityTestCase {
                     let histories = try openStore().histories(sweepID: id, metric: "Valid Loss")
                     XCTAssertTrue(runs.allSatisfy { histories[$0.id]?.count == 2 }, "\(context): every epoch of every run is kept")
                     XCTAssertEqual(try openStore().sweep(id: id).state, .finished, context)
-                    let done = kind == "grid" ? "the sweep is done: every grid point has been run" : "the sweep is done: run_cap 7 reached"
+                    let done = kind == "grid" ? "the sweep is done: every point of the search space has been run" : "the sweep is done: run_cap 7 reached"
                     XCTAssertTrue(started.contains { $0.output.contains(done) }, "\(context): \(started.map(\.output))")
                     repetitions += 1
                 }

@@ -65,7 +65,7 @@ final class SweepCLITests: SweepProcessTestCase {
                 XCTAssertEqual(try SQLiteRunStore(path: store, create: false).sweep(id: id).state, .finished)
                 let histories = try SQLiteRunStore(path: store, create: false).histories(sweepID: id, metric: "Valid Loss")
                 XCTAssertTrue(runs.allSatisfy { histories[$0.id]?.count == 3 }, "every epoch of every run is kept")
-                XCTAssertTrue(started.contains { $0.output.contains("the sweep is done: every grid point has been run") })
+                XCTAssertTrue(started.contains { $0.output.contains("the sweep is done: every point of the search space has been run") })
             }
         }
     }

@@ -40,6 +40,11 @@ import NCFKernels
 /// neighbourhood loses its expected improvement and `n` suggestions, or several agents, get
 /// distinct points. A candidate equal to a used point is never chosen while any other remains.
 ///
+/// **No repeats.** A config that a run already has (in any state but `stale`) is never proposed
+/// again: with its config-derived seed it would train the same model (`RunConfigs`). In a small
+/// discrete space the unused configs are enumerated, and when none is left `next` returns fewer
+/// suggestions (none): the sweep ends as an exhausted grid does.
+///
 /// At most `maxObservations` observations are modelled: the best third and a seeded sample of the rest.
 ///
 /// - Complexity: a fit is O(restarts · iterations · n³); the acquisition O(candidates · n²).
@@ -73,14 +78,16 @@ public struct BayesSampler: Sampler {
             return RandomSampler().next(count, config: config, runs: runs, rng: &rng)
         }
         let data = Self.observations(runs, space: space, metric: metric)
+        var configs = RunConfigs(config: config, runs: runs)
         var used = data.points + data.pending
         var out: [[Double]] = []
 
         if data.points.count < space.initialPoints {
             for _ in 0..<count {
-                let point = spreadRandomPoint(space, avoiding: used, rng: &rng)
+                guard let point = freshRandomPoint(space, avoiding: used, configs: configs, rng: &rng) else { break }
                 out.append(point)
                 used.append(point)
+                configs.insert(space.decode(point))
             }
             return out.map(space.decode)
         }
@@ -96,9 +103,15 @@ public struct BayesSampler: Sampler {
         let incumbent = gp.bestStandardized
         for p in data.pending { gp.append(point: p, value: gp.predict(p).mean) }
         for _ in 0..<count {
-            let point = maximizeEI(gp, incumbent: incumbent, space: space, observed: points, used: used, rng: &rng)
+            var point = maximizeEI(gp, incumbent: incumbent, space: space, observed: points, used: used, rng: &rng)
+            if configs.isUsed(space.decode(point)) {
+                guard let fresh = bestUnusedPoint(gp, incumbent: incumbent, space: space, near: point,
+                                                  configs: configs, rng: &rng) else { break }
+                point = fresh
+            }
             out.append(point)
             used.append(point)
+            configs.insert(space.decode(point))
             gp.append(point: point, value: gp.predict(point).mean)
         }
         return out.map(space.decode)
@@ -186,6 +199,42 @@ public struct BayesSampler: Sampler {
             if d > bestDistance { best = p; bestDistance = d }
         }
         return best
+    }
+
+    /// A random point whose config no run has used (`spreadRandomPoint`, redrawn on a repeat);
+    /// in an enumerable space, the best-spread unused config when draws keep repeating, and nil
+    /// when every config has been used.
+    private func freshRandomPoint(_ space: SearchSpace, avoiding used: [[Double]], configs: RunConfigs,
+                                  rng: inout SplitMix64) -> [Double]? {
+        for _ in 0..<32 {
+            let p = spreadRandomPoint(space, avoiding: used, rng: &rng)
+            if !configs.isUsed(space.decode(p)) { return p }
+        }
+        guard let unused = configs.unused else { return nil }
+        let candidates = unused.compactMap(space.encode)
+        guard !candidates.isEmpty else { return nil }
+        guard !used.isEmpty else { return candidates[rng.nextInt(below: candidates.count)] }
+        return candidates.max { minDistance($0, used) < minDistance($1, used) }
+    }
+
+    /// An alternative to `point`, whose config a run already has: in an enumerable space the
+    /// unused config of highest expected improvement (nil when none is left), otherwise the best
+    /// of nearby and random points whose configs are new (nil if a few hundred draws find none).
+    private func bestUnusedPoint(_ gp: GaussianProcess, incumbent: Double, space: SearchSpace, near point: [Double],
+                                 configs: RunConfigs, rng: inout SplitMix64) -> [Double]? {
+        var candidates: [[Double]]
+        if let unused = configs.unused {
+            candidates = unused.compactMap(space.encode)
+        } else {
+            candidates = []
+            for i in 0..<400 where candidates.count < 50 {
+                let p = i % 2 == 0 ? space.perturb(point, scale: 0.05, rng: &rng) : space.randomPoint(&rng)
+                if !configs.isUsed(space.decode(p)) { candidates.append(p) }
+            }
+        }
+        return candidates.max {
+            expectedImprovement(gp, $0, incumbent: incumbent) < expectedImprovement(gp, $1, incumbent: incumbent)
+        }
     }
 
     private func minDistance(_ p: [Double], _ others: [[Double]]) -> Double {

@@ -3,15 +3,35 @@ import NCFKernels
 /// Random search: every parameter drawn on its own through its inverse CDF, `ppf(u)` with
 /// u ~ U[0, 1) from the caller's seeded generator (`reference/sweep-config.md` §3).
 ///
-/// Past runs are ignored (no de-duplication) and the search never ends by itself: `--count`,
-/// `run_cap` or `metric.target` end the sweep. Leaves are drawn depth first in name order, so
-/// the same generator state gives the same configs.
+/// A draw whose config a past run already has (in any state but `stale`) is drawn again: with its
+/// config-derived seed it would train the same model (`RunConfigs`). In a small discrete space,
+/// when redraws keep repeating, an unused config is picked uniformly, and when every config has
+/// been used the search ends (`next` returns fewer suggestions), as an exhausted grid does.
+/// Otherwise the search never ends by itself: `--count`, `run_cap` or `metric.target` end the
+/// sweep. Suggestions within one call are independent draws (they may coincide). Leaves are drawn
+/// depth first in name order, so the same generator state gives the same configs.
 public struct RandomSampler: Sampler {
     public init() {}
 
     public func next(_ count: Int, config: SweepConfig, runs: [RunRecord], rng: inout SplitMix64) -> [[String: ParamValue]] {
         let leaves = flattenParameters(config.parameters)
-        return (0..<max(0, count)).map { _ in Self.draw(leaves, rng: &rng) }
+        guard !runs.isEmpty else { return (0..<max(0, count)).map { _ in Self.draw(leaves, rng: &rng) } }
+        let configs = RunConfigs(config: config, runs: runs)
+        var out: [[String: ParamValue]] = []
+        for _ in 0..<max(0, count) {
+            var draw = Self.draw(leaves, rng: &rng)
+            var attempts = 0
+            while configs.isUsed(draw) && attempts < 64 {
+                draw = Self.draw(leaves, rng: &rng)
+                attempts += 1
+            }
+            if configs.isUsed(draw) {
+                guard let unused = configs.unused, !unused.isEmpty else { break }
+                draw = unused[rng.nextInt(below: unused.count)]
+            }
+            out.append(draw)
+        }
+        return out
     }
 
     /// One random config: each leaf at an independent uniform quantile.

@@ -104,7 +104,7 @@ public struct SweepRecord: Sendable, Equatable {
 public enum SweepState: String, Sendable, Codable, CaseIterable {
     /// Agents may claim runs.
     case running
-    /// Grid exhausted, `run_cap` used up or `metric.target` reached, and no run running.
+    /// Search space exhausted, `run_cap` used up or `metric.target` reached, and no run running.
     case finished
 }
 
@@ -212,7 +212,7 @@ public enum ClaimOutcome: Sendable, Equatable {
 
 /// Why a sweep hands out no more runs.
 public enum SweepDone: Sendable, Equatable, CustomStringConvertible {
-    /// The grid has no unclaimed point left.
+    /// The grid, or a small discrete space searched by random or bayes, has no unused point left.
     case exhausted
     /// `run_cap` runs exist (given-back runs not counted).
     case runCap(Int)
@@ -221,7 +221,7 @@ public enum SweepDone: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .exhausted: return "every grid point has been run"
+        case .exhausted: return "every point of the search space has been run"
         case .runCap(let n): return "run_cap \(n) reached"
         case let .target(runID, value): return "run \(runID) reached the target (\(formatMetric(value)))"
         }
