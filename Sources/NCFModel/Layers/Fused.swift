@@ -2,8 +2,8 @@ import NCFKernels
 
 // MARK: - Fused kernels of the training step
 //
-// The model's step uses these instead of the one-job kernels in Embedding.swift, GMF.swift,
-// ReLUDropout.swift and Linear.swift (which stay as the plain versions: `FusedKernelTests` checks
+// The model's step uses these instead of the one-job kernels in Embedding.swift, Reference/GMF+Reference.swift,
+// Reference/ReLUDropout+Reference.swift and Linear.swift (which stay as the plain versions: `FusedKernelTests` checks
 // each fused kernel against the composition it replaces, element for element). What they save:
 // the copies of gathered GMF rows, the intermediate gradient buffers and their zeroing, the
 // pre-activation buffer, and the branch in the ReLU backward pass (the forward pass stores the

@@ -1,6 +1,9 @@
 import NCFKernels
 
-// MARK: - ReLU followed by inverted dropout, fused
+// MARK: - Reference: ReLU followed by inverted dropout
+//
+// The plain one-job kernel that the fused bias + ReLU + dropout of the training step
+// (Layers/Fused.swift) is checked against; the model does not call it.
 //
 // Shapes: inp [n], out [n], mask [n] (n = B·C). The mask holds 0 or 1/(1−p), so out = relu(inp) ⊙ mask
 // and the expected activation is the same in training and inference (inverted dropout).

@@ -1,4 +1,7 @@
-// MARK: - Generalized matrix factorisation: element-wise product of two embeddings
+// MARK: - Reference: generalized matrix factorisation, element-wise product of two embeddings
+//
+// The plain one-job kernel that the fused training step (`gmfGatherForward`/`gmfHeadBackward`
+// in Layers/Fused.swift) is checked against; the model does not call it.
 //
 // Shapes: p [B, d] (user rows), q [B, d] (item rows), out [B, d]. Same as Hadamard on n = B·d floats.
 
