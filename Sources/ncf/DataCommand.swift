@@ -81,6 +81,11 @@ struct DataCommand: ParsableCommand {
             let interactions = SyntheticRatings.generate(users: users, items: items, ratings: ratings, seed: seed)
             let text = SyntheticRatings.tsv(interactions)
             do {
+                // The default, Data/ratings.tsv, goes into a Data folder made here if need be
+                // (a folder named in --out must exist: a typo there is not turned into folders).
+                if out == defaultDataPath {
+                    try FileManager.default.createDirectory(atPath: "Data", withIntermediateDirectories: true)
+                }
                 try text.write(toFile: out, atomically: true, encoding: .utf8)
             } catch {
                 throw CLIError(message: "cannot write \(out): \(error.localizedDescription). Hint: check that the directory exists and is writable.")

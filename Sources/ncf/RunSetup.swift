@@ -13,21 +13,14 @@ struct DataSource: Codable, Equatable {
     var split: SplitOptions
 }
 
-/// The bundled default data set, relative to the repository root.
+/// The default data set, relative to the working directory: the bundled synthetic set when ncf
+/// runs from the repository root, or the one `ncf data synth` writes.
 let defaultDataPath = "Data/ratings.tsv"
 
-/// Finds the bundled data set: in the working directory, else beside the executable's checkout
-/// (`.build/debug/ncf` → `Data/ratings.tsv`).
+/// The default data set: `Data/ratings.tsv` in the working directory, whatever the path of the
+/// executable (one rule, so `ncf` on `PATH` behaves as `.build/release/ncf` does); nil if absent.
 func locateDefaultData() -> String? {
-    let fm = FileManager.default
-    if fm.fileExists(atPath: defaultDataPath) { return defaultDataPath }
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    for _ in 0..<5 {
-        let candidate = dir.appendingPathComponent(defaultDataPath).path
-        if fm.fileExists(atPath: candidate) { return candidate }
-        dir.deleteLastPathComponent()
-    }
-    return nil
+    FileManager.default.fileExists(atPath: defaultDataPath) ? defaultDataPath : nil
 }
 
 extension DataOptions {
@@ -36,7 +29,7 @@ extension DataOptions {
         let path: String
         if let data { path = data } else {
             guard let found = locateDefaultData() else {
-                throw ValidationError("no --data given and the bundled \(defaultDataPath) was not found. Hint: run ncf from the repository root, pass --data FILE, or write the default set with `ncf data synth`.")
+                throw ValidationError("no --data given and there is no \(defaultDataPath) in \(FileManager.default.currentDirectoryPath). Hint: pass --data FILE, run ncf from the repository root (which holds the bundled set), or write the synthetic set here with `ncf data synth`.")
             }
             path = found
         }

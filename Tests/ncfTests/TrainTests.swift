@@ -40,6 +40,21 @@ final class TrainTests: CLITestCase {
         XCTAssertNotEqual(a, b)
     }
 
+    // MARK: - Where the default data comes from
+
+    /// With no `--data`, ncf reads `Data/ratings.tsv` in the working directory, wherever the
+    /// executable lives (the tests' ncf lives inside the repository, which holds that file): from
+    /// elsewhere the error names the directory and `ncf data synth`, which writes the file there.
+    func testDefaultDataIsFoundFromTheWorkingDirectoryOnly() throws {
+        let stderr = try ncfFails(["--epochs", "1"])
+        for fragment in ["Data/ratings.tsv", tmp.lastPathComponent, "ncf data synth", "--data"] {
+            XCTAssertTrue(stderr.contains(fragment), "message lacks \"\(fragment)\":\n\(stderr)")
+        }
+        try ncfSucceeds(["data", "synth", "--users", "30", "--items", "40", "--ratings", "600"])
+        let result = try ncfSucceeds(["--json"] + smallFlags)
+        XCTAssertEqual(trainingRecords(result).epochs.count, 2)
+    }
+
     // MARK: - JSON Lines, rating task
 
     func testJSONLinesRatingTask() throws {
