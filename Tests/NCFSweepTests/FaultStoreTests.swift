@@ -129,7 +129,12 @@ final class FaultStoreTests: XCTestCase {
 
         // Every migration the current ncf knows is applied.
         let applied = try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
-        XCTAssertEqual(applied, ["v1"], "update this list (and keep the v1 asset) when the schema gains a migration")
+        XCTAssertEqual(applied, ["v1", "v2"], "update this list (and keep the v1 asset) when the schema gains a migration")
+        // v2: a v1 sweep has no recorded data, its runs no override, and the new states are allowed.
+        XCTAssertNil(try store.sweep(id: sweep.id).data)
+        XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.dataOverride), [nil, nil, nil, nil, nil, nil])
+        XCTAssertEqual(try store.setState(sweepID: sweep.id, .paused), sweep.state)
+        XCTAssertEqual(try store.setState(sweepID: sweep.id, sweep.state), .paused)
 
         // The sweep goes on: the given-back points 2 and 3 are claimed again, then it is exhausted.
         let config = try SweepConfig.parse(yaml: Self.v1ConfigText, file: "v1.yaml", trainerFlags: nil).config

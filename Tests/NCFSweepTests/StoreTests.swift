@@ -82,6 +82,62 @@ final class StoreTests: XCTestCase {
         }
     }
 
+    func testASweepRecordsItsDataAndARunItsOverride() throws {
+        try forEachStore { store, name in
+            let data = SweepData(path: "../d/u.data", absolutePath: "/abs/d/u.data", size: 1_979_173, fingerprint: "size:1979173 checksum:ab12")
+            let sweep = try store.createSweep(configText: "method: grid\n", seed: 1, data: data, now: t0)
+            XCTAssertEqual(sweep.data, data, name)
+            XCTAssertEqual(try store.sweep(id: sweep.id).data, data, "\(name): the data round-trips")
+            XCTAssertNil(try store.createSweep(configText: "", seed: 2, now: t0).data, name)
+            let sampler = ListSampler(points: points(2))
+            let plain = try claimed(claim(store, sweep, config(), sampler: sampler), name)
+            let other = try claimed(store.claimRun(ClaimRequest(sweepID: sweep.id, config: config(), sampler: sampler, agent: "b:2",
+                                                                heartbeatEvery: 1, now: t0, dataOverride: "/other/u.data")), name)
+            XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.dataOverride), [nil, "/other/u.data"], name)
+            XCTAssertEqual([plain.dataOverride, other.dataOverride], [nil, "/other/u.data"], name)
+        }
+    }
+
+    /// pause, stop and cancel refuse claims without changing the state; resume takes them again.
+    func testSteeredSweepsRefuseClaimsUntilResumed() throws {
+        try forEachStore { store, name in
+            let sweep = try store.createSweep(configText: "", seed: 1, now: t0)
+            let sampler = ListSampler(points: points(6))
+            _ = try claimed(claim(store, sweep, config(), sampler: sampler), name)
+            for (state, done) in [(SweepState.paused, SweepDone.paused), (.stopped, .stopped), (.cancelled, .cancelled)] {
+                XCTAssertNoThrow(try store.setState(sweepID: sweep.id, state), name)
+                XCTAssertEqual(try claim(store, sweep, config(), sampler: sampler), .done(done), "\(name): \(state)")
+                XCTAssertEqual(try store.sweep(id: sweep.id).state, state, "\(name): a refused claim leaves \(state) as it is")
+            }
+            XCTAssertEqual(try store.setState(sweepID: sweep.id, .running), .cancelled, "\(name): returns the old state")
+            _ = try claimed(claim(store, sweep, config(), sampler: sampler), "\(name) after resume")
+            XCTAssertEqual(try store.runs(sweepID: sweep.id).count, 2, name)
+            XCTAssertThrowsError(try store.setState(sweepID: "nope1234", .paused), name)
+        }
+    }
+
+    func testDeletingASweepRemovesItsRunsAndMetricsOnly() throws {
+        try forEachStore { store, name in
+            let keep = try store.createSweep(configText: "", seed: 1, now: t0)
+            let gone = try store.createSweep(configText: "", seed: 2, now: t0)
+            let kept = try claimed(claim(store, keep, config(), sampler: ListSampler(points: points(1))), name)
+            let removed = try claimed(claim(store, gone, config(), sampler: ListSampler(points: points(1))), name)
+            try store.appendMetrics(runID: kept.id, step: 1, values: ["Valid Loss": 1])
+            try store.appendMetrics(runID: removed.id, step: 1, values: ["Valid Loss": 2])
+            try store.deleteSweep(id: gone.id)
+            XCTAssertEqual(try store.sweeps().map(\.id), [keep.id], name)
+            XCTAssertThrowsError(try store.sweep(id: gone.id), name)
+            XCTAssertEqual(try store.runs(sweepID: gone.id), [], name)
+            XCTAssertEqual(try store.metrics(runID: removed.id), [], name)
+            XCTAssertEqual(try store.metrics(runID: kept.id).count, 1, name)
+            XCTAssertThrowsError(try store.deleteSweep(id: gone.id), "\(name): deleting twice names the sweep")
+            // Run ids are never reused after a delete.
+            let again = try store.createSweep(configText: "", seed: 3, now: t0)
+            let next = try claimed(claim(store, again, config(), sampler: ListSampler(points: points(1))), name)
+            XCTAssertGreaterThan(next.id, removed.id, name)
+        }
+    }
+
     // MARK: - Claims
 
     func testClaimsWalkThePointsThenFinishTheSweep() throws {
@@ -370,13 +426,15 @@ final class StoreTests: XCTestCase {
         try db.read { db in
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
             XCTAssertEqual(try String.fetchOne(db, sql: "SELECT config FROM runs"), #"{"name":"a b","x":1}"#, "config is canonical JSON")
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1"])
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1", "v2"])
             func columns(_ table: String) throws -> [String] {
                 try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] }
             }
-            XCTAssertEqual(try columns("sweeps"), ["id", "config", "seed", "state", "created"])
+            XCTAssertEqual(try columns("sweeps"), ["id", "config", "seed", "state", "created",
+                                                   "data_path", "data_absolute", "data_size", "data_fingerprint"])
             XCTAssertEqual(try columns("runs"), ["id", "sweep_id", "state", "config", "seed", "reason", "exit_code", "agent",
-                                                 "heartbeat_every", "started_at", "ended_at", "heartbeat_at", "given_back", "summary"])
+                                                 "heartbeat_every", "started_at", "ended_at", "heartbeat_at", "given_back", "summary",
+                                                 "data_override"])
             XCTAssertEqual(try columns("metrics"), ["run_id", "step", "name", "value"])
         }
     }

@@ -8,6 +8,13 @@ public final class InMemoryRunStore: RunStore, @unchecked Sendable {
     private var sweepList: [SweepRecord] = []
     private var runList: [StoredRun] = []
     private var metricList: [Int: [MetricPoint]] = [:]
+    /// The last run id handed out (ids are never reused, as in SQLite's AUTOINCREMENT).
+    private var lastRunID = 0
+
+    private func nextRunID() -> Int {
+        lastRunID += 1
+        return lastRunID
+    }
 
     public init() {}
 
@@ -17,7 +24,7 @@ public final class InMemoryRunStore: RunStore, @unchecked Sendable {
         return try body()
     }
 
-    public func createSweep(configText: String, seed: UInt64, now: Date) throws -> SweepRecord {
+    public func createSweep(configText: String, seed: UInt64, data: SweepData?, now: Date) throws -> SweepRecord {
         locked {
             var attempt = 0
             var id = ClaimPolicy.newSweepID()
@@ -25,9 +32,31 @@ public final class InMemoryRunStore: RunStore, @unchecked Sendable {
                 attempt += 1
                 id = ClaimPolicy.newSweepID(attempt: attempt)
             }
-            let sweep = SweepRecord(id: id, configText: configText, seed: seed, state: .running, created: now)
+            let sweep = SweepRecord(id: id, configText: configText, seed: seed, state: .running, created: now, data: data)
             sweepList.append(sweep)
             return sweep
+        }
+    }
+
+    public func setState(sweepID: String, _ state: SweepState) throws -> SweepState {
+        try locked {
+            guard let i = sweepList.firstIndex(where: { $0.id == sweepID }) else {
+                throw RunStoreError.noSuchSweep(id: sweepID, store: "the in-memory store")
+            }
+            let old = sweepList[i].state
+            sweepList[i].state = state
+            return old
+        }
+    }
+
+    public func deleteSweep(id: String) throws {
+        try locked {
+            guard sweepList.contains(where: { $0.id == id }) else {
+                throw RunStoreError.noSuchSweep(id: id, store: "the in-memory store")
+            }
+            sweepList.removeAll { $0.id == id }
+            for run in runList where run.sweepID == id { metricList[run.id] = nil }
+            runList.removeAll { $0.sweepID == id }
         }
     }
 
@@ -47,6 +76,7 @@ public final class InMemoryRunStore: RunStore, @unchecked Sendable {
             guard let index = sweepList.firstIndex(where: { $0.id == request.sweepID }) else {
                 throw RunStoreError.noSuchSweep(id: request.sweepID, store: "the in-memory store")
             }
+            if let steered = SweepDone.steered(sweepList[index].state) { return .done(steered) }
             let runs = runList.filter { $0.sweepID == request.sweepID }
             let histories = request.config.metric.map { historiesLocked(runs: runs, name: $0.name) } ?? [:]
             switch ClaimPolicy.decide(config: request.config, sweepSeed: sweepList[index].seed, runs: runs,
@@ -58,10 +88,10 @@ public final class InMemoryRunStore: RunStore, @unchecked Sendable {
                 return .done(done)
             case .run(let config):
                 let run = StoredRun(
-                    id: runList.count + 1, sweepID: request.sweepID, state: .running, config: config,
+                    id: nextRunID(), sweepID: request.sweepID, state: .running, config: config,
                     seed: ClaimPolicy.runSeed(sweepSeed: sweepList[index].seed, config: config),
                     agent: request.agent, heartbeatEvery: request.heartbeatEvery,
-                    startedAt: request.now, heartbeatAt: request.now)
+                    startedAt: request.now, heartbeatAt: request.now, dataOverride: request.dataOverride)
                 runList.append(run)
                 sweepList[index].state = .running
                 return .claimed(run)

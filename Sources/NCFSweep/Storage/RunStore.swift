@@ -25,8 +25,18 @@ import NCFKernels
 /// - **Returned values are snapshots.** Nothing returned changes when the store does.
 /// - Times are wall-clock `Date`s passed in by the caller, so tests control them.
 public protocol RunStore: Sendable {
-    /// Stores a new sweep (its YAML text and seed) under a fresh 8-character id, state `running`.
-    func createSweep(configText: String, seed: UInt64, now: Date) throws -> SweepRecord
+    /// Stores a new sweep (its YAML text, seed and the data its built-in trials train on) under a
+    /// fresh 8-character id, state `running`.
+    func createSweep(configText: String, seed: UInt64, data: SweepData?, now: Date) throws -> SweepRecord
+
+    /// Steers a sweep (`ncf sweep stop|cancel|pause|resume`): sets its state and returns the one it
+    /// had. Claims follow the state at once (`claimRun` answers `.done(.paused)`, `.stopped` or
+    /// `.cancelled`); agents read it with every heartbeat.
+    /// - Throws: `RunStoreError.noSuchSweep`.
+    func setState(sweepID: String, _ state: SweepState) throws -> SweepState
+
+    /// Removes a sweep with its runs and their metrics. - Throws: `RunStoreError.noSuchSweep`.
+    func deleteSweep(id: String) throws
 
     /// The sweep with this id. - Throws: `RunStoreError.noSuchSweep`.
     func sweep(id: String) throws -> SweepRecord
@@ -36,7 +46,8 @@ public protocol RunStore: Sendable {
 
     /// Atomically decides and inserts the sweep's next run (see `ClaimRequest`).
     ///
-    /// In one exclusive step: reads the runs, stops with `.done` when `metric.target` was reached,
+    /// In one exclusive step: answers `.done(.paused)`, `.done(.stopped)` or `.done(.cancelled)`
+    /// for a steered sweep (its state unchanged); otherwise reads the runs, stops with `.done` when `metric.target` was reached,
     /// `run_cap` is used up or the sampler has nothing left (then, with no run running, the sweep
     /// becomes `finished`); otherwise calls `sampler.next(1, config:, runs:, rng:)` with
     /// `rng = SplitMix64(seed: sweepSeed, stream: number of runs so far)` and inserts its point
@@ -91,21 +102,59 @@ public struct SweepRecord: Sendable, Equatable {
     public var seed: UInt64
     public var state: SweepState
     public var created: Date
+    /// The data its built-in trials train on, recorded when it was created (nil for a sweep of an
+    /// external program, or one created before ncf recorded data).
+    public var data: SweepData?
 
-    public init(id: String, configText: String, seed: UInt64, state: SweepState, created: Date) {
+    public init(id: String, configText: String, seed: UInt64, state: SweepState, created: Date, data: SweepData? = nil) {
         self.id = id
         self.configText = configText
         self.seed = seed
         self.state = state
         self.created = created
+        self.data = data
     }
 }
 
+/// The data file of a sweep, as recorded when the sweep was created: every agent trains on it,
+/// and one whose `--data` differs refuses unless told to override (the override is recorded on
+/// each run).
+public struct SweepData: Sendable, Equatable, Codable {
+    /// The path as the user gave it (`../shared/data/ml-100k/u.data`).
+    public var path: String
+    /// The absolute path, which agents in other directories use.
+    public var absolutePath: String
+    /// Bytes (of every file, for the NCF files' prefix).
+    public var size: Int64
+    /// A content fingerprint; an agent that finds another refuses (the file changed).
+    public var fingerprint: String
+
+    public init(path: String, absolutePath: String, size: Int64, fingerprint: String) {
+        self.path = path
+        self.absolutePath = absolutePath
+        self.size = size
+        self.fingerprint = fingerprint
+    }
+}
+
+/// Where a sweep is in its life. `running`, `paused`, `stopped` and `cancelled` are set by the
+/// user (`ncf sweep resume|pause|stop|cancel`, W&B's `wandb sweep --resume|--pause|--stop|--cancel`);
+/// `finished` by the last claim.
 public enum SweepState: String, Sendable, Codable, CaseIterable {
     /// Agents may claim runs.
     case running
+    /// No new claims until `resume`; running runs go on, and agents wait instead of exiting.
+    case paused
+    /// No new claims; running runs finish, then agents exit.
+    case stopped
+    /// No new claims; agents stop their running runs within one heartbeat (each is `stopped`,
+    /// with the reason), then exit.
+    case cancelled
     /// Search space exhausted, `run_cap` used up or `metric.target` reached, and no run running.
     case finished
+
+    /// Whether agents may claim runs of the sweep.
+    public var acceptsClaims: Bool { self == .running || self == .finished }
 }
 
 /// One run as the store holds it: the frozen record's fields plus bookkeeping.
@@ -131,11 +180,13 @@ public struct StoredRun: Sendable, Equatable {
     public var givenBack: Bool
     /// The trial's closing `{"summary": …}` object, as JSON text.
     public var summary: String?
+    /// The data path the run trained on when its agent overrode the sweep's (`--override_data`).
+    public var dataOverride: String?
 
     public init(id: Int, sweepID: String, state: RunState, config: [String: ParamValue], seed: UInt64,
                 reason: String? = nil, exitCode: Int32? = nil, agent: String, heartbeatEvery: Double,
                 startedAt: Date, endedAt: Date? = nil, heartbeatAt: Date, givenBack: Bool = false,
-                summary: String? = nil) {
+                summary: String? = nil, dataOverride: String? = nil) {
         self.id = id
         self.sweepID = sweepID
         self.state = state
@@ -150,6 +201,7 @@ public struct StoredRun: Sendable, Equatable {
         self.heartbeatAt = heartbeatAt
         self.givenBack = givenBack
         self.summary = summary
+        self.dataOverride = dataOverride
     }
 
     /// Whether the run counts for the sampler and `run_cap` (it was not given back).
@@ -192,15 +244,18 @@ public struct ClaimRequest: Sendable {
     /// The agent's heartbeat interval in seconds (stale detection allows three missed beats).
     public var heartbeatEvery: Double
     public var now: Date
+    /// The data path the agent trains on instead of the sweep's, recorded on the run.
+    public var dataOverride: String?
 
     public init(sweepID: String, config: SweepConfig, sampler: any Sampler, agent: String,
-                heartbeatEvery: Double, now: Date) {
+                heartbeatEvery: Double, now: Date, dataOverride: String? = nil) {
         self.sweepID = sweepID
         self.config = config
         self.sampler = sampler
         self.agent = agent
         self.heartbeatEvery = heartbeatEvery
         self.now = now
+        self.dataOverride = dataOverride
     }
 }
 
@@ -218,12 +273,31 @@ public enum SweepDone: Sendable, Equatable, CustomStringConvertible {
     case runCap(Int)
     /// A run reached `metric.target`.
     case target(runID: Int, value: Double)
+    /// The user paused the sweep (`ncf sweep pause`); agents wait for `resume`.
+    case paused
+    /// The user stopped the sweep (`ncf sweep stop`).
+    case stopped
+    /// The user cancelled the sweep (`ncf sweep cancel`).
+    case cancelled
 
     public var description: String {
         switch self {
         case .exhausted: return "every point of the search space has been run"
         case .runCap(let n): return "run_cap \(n) reached"
         case let .target(runID, value): return "run \(runID) reached the target (\(formatMetric(value)))"
+        case .paused: return "the sweep is paused (`ncf sweep resume` resumes it)"
+        case .stopped: return "the sweep was stopped (`ncf sweep stop`)"
+        case .cancelled: return "the sweep was cancelled (`ncf sweep cancel`)"
+        }
+    }
+
+    /// The answer for a sweep in `state` that takes no claims; nil when it takes them.
+    public static func steered(_ state: SweepState) -> SweepDone? {
+        switch state {
+        case .paused: return .paused
+        case .stopped: return .stopped
+        case .cancelled: return .cancelled
+        case .running, .finished: return nil
         }
     }
 }
@@ -336,6 +410,15 @@ enum ClaimPolicy {
         let nanos = UInt64(Date().timeIntervalSince1970 * 1e9)
         var rng = SplitMix64(seed: nanos ^ UInt64(attempt), stream: UInt64(UInt32(bitPattern: getpid())))
         return String((0..<8).map { _ in alphabet[rng.nextInt(below: alphabet.count)] })
+    }
+}
+
+// MARK: - Conveniences
+
+extension RunStore {
+    /// A sweep that records no data (an external program's, or in tests).
+    public func createSweep(configText: String, seed: UInt64, now: Date) throws -> SweepRecord {
+        try createSweep(configText: configText, seed: seed, data: nil, now: now)
     }
 }
 

@@ -10,12 +10,14 @@ import GRDB
 /// another agent's. The schema is versioned by `DatabaseMigrator`; a store from a newer ncf, or
 /// an SQLite file that is not a store, is refused with a clear error, never re-created.
 ///
-/// Schema (version 1; `/work/notes/store-schema.md` and the README describe it for `sqlite3` users):
+/// Schema (version 2; the README describes it for `sqlite3` users):
 /// ```
-/// sweeps  (id TEXT PK, config TEXT (the YAML), seed INTEGER, state TEXT, created REAL)
+/// sweeps  (id TEXT PK, config TEXT (the YAML), seed INTEGER, state TEXT, created REAL,
+///          data_path TEXT, data_absolute TEXT, data_size INTEGER, data_fingerprint TEXT)
 /// runs    (id INTEGER PK, sweep_id TEXT, state TEXT, config TEXT (canonical JSON), seed INTEGER,
 ///          reason TEXT, exit_code INTEGER, agent TEXT, heartbeat_every REAL, started_at REAL,
-///          ended_at REAL, heartbeat_at REAL, given_back INTEGER, summary TEXT (JSON))
+///          ended_at REAL, heartbeat_at REAL, given_back INTEGER, summary TEXT (JSON),
+///          data_override TEXT)
 /// metrics (run_id INTEGER, step INTEGER, name TEXT, value REAL; PK (run_id, step, name))
 /// ```
 /// Times are Unix seconds (`datetime(started_at, 'unixepoch')` in `sqlite3`); a non-finite
@@ -180,6 +182,29 @@ public final class SQLiteRunStore: RunStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        // v2: the sweep's data (`ncf sweep --data`), the states a user steers to, and the data a
+        // run trained on when its agent overrode the sweep's. SQLite cannot widen a CHECK
+        // constraint, so `sweeps` is rebuilt (foreign keys are off during a migration, so the
+        // runs that reference it are untouched).
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE sweeps_v2 (
+                    id               TEXT PRIMARY KEY NOT NULL,
+                    config           TEXT NOT NULL,
+                    seed             INTEGER NOT NULL,
+                    state            TEXT NOT NULL CHECK (state IN ('running', 'paused', 'stopped', 'cancelled', 'finished')),
+                    created          REAL NOT NULL,
+                    data_path        TEXT,
+                    data_absolute    TEXT,
+                    data_size        INTEGER,
+                    data_fingerprint TEXT
+                );
+                INSERT INTO sweeps_v2 (id, config, seed, state, created) SELECT id, config, seed, state, created FROM sweeps;
+                DROP TABLE sweeps;
+                ALTER TABLE sweeps_v2 RENAME TO sweeps;
+                ALTER TABLE runs ADD COLUMN data_override TEXT;
+                """)
+        }
         return m
     }
 
@@ -264,7 +289,7 @@ public final class SQLiteRunStore: RunStore {
 
     // MARK: - Sweeps
 
-    public func createSweep(configText: String, seed: UInt64, now: Date) throws -> SweepRecord {
+    public func createSweep(configText: String, seed: UInt64, data: SweepData?, now: Date) throws -> SweepRecord {
         try immediate { db in
             var attempt = 0
             var id = ClaimPolicy.newSweepID()
@@ -272,10 +297,34 @@ public final class SQLiteRunStore: RunStore {
                 attempt += 1
                 id = ClaimPolicy.newSweepID(attempt: attempt)
             }
-            let sweep = SweepRecord(id: id, configText: configText, seed: seed, state: .running, created: now)
-            try db.execute(sql: "INSERT INTO sweeps (id, config, seed, state, created) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, configText, Int64(bitPattern: seed), sweep.state.rawValue, now.timeIntervalSince1970])
+            let sweep = SweepRecord(id: id, configText: configText, seed: seed, state: .running, created: now, data: data)
+            try db.execute(sql: """
+                INSERT INTO sweeps (id, config, seed, state, created, data_path, data_absolute, data_size, data_fingerprint)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, configText, Int64(bitPattern: seed), sweep.state.rawValue, now.timeIntervalSince1970,
+                                 data?.path, data?.absolutePath, data?.size, data?.fingerprint])
             return sweep
+        }
+    }
+
+    public func setState(sweepID: String, _ state: SweepState) throws -> SweepState {
+        try immediate { db in
+            guard let old = try String.fetchOne(db, sql: "SELECT state FROM sweeps WHERE id = ?", arguments: [sweepID]) else {
+                throw RunStoreError.noSuchSweep(id: sweepID, store: path)
+            }
+            try db.execute(sql: "UPDATE sweeps SET state = ? WHERE id = ?", arguments: [state.rawValue, sweepID])
+            return SweepState(rawValue: old) ?? .running
+        }
+    }
+
+    public func deleteSweep(id: String) throws {
+        try immediate { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sweeps WHERE id = ?)", arguments: [id]) ?? false else {
+                throw RunStoreError.noSuchSweep(id: id, store: path)
+            }
+            try db.execute(sql: "DELETE FROM metrics WHERE run_id IN (SELECT id FROM runs WHERE sweep_id = ?)", arguments: [id])
+            try db.execute(sql: "DELETE FROM runs WHERE sweep_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM sweeps WHERE id = ?", arguments: [id])
         }
     }
 
@@ -294,9 +343,13 @@ public final class SQLiteRunStore: RunStore {
     }
 
     private static func sweep(from row: Row) -> SweepRecord {
-        SweepRecord(id: row["id"], configText: row["config"], seed: UInt64(bitPattern: row["seed"] as Int64),
-                    state: SweepState(rawValue: row["state"]) ?? .running,
-                    created: Date(timeIntervalSince1970: row["created"]))
+        var data: SweepData?
+        if let path: String = row["data_path"], let absolute: String = row["data_absolute"] {
+            data = SweepData(path: path, absolutePath: absolute, size: row["data_size"] ?? 0, fingerprint: row["data_fingerprint"] ?? "")
+        }
+        return SweepRecord(id: row["id"], configText: row["config"], seed: UInt64(bitPattern: row["seed"] as Int64),
+                           state: SweepState(rawValue: row["state"]) ?? .running,
+                           created: Date(timeIntervalSince1970: row["created"]), data: data)
     }
 
     // MARK: - Runs
@@ -307,6 +360,7 @@ public final class SQLiteRunStore: RunStore {
                 throw RunStoreError.noSuchSweep(id: request.sweepID, store: path)
             }
             let sweep = Self.sweep(from: sweepRow)
+            if let steered = SweepDone.steered(sweep.state) { return .done(steered) }
             let runs = try Self.fetchRuns(db, sweepID: request.sweepID)
             let histories = try request.config.metric.map { try Self.fetchHistories(db, sweepID: request.sweepID, name: $0.name) } ?? [:]
             switch ClaimPolicy.decide(config: request.config, sweepSeed: sweep.seed, runs: runs, histories: histories,
@@ -320,10 +374,10 @@ public final class SQLiteRunStore: RunStore {
                 let seed = ClaimPolicy.runSeed(sweepSeed: sweep.seed, config: config)
                 let now = request.now.timeIntervalSince1970
                 try db.execute(sql: """
-                    INSERT INTO runs (sweep_id, state, config, seed, agent, heartbeat_every, started_at, heartbeat_at)
-                    VALUES (?, 'running', ?, ?, ?, ?, ?, ?)
+                    INSERT INTO runs (sweep_id, state, config, seed, agent, heartbeat_every, started_at, heartbeat_at, data_override)
+                    VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [sweep.id, ParamValue.canonicalJSON(config), Int64(bitPattern: seed), request.agent,
-                                     request.heartbeatEvery, now, now])
+                                     request.heartbeatEvery, now, now, request.dataOverride])
                 let id = Int(db.lastInsertedRowID)
                 if sweep.state != .running {
                     try db.execute(sql: "UPDATE sweeps SET state = 'running' WHERE id = ?", arguments: [sweep.id])
@@ -331,7 +385,7 @@ public final class SQLiteRunStore: RunStore {
                 TestPause.at("claim")
                 return .claimed(StoredRun(id: id, sweepID: sweep.id, state: .running, config: config, seed: seed,
                                           agent: request.agent, heartbeatEvery: request.heartbeatEvery,
-                                          startedAt: request.now, heartbeatAt: request.now))
+                                          startedAt: request.now, heartbeatAt: request.now, dataOverride: request.dataOverride))
             }
         }
     }
@@ -486,6 +540,6 @@ public final class SQLiteRunStore: RunStore {
             heartbeatEvery: row["heartbeat_every"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
             endedAt: ended.map(Date.init(timeIntervalSince1970:)),
             heartbeatAt: Date(timeIntervalSince1970: row["heartbeat_at"]),
-            givenBack: row["given_back"], summary: row["summary"])
+            givenBack: row["given_back"], summary: row["summary"], dataOverride: row["data_override"])
     }
 }
