@@ -86,7 +86,11 @@ public enum AgentEnd: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .sweepDone(let done): return "the sweep is done: \(done)"
+        case .sweepDone(let done):
+            switch done {
+            case .stopped, .cancelled, .paused: return "\(done)"
+            default: return "the sweep is done: \(done)"
+            }
         case .countReached(let n): return "started its \(n) run\(n == 1 ? "" : "s") (--count)"
         case .interrupted: return "interrupted; running trials were stopped and their points given back"
         case .configLooksBroken(let message): return message
@@ -287,6 +291,7 @@ public final class Agent: @unchecked Sendable {
 
     private func slotLoop() throws {
         var waitingLogged = false
+        var pausedLogged = false
         while true {
             condition.lock()
             // Another slot seeing the sweep done does not end this one: it claims once more after
@@ -318,8 +323,29 @@ public final class Agent: @unchecked Sendable {
             switch outcome {
             case .claimed(let run):
                 waitingLogged = false
+                pausedLogged = false
                 TestPause.at("after-claim")
                 runTrial(run)
+            case .done(.paused):
+                // Paused by the user: wait for `ncf sweep resume` (or a stop/cancel) without
+                // spending the count; running trials go on.
+                condition.lock()
+                if claimsLeft != nil { claimsLeft! += 1 }
+                condition.unlock()
+                if !pausedLogged {
+                    pausedLogged = true
+                    log("\(SweepDone.paused); waiting (`ncf sweep resume \(sweep.id)`)")
+                }
+                pause(max(0.05, min(1, options.heartbeat)))
+            case .done(let done) where done == .stopped || done == .cancelled:
+                // Steered by the user: claim nothing more; this agent's running trials finish
+                // (stop) or were stopped by the heartbeat (cancel).
+                condition.lock()
+                if claimsLeft != nil { claimsLeft! += 1 }
+                if end == nil { end = .sweepDone(done) }
+                condition.broadcast()
+                condition.unlock()
+                return
             case .done(let done):
                 condition.lock()
                 if claimsLeft != nil { claimsLeft! += 1 }
@@ -433,7 +459,10 @@ public final class Agent: @unchecked Sendable {
         var reason: String?
         var givenBack = false
         var fast = false
-        if flags.interrupted {
+        if flags.cancelled {
+            state = .stopped
+            reason = "cancelled (`ncf sweep cancel`) after \(epochs) epoch\(epochs == 1 ? "" : "s")"
+        } else if flags.interrupted {
             state = .stopped
             condition.lock()
             let by = interruptSignal == SIGINT ? "Ctrl-C" : signalName(interruptSignal) ?? "signal \(interruptSignal)"
@@ -583,6 +612,26 @@ public final class Agent: @unchecked Sendable {
             } catch {
                 log("warning: heartbeat failed: \(error)")
             }
+            obeySteering()
+        }
+    }
+
+    /// Reads the sweep's state once per heartbeat: after `ncf sweep cancel` the running trials
+    /// are stopped now (each run `stopped`, its reason saying so), after `ncf sweep stop` the
+    /// agent claims nothing more; pause and resume act at the next claim.
+    private func obeySteering() {
+        guard let state = try? store.sweep(id: sweep.id).state else { return }
+        guard state == .cancelled || state == .stopped else { return }
+        condition.lock()
+        if end == nil || end!.isSweepDone { end = .sweepDone(state == .cancelled ? .cancelled : .stopped) }
+        let trials = state == .cancelled ? active.values.filter { !$0.snapshot.cancelled } : []
+        condition.broadcast()
+        condition.unlock()
+        guard !trials.isEmpty else { return }
+        log("\(SweepDone.cancelled): stopping \(trials.count) running trial\(trials.count == 1 ? "" : "s")")
+        for trial in trials {
+            trial.mark { $0.cancelled = true }
+            stop(trial, signal: SIGTERM)
         }
     }
 }
@@ -597,6 +646,8 @@ private final class ActiveTrial: @unchecked Sendable {
         var prunedAfter: Int?
         var timedOut = false
         var stolen = false
+        /// Stopped because the user cancelled the sweep.
+        var cancelled = false
         var ended = false
         var nonFinite: String?
     }

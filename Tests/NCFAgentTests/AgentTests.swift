@@ -362,4 +362,61 @@ final class AgentTests: XCTestCase {
         XCTAssertNil(TrialLine.parse("{broken"))
         XCTAssertNil(TrialLine.parse("[1, 2]"))
     }
+
+    // MARK: - Steering (ncf sweep stop|cancel|pause|resume)
+
+    /// Cancel: the running trials are stopped within a heartbeat, each run `stopped` with the
+    /// reason, and the agent claims nothing more.
+    func testCancelStopsRunningTrialsWithinAHeartbeat() throws {
+        let store = try sqliteStore()
+        let config = gridConfig([xs(6), Parameter(name: "sleep", spec: .constant(.double(0.4))), Parameter(name: "epochs", spec: .constant(.int(20)))])
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        let log = Log()
+        let wait = runInBackground(makeAgent(store, sweep, config, options: AgentOptions(parallel: 2, heartbeat: 0.2), log: log))
+        try waitUntil("two trials logged an epoch", timeout: 30) { try store.histories(sweepID: sweep.id, metric: "Valid Loss").count == 2 }
+        XCTAssertEqual(try store.setState(sweepID: sweep.id, .cancelled), .running)
+        let report = try wait()
+        XCTAssertEqual(report.end, .sweepDone(.cancelled))
+        let runs = try store.runs(sweepID: sweep.id)
+        XCTAssertEqual(runs.count, 2, "no claim after the cancel:\n\(log.all.joined(separator: "\n"))")
+        for run in runs {
+            XCTAssertEqual(run.state, .stopped, "\(run)")
+            XCTAssertTrue(run.reason?.contains("cancelled") ?? false, "\(run.reason ?? "no reason")")
+            XCTAssertFalse(run.givenBack, "a cancelled run keeps its point")
+            let epochs = try store.metrics(runID: run.id).filter { $0.name == "epoch" }.count
+            XCTAssertLessThan(epochs, 20, "stopped early")
+        }
+        XCTAssertEqual(try store.sweep(id: sweep.id).state, .cancelled)
+    }
+
+    /// Stop: running trials finish, nothing new is claimed.
+    func testStopLetsRunningTrialsFinishAndClaimsNothingMore() throws {
+        let store = try sqliteStore()
+        let config = gridConfig([xs(6), Parameter(name: "sleep", spec: .constant(.double(0.3)))])
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        let wait = runInBackground(makeAgent(store, sweep, config, options: AgentOptions(heartbeat: 0.2)))
+        try waitUntil("a run claimed", timeout: 30) { try store.runs(sweepID: sweep.id).count == 1 }
+        XCTAssertEqual(try store.setState(sweepID: sweep.id, .stopped), .running)
+        let report = try wait()
+        XCTAssertEqual(report.end, .sweepDone(.stopped))
+        let runs = try store.runs(sweepID: sweep.id)
+        XCTAssertEqual(runs.map(\.state), [.finished], "the running run finished; nothing more was claimed")
+    }
+
+    /// Pause: the agent waits (spending nothing of --count); resume: it goes on to the end.
+    func testPausedSweepWaitsUntilResumed() throws {
+        let store = try sqliteStore()
+        let config = gridConfig([xs(3)])
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        XCTAssertEqual(try store.setState(sweepID: sweep.id, .paused), .running)
+        let log = Log()
+        let wait = runInBackground(makeAgent(store, sweep, config, options: AgentOptions(count: 3, heartbeat: 0.1), log: log))
+        try waitUntil("the agent says it waits", timeout: 10) { log.all.contains { $0.contains("paused") } }
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertEqual(try store.runs(sweepID: sweep.id).count, 0, "nothing claimed while paused")
+        XCTAssertEqual(try store.setState(sweepID: sweep.id, .running), .paused)
+        let report = try wait()
+        XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.state), [.finished, .finished, .finished], log.all.joined(separator: "\n"))
+        XCTAssertEqual(report.end, .countReached(3))
+    }
 }
