@@ -31,6 +31,9 @@ public struct AgentOptions: Sendable, Equatable {
     public var fastFailureSeconds: Double
     /// After SIGTERM (pruned, timed out, non-finite loss), SIGKILL follows after this many seconds.
     public var killAfter: Double
+    /// The data this agent trains on instead of the sweep's (`--override_data`), recorded on each
+    /// run it claims; nil when it trains on the sweep's data.
+    public var dataOverride: String?
 
     /// Defaults: one trial at a time, heartbeat every 10 s, stale after 60 s, the config judged
     /// broken when the first 3 trials each fail within 60 s.
@@ -319,7 +322,8 @@ public final class Agent: @unchecked Sendable {
                 return
             }
             let outcome = try store.claimRun(ClaimRequest(sweepID: sweep.id, config: config, sampler: sampler, agent: agentID,
-                                                          heartbeatEvery: options.heartbeat, now: now))
+                                                          heartbeatEvery: options.heartbeat, now: now,
+                                                          dataOverride: options.dataOverride))
             switch outcome {
             case .claimed(let run):
                 waitingLogged = false

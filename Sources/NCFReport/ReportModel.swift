@@ -53,6 +53,8 @@ public struct ReportModel: Sendable {
         public var reason: String?
         /// The trial's closing summary (test metrics, `protocol`, `best_epoch`, …); empty when none.
         public var summary: [String: ParamValue]
+        /// The data its agent trained on instead of the sweep's (`--override_data`), if any.
+        public var dataOverride: String? = nil
 
         /// The held-out test metrics of its summary, by name.
         public var testMetrics: [(name: String, value: Double)] {
@@ -221,7 +223,7 @@ public struct ReportModel: Sendable {
             runs.append(Run(id: s.id, number: k + 1, state: s.state, givenBack: s.givenBack, config: s.config, seed: s.seed,
                             values: values, labels: labels, metric: best, logged: history.filter(\.isFinite).count,
                             startedAt: s.startedAt, endedAt: s.endedAt, duration: max(0, end.timeIntervalSince(s.startedAt)),
-                            reason: s.reason, summary: summary))
+                            reason: s.reason, summary: summary, dataOverride: s.dataOverride))
         }
         self.parameters = parameters
         self.runs = runs

@@ -73,6 +73,9 @@ public enum SweepReport {
         facts.append("seed \(m.sweep.seed)")
         facts.append("created \(htmlEscape(timestamp(m.sweep.created)))")
         page.add("<p class=\"sub\">\(facts.joined(separator: " · "))</p>")
+        if let data = m.sweep.data {
+            page.add("<p class=\"sub\">Data <code title=\"\(htmlEscape(data.absolutePath))\">\(htmlEscape(data.path))</code> (\(data.size) bytes, <span title=\"\(htmlEscape(data.fingerprint))\">\(htmlEscape(String(data.fingerprint.prefix(15))))…</span>)</p>")
+        }
         var chips = "<p class=\"chips\"><span class=\"chip total\">\(m.runs.count) run\(m.runs.count == 1 ? "" : "s")</span>"
         for (state, n) in m.counts {
             chips += "<span class=\"chip \(state.rawValue)\">\(n) \(state.rawValue)</span>"
@@ -123,8 +126,8 @@ public enum SweepReport {
         if case .string(let p)? = run.summary["protocol"] { page.add("<p class=\"sub\">Protocol: \(htmlEscape(p))</p>") }
         page.add("</div></div>")
         page.add("<h3>Reproduce it</h3><pre class=\"cmd\">\(htmlEscape(reproduceCommand(m, run: run)))</pre>")
-        if m.config?.usesBuiltInTrainer ?? true, run.config["data"] == nil {
-            page.add("<p class=\"sub\">Give <code>--data</code> the ratings file the agents trained on (the store does not record it). The seed is the run's own, so the run trains exactly as it did.</p>")
+        if m.config?.usesBuiltInTrainer ?? true, run.config["data"] == nil, run.dataOverride ?? m.sweep.data?.path == nil {
+            page.add("<p class=\"sub\">Give <code>--data</code> the ratings file the agents trained on (this sweep was created before ncf recorded its data). The seed is the run's own, so the run trains exactly as it did.</p>")
         }
         page.add("</section>")
     }
@@ -136,6 +139,7 @@ public enum SweepReport {
         var words: [String]
         if m.config?.usesBuiltInTrainer ?? true {
             if config["seed"] == nil { config["seed"] = .int(Int(run.seed)) }
+            if config["data"] == nil, let data = run.dataOverride ?? m.sweep.data?.path { config["data"] = .string(data) }
             words = ["ncf", "train"] + commandLineFlags(config).split(separator: " ").map(String.init)
             if config["data"] == nil { words.append("--data=PATH") }
         } else {

@@ -70,8 +70,12 @@ struct AgentFlags: ParsableArguments {
     var store: String = defaultStorePath
 
     @Option(name: .customLong("data"), help: ArgumentHelp(
-        "Ratings file for the built-in trainer's trials (unless the config sets `data`).", valueName: "path"))
+        "Ratings file for the built-in trainer's trials (unless the config sets `data`). `ncf sweep` records it with the sweep; an agent trains on the sweep's data and refuses another --data unless --override_data.", valueName: "path"))
     var data: String?
+
+    @Flag(name: [.customLong("override_data"), .customLong("override-data")], help: ArgumentHelp(
+        "Train on --data although the sweep recorded other data (or its data changed); each run records it."))
+    var overrideData = false
 
     @Option(name: .customLong("heartbeat"), parsing: .unconditional, help: ArgumentHelp(
         "Seconds between this agent's heartbeats.", valueName: "s"))
@@ -142,7 +146,13 @@ func say(_ line: String) {
 /// Runs an agent on `sweep` with Ctrl-C/SIGTERM handling, prints the best run, and exits with
 /// the agent's status (130 when interrupted, 1 when the config looks broken or every trial failed).
 func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, configDirectory: String?, flags: AgentFlags) throws {
-    var command = TrialCommand(config: config, ncfExecutable: TrialCommand.currentExecutable(), data: flags.data)
+    let data = try trialData(sweep: sweep, given: flags.data, override: flags.overrideData)
+    if let recorded = sweep.data {
+        say(data.override == nil ? "data: \(describe(recorded))" : "data: \(data.path ?? "?") instead of the sweep's \(describe(recorded)) (--override_data; recorded on each run)")
+    }
+    var options = flags.options
+    options.dataOverride = data.override
+    var command = TrialCommand(config: config, ncfExecutable: TrialCommand.currentExecutable(), data: data.path)
     if case .external(let program, let list) = command {
         command = .external(program: resolveProgram(program, configDirectory: configDirectory), command: list)
     }
@@ -150,7 +160,7 @@ func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, co
         say("note: the config sets `data`, so --data is not passed to the trials")
     }
     let agent = Agent(store: store, sweep: sweep, config: config, sampler: config.sampler, pruner: config.pruner,
-                      command: command, options: flags.options, log: { say($0) })
+                      command: command, options: options, log: { say($0) })
     // On a terminal: a live line per running trial, redrawn in place (plain lines otherwise).
     let live = LiveDisplay.start(store: store, sweepID: sweep.id, agentID: agent.agentID, metric: config.metric)
     defer { live?.stop() }

@@ -4,7 +4,13 @@ import ArgumentParser
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and inspect hyperparameter sweeps described in W&B sweep YAML.",
-        subcommands: [SweepRun.self, SweepValidate.self, SweepSuggest.self, SweepStatus.self, SweepList.self, SweepBest.self, SweepReportCommand.self],
+        subcommands: [SweepRun.self, SweepValidate.self, SweepSuggest.self, SweepStatus.self, SweepList.self, SweepBest.self, SweepReportCommand.self,
+                      SweepStop.self, SweepCancel.self, SweepPause.self, SweepResume.self, SweepDelete.self],
         defaultSubcommand: SweepRun.self
     )
+
+    /// The subcommand names, for "did you mean" when `ncf sweep WORD` is neither one nor a file.
+    static var subcommandNames: [String] {
+        configuration.subcommands.compactMap { $0.configuration.commandName }
+    }
 }

@@ -21,6 +21,9 @@ struct SweepStatus: ParsableCommand {
         let runs = try db.runs(sweepID: sweep.id)
         print("sweep \(sweep.id)\(config?.name.map { " \"\($0)\"" } ?? "") — \(sweep.state.rawValue)")
         print("  \(config.map(describe) ?? "config unreadable"); seed \(sweep.seed); created \(timestamp(sweep.created))")
+        if let data = sweep.data { print("  data: \(describe(data))") }
+        let overrides = Set(runs.compactMap(\.dataOverride))
+        if !overrides.isEmpty { print("  data overridden by an agent (--override_data) on some runs: \(overrides.sorted().joined(separator: ", "))") }
         let counts = Dictionary(grouping: runs, by: \.state).mapValues(\.count)
         let tally = RunState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
         print("  runs: \(runs.count)\(tally.isEmpty ? "" : " (\(tally))")")
@@ -121,6 +124,10 @@ struct SweepBest: ParsableCommand {
         }
         var values = best.run.config
         if config.usesBuiltInTrainer && values["seed"] == nil { values["seed"] = .int(Int(best.run.seed)) }
+        // The data it trained on: an agent's override, else the sweep's, as the user gave it.
+        if config.usesBuiltInTrainer && values["data"] == nil, let data = best.run.dataOverride ?? sweep.data?.path {
+            values["data"] = .string(data)
+        }
         switch export {
         case .json:
             print(ParamValue.canonicalJSON(values))

@@ -26,6 +26,11 @@ struct SweepRun: ParsableCommand {
     @OptionGroup(title: "Agent") var agent: AgentFlags
 
     func validate() throws {
+        // `ncf sweep stauts ID`: a mistyped subcommand, not a missing file.
+        if !FileManager.default.fileExists(atPath: file), !file.contains("/"), !file.contains("."),
+           let near = Spelling.suggestion(for: file, in: Sweep.subcommandNames) {
+            throw ValidationError("unknown subcommand `\(file)`; did you mean `ncf sweep \(near)`? (`ncf sweep FILE.yaml` runs a sweep config; `ncf sweep --help` lists the subcommands)")
+        }
         let problems = agent.options.problems
         if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
     }
@@ -40,11 +45,21 @@ struct SweepRun: ParsableCommand {
         var text = config.sourceText
         if text.isEmpty, let data = FileManager.default.contents(atPath: file) { text = String(decoding: data, as: UTF8.self) }
 
+        // The built-in trainer's data is recorded with the sweep, so every agent trains on it.
+        var data: SweepData?
+        if config.usesBuiltInTrainer && !config.parameters.contains(where: { $0.name == "data" }) {
+            guard let path = agent.data ?? locateDefaultData() else {
+                throw CLIError(message: "no --data given and there is no \(defaultDataPath) in \(FileManager.default.currentDirectoryPath). Hint: pass --data FILE (the sweep records it for every agent), or write the synthetic set here with `ncf data synth`.")
+            }
+            data = try sweepData(path: path)
+        }
         let store = try openStore(agent.store, create: true)
         let sweep: SweepRecord
-        do { sweep = try store.createSweep(configText: text, seed: seed, now: Date()) } catch { throw CLIError(error) }
+        do { sweep = try store.createSweep(configText: text, seed: seed, data: data, now: Date()) } catch { throw CLIError(error) }
+        let storePath = URL(fileURLWithPath: agent.store).standardizedFileURL.path
         say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.store)")
-        say("to join: ncf agent \(sweep.id) --store \(agent.store)")
+        if let data { say("data: \(describe(data)), recorded for every agent") }
+        say("to join: ncf agent \(sweep.id) --store \(shellQuoted(storePath))")
         if agent.count == 0 { return }
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
         try runAgent(store: store, sweep: sweep, config: config, configDirectory: directory, flags: agent)

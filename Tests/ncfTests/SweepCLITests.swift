@@ -138,9 +138,9 @@ final class SweepCLITests: SweepProcessTestCase {
               epochs:
                 value: 1
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        let stderr = try ncfFails(["sweep", path, "--store", store, "--data", tmp.appendingPathComponent("missing.tsv").path])
+        let stderr = try ncfFails(["sweep", path, "--store", store, "--data", try writeBadRatings()])
         XCTAssertTrue(stderr.contains("the first 3 trials all failed within seconds"), stderr)
-        XCTAssertTrue(stderr.contains("missing.tsv"), "the trainer's own message is shown: \(stderr)")
+        XCTAssertTrue(stderr.contains("bad.tsv"), "the trainer's own message is shown: \(stderr)")
         let id = try XCTUnwrap(SQLiteRunStore(path: store, create: false).sweeps().first?.id)
         XCTAssertEqual(try runs(id).map(\.state), [.failed, .failed, .failed])
     }
@@ -243,7 +243,11 @@ final class SweepCLITests: SweepProcessTestCase {
               model:
                 value: NCF
             """.write(toFile: path, atomically: true, encoding: .utf8)
+        // The default data, Data/ratings.tsv in the working directory: the bundled set, as
+        // `ncf data synth` writes it.
+        try ncfSucceeds(["data", "synth"])
         let result = try ncfSucceeds(["sweep", path, "--count", "3", "--store", store, "--parallel", "2"])
+        XCTAssertTrue(result.stdout.contains("data: Data/ratings.tsv (2.0 MB, sha256:"), result.description)
         let id = try sweepID(result)
         let runs = try runs(id)
         XCTAssertEqual(runs.count, 3, result.description)
@@ -260,8 +264,8 @@ final class SweepCLITests: SweepProcessTestCase {
         XCTAssertTrue(best.stdout.contains("protocol: "), best.description)
         let flags = try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "flags"])
         let words = flags.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
-        XCTAssertTrue(words.contains("--epochs=2") && words.contains("--model=NCF") && words.contains { $0.hasPrefix("--seed=") },
-                      flags.description)
+        XCTAssertTrue(words.contains("--epochs=2") && words.contains("--model=NCF") && words.contains { $0.hasPrefix("--seed=") }
+                      && words.contains("--data=Data/ratings.tsv"), flags.description)
         // The exported flags train the same model again.
         let again = try ncfSucceeds(["train", "--json"] + words)
         let validLoss = trainingRecords(again).epochs.compactMap { number($0, "Valid Loss") }.min()
@@ -272,7 +276,9 @@ final class SweepCLITests: SweepProcessTestCase {
     func testCanonicalSweepFileLoads() throws {
         let canonical = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sweeps/ncf.yaml").path
-        let result = try ncfSucceeds(["sweep", canonical, "--count", "0", "--store", store])
+        let bundled = URL(fileURLWithPath: canonical).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Data/ratings.tsv").path
+        let result = try ncfSucceeds(["sweep", canonical, "--count", "0", "--store", store, "--data", bundled])
         XCTAssertTrue(result.stdout.contains("bayes, metric Valid Loss (minimize)"), result.description)
     }
 
@@ -282,7 +288,9 @@ final class SweepCLITests: SweepProcessTestCase {
     func testCanonicalSweepRunsThreeTrials() throws {
         let canonical = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sweeps/ncf.yaml").path
-        let result = try ncfSucceeds(["sweep", canonical, "--count", "3", "--parallel", "2", "--store", store])
+        let bundled = URL(fileURLWithPath: canonical).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Data/ratings.tsv").path
+        let result = try ncfSucceeds(["sweep", canonical, "--count", "3", "--parallel", "2", "--store", store, "--data", bundled])
         let id = try sweepID(result)
         let all = try runs(id)
         XCTAssertEqual(all.map(\.state), [.finished, .finished, .finished], result.description)
@@ -290,5 +298,110 @@ final class SweepCLITests: SweepProcessTestCase {
         let best = try ncfSucceeds(["sweep", "best", id, "--store", store])
         XCTAssertTrue(best.stdout.contains("Test RMSE"), best.description)
         XCTAssertTrue(best.stdout.contains("model: NCF"), best.description)
+    }
+
+    // MARK: - The sweep's data
+
+    /// A tiny built-in-trainer sweep config: 1 epoch, small layers, a 3-point grid.
+    private func builtInConfig() throws -> String {
+        let path = tmp.appendingPathComponent("builtin.yaml").path
+        try """
+            method: grid
+            metric:
+              name: Valid Loss
+            parameters:
+              lr:
+                values: [0.001, 0.002, 0.003]
+              epochs:
+                value: 1
+              embed_dim:
+                value: 4
+              mlp_dims:
+                value: "8,4"
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// The sweep records its --data; an agent started elsewhere with only the printed join
+    /// command trains on it; the data is named by the agent, status, best and the export.
+    func testTheSweepRecordsItsDataAndEveryAgentTrainsOnIt() throws {
+        let data = try writeTinyRatings(name: "tiny.tsv")
+        let created = try ncfSucceeds(["sweep", try builtInConfig(), "--count", "0", "--store", store, "--data", "tiny.tsv"])
+        let id = try sweepID(created)
+        XCTAssertTrue(created.stdout.contains("data: tiny.tsv ("), created.description)
+        XCTAssertTrue(created.stdout.contains("to join: ncf agent \(id) --store \(store)"), "the join hint names the absolute store:\n\(created)")
+        XCTAssertEqual(try openStore().sweep(id: id).data?.absolutePath, data)
+
+        // From another directory (no Data/ there): exactly the printed join command.
+        let elsewhere = tmp.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let agent = try CLIRunner(executableNamed: "ncf").run(["agent", id, "--store", store], in: elsewhere)
+        XCTAssertEqual(agent.exitCode, 0, agent.description)
+        XCTAssertTrue(agent.stdout.contains("data: tiny.tsv ("), agent.description)
+        XCTAssertEqual(try runs(id).map(\.state), [.finished, .finished, .finished], agent.description)
+        XCTAssertEqual(try runs(id).map(\.dataOverride), [nil, nil, nil])
+
+        let status = try ncfSucceeds(["sweep", "status", id, "--store", store])
+        XCTAssertTrue(status.stdout.contains("data: tiny.tsv ("), status.description)
+        let flags = try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "flags"])
+        XCTAssertTrue(flags.stdout.contains("--data=tiny.tsv"), flags.description)
+    }
+
+    /// Another --data is refused unless --override_data, which each run then records; a data
+    /// file changed since the sweep was created is refused too.
+    func testAnAgentWithOtherDataRefusesUnlessTold() throws {
+        _ = try writeTinyRatings(name: "tiny.tsv")
+        let other = try writeTinyRatings(name: "other.tsv")
+        let id = try createSweep(try builtInConfig(), ["--data", "tiny.tsv"])
+        let refused = try ncfFails(["agent", id, "--store", store, "--data", "other.tsv"])
+        for fragment in ["sweep \(id) trains on", "tiny.tsv", "--data other.tsv", "--override_data"] {
+            XCTAssertTrue(refused.contains(fragment), "message lacks \"\(fragment)\":\n\(refused)")
+        }
+        XCTAssertEqual(try runs(id).count, 0, "nothing ran")
+
+        try ncfSucceeds(["agent", id, "--store", store, "--data", "other.tsv", "--override_data", "--count", "1"])
+        XCTAssertEqual(try runs(id).map(\.dataOverride), [other])
+        let status = try ncfSucceeds(["sweep", "status", id, "--store", store])
+        XCTAssertTrue(status.stdout.contains("data overridden"), status.description)
+
+        // The recorded file changes: the next agent refuses.
+        try (TinyRatings.lines.dropLast().joined(separator: "\n") + "\n").write(toFile: tmp.appendingPathComponent("tiny.tsv").path,
+                                                                              atomically: true, encoding: .utf8)
+        let changed = try ncfFails(["agent", id, "--store", store])
+        XCTAssertTrue(changed.contains("changed since the sweep was created"), changed)
+    }
+
+    // MARK: - Steering
+
+    func testStopPauseResumeCancelAndDeleteFromTheCommandLine() throws {
+        let id = try createSweep(try writeConfig(parameters: grid(3)))
+        let paused = try ncfSucceeds(["sweep", "pause", id, "--store", store])
+        XCTAssertTrue(paused.stdout.contains("running → paused"), paused.description)
+        XCTAssertTrue(try ncfSucceeds(["sweep", "status", id, "--store", store]).stdout.contains("— paused"))
+        XCTAssertTrue(try ncfSucceeds(["sweep", "list", "--store", store]).stdout.contains("paused"))
+        // A paused sweep's agent waits; --count 0 agents are not a thing, so check the claim through stop instead.
+        try ncfSucceeds(["sweep", "stop", id, "--store", store])
+        let stopped = try ncfSucceeds(["agent", id, "--store", store])
+        XCTAssertTrue(stopped.stdout.contains("the sweep was stopped"), stopped.description)
+        XCTAssertEqual(try runs(id).count, 0)
+        try ncfSucceeds(["sweep", "resume", id, "--store", store])
+        try ncfSucceeds(["agent", id, "--store", store])
+        XCTAssertEqual(try runs(id).map(\.state), [.finished, .finished, .finished])
+        try ncfSucceeds(["sweep", "cancel", id, "--store", store])
+        XCTAssertEqual(try openStore().sweep(id: id).state, .cancelled)
+
+        let unconfirmed = try ncfFails(["sweep", "delete", id, "--store", store])
+        XCTAssertTrue(unconfirmed.contains("--yes"), unconfirmed)
+        XCTAssertEqual(try openStore().sweeps().count, 1)
+        try ncfSucceeds(["sweep", "delete", id, "--store", store, "--yes"])
+        XCTAssertEqual(try openStore().sweeps().count, 0)
+        XCTAssertEqual(try runs(id).count, 0)
+        let gone = try ncfFails(["sweep", "pause", id, "--store", store])
+        XCTAssertTrue(gone.contains("no sweep \(id)"), gone)
+    }
+
+    func testAMistypedSubcommandIsNamed() throws {
+        let stderr = try ncfFails(["sweep", "stauts", "abcd1234"])
+        XCTAssertTrue(stderr.contains("unknown subcommand `stauts`; did you mean `ncf sweep status`?"), stderr)
     }
 }

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import NCFSweep
+
+// `ncf sweep stop | cancel | pause | resume | delete ID`: steer a sweep from any shell, as W&B's
+// `wandb sweep --stop | --cancel | --pause | --resume` do. Agents obey within one heartbeat.
+
+/// What each steering command does to the sweep's state.
+private enum Steer {
+    /// Sets the sweep's state and says what agents will do.
+    static func apply(_ state: SweepState, sweepID: String, store path: String, says: String) throws {
+        let db = try openStore(path, create: false)
+        let old: SweepState
+        do { old = try db.setState(sweepID: sweepID, state) } catch { throw CLIError(error) }
+        let running = (try? db.runs(sweepID: sweepID).filter { $0.state == .running }.count) ?? 0
+        if old == state {
+            print("sweep \(sweepID) was already \(state.rawValue)")
+        } else {
+            print("sweep \(sweepID): \(old.rawValue) → \(state.rawValue); \(says)")
+        }
+        if running > 0 { print("  \(running) run\(running == 1 ? " is" : "s are") running") }
+    }
+}
+
+struct SweepStop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop a sweep: running runs finish, no new run starts, agents exit.")
+    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
+    @OptionGroup var store: StoreOption
+    func run() throws {
+        try Steer.apply(.stopped, sweepID: sweepID, store: store.store,
+                        says: "agents start no new run and exit when their running runs finish (`ncf sweep resume` undoes it)")
+    }
+}
+
+struct SweepCancel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel a sweep: running runs are stopped now, no new run starts, agents exit.")
+    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
+    @OptionGroup var store: StoreOption
+    func run() throws {
+        try Steer.apply(.cancelled, sweepID: sweepID, store: store.store,
+                        says: "agents stop their running runs within one heartbeat (they end `stopped`) and exit")
+    }
+}
+
+struct SweepPause: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pause",
+        abstract: "Pause a sweep: no new run starts until `ncf sweep resume`; agents wait.")
+    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
+    @OptionGroup var store: StoreOption
+    func run() throws {
+        try Steer.apply(.paused, sweepID: sweepID, store: store.store,
+                        says: "running runs go on; agents wait for `ncf sweep resume \(sweepID)`")
+    }
+}
+
+struct SweepResume: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Resume a paused, stopped or cancelled sweep: agents claim runs again.")
+    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
+    @OptionGroup var store: StoreOption
+    func run() throws {
+        try Steer.apply(.running, sweepID: sweepID, store: store.store,
+                        says: "waiting agents claim runs again; agents that exited can be started again with `ncf agent \(sweepID)`")
+    }
+}
+
+struct SweepDelete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete a sweep with all its runs and metrics from the store.",
+        discussion: "Asks for confirmation on a terminal; --yes skips the question (needed when stdin is not a terminal).")
+    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
+    @Flag(name: .customLong("yes"), help: "Delete without asking.") var yes = false
+    @OptionGroup var store: StoreOption
+
+    func run() throws {
+        let db = try openStore(store.store, create: false)
+        let runs: [StoredRun]
+        do {
+            _ = try db.sweep(id: sweepID)
+            runs = try db.runs(sweepID: sweepID)
+        } catch { throw CLIError(error) }
+        let running = runs.filter { $0.state == .running }.count
+        if !yes {
+            guard isatty(STDIN_FILENO) == 1 else {
+                throw CLIError(message: "not deleting sweep \(sweepID) without confirmation. Hint: pass --yes to delete it and its \(runs.count) runs.")
+            }
+            let warning = running > 0 ? " (\(running) still running: their agents will stop)" : ""
+            print("delete sweep \(sweepID) with its \(runs.count) runs and their metrics\(warning)? [y/N] ", terminator: "")
+            guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                print("not deleted")
+                return
+            }
+        }
+        do { try db.deleteSweep(id: sweepID) } catch { throw CLIError(error) }
+        print("deleted sweep \(sweepID) (\(runs.count) runs)")
+    }
+}
