@@ -10,34 +10,60 @@ public struct RunLog: Sendable, Equatable {
     public var lines: [[String: Double?]]
     /// The closing summary (test metrics, `best_epoch`, `protocol`, …); empty when the run printed none.
     public var summary: [String: ParamValue]
+    /// The 1-based numbers of the lines skipped because they are not valid UTF-8 (a damaged byte
+    /// costs its line, not the whole log).
+    public var invalidLines: [Int]
 
-    public init(lines: [[String: Double?]], summary: [String: ParamValue]) {
+    public init(lines: [[String: Double?]], summary: [String: ParamValue], invalidLines: [Int] = []) {
         self.lines = lines
         self.summary = summary
+        self.invalidLines = invalidLines
     }
 
     /// Reads a log's text; lines that are not JSON objects (human output) are skipped.
     public static func parse(_ text: String) -> RunLog {
         var log = RunLog(lines: [], summary: [:])
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            switch TrialLine.parse(String(line)) {
-            case .metrics(let values)?: log.lines.append(values)
-            case .summary(let json, _)?:
-                if case .map(let map)? = try? ParamValue.parseJSON(json) { log.summary = map }
-            case nil: continue
-            }
+            log.add(String(line))
         }
         return log
     }
 
-    /// Reads the log at `path`.
+    /// Reads a log's bytes line by line: a line that is not valid UTF-8 is skipped and its number
+    /// recorded in `invalidLines`; other lines as in `parse(_:)`.
+    /// - Complexity: O(bytes).
+    public static func parse(bytes: [UInt8]) -> RunLog {
+        var log = RunLog(lines: [], summary: [:])
+        var number = 0
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            number += 1
+            if line.isEmpty { continue }
+            guard let text = String(validating: line, as: UTF8.self) else {
+                log.invalidLines.append(number)
+                continue
+            }
+            log.add(text)
+        }
+        return log
+    }
+
+    private mutating func add(_ line: String) {
+        switch TrialLine.parse(line) {
+        case .metrics(let values)?: lines.append(values)
+        case .summary(let json, _)?:
+            if case .map(let map)? = try? ParamValue.parseJSON(json) { summary = map }
+        case nil: break
+        }
+    }
+
+    /// Reads the log at `path`; lines of invalid UTF-8 are skipped (see `invalidLines`).
     /// - Throws: `ReportError.unreadable`, or `.emptyLog` when it holds no JSON line.
     public static func read(path: String) throws -> RunLog {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ReportError.unreadable(path: path, detail: (error as NSError).localizedDescription)
         }
-        let log = parse(text)
+        let log = parse(bytes: [UInt8](data))
         if log.lines.isEmpty && log.summary.isEmpty { throw ReportError.emptyLog(path: path) }
         return log
     }
