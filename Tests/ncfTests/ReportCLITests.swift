@@ -165,6 +165,8 @@ final class ReportCLITests: SweepProcessTestCase {
         var claimConfig = config
         claimConfig.method = .random
         claimConfig.runCap = nil
+        // A point the sweep has not run (random search never repeats a run's config).
+        claimConfig.parameters = [Parameter(name: "x", spec: .categorical([.int(7)], probabilities: nil))]
         guard case .claimed(let run) = try db.claimRun(ClaimRequest(sweepID: id, config: claimConfig, sampler: RandomSampler(),
                                                                      agent: "elsewhere:1", heartbeatEvery: 10, now: Date())) else {
             return XCTFail("no claim")
