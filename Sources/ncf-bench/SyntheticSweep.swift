@@ -50,7 +50,7 @@ enum SyntheticSweep {
     @discardableResult
     static func fill(store: any RunStore, runs count: Int, epochs: Int = 20, seed: UInt64 = 1,
                             now: Date = Date()) throws -> SweepRecord {
-        let config = try SweepConfig.parse(yaml: yaml, file: "synthetic sweep", trainerFlags: nil).config
+        let config = try SweepConfig.parse(yaml: yaml, file: "synthetic sweep", trainer: nil).config
         var claimConfig = config
         claimConfig.metric = nil // claims need no histories: keeps filling fast
         claimConfig.earlyTerminate = nil
