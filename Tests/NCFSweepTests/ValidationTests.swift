@@ -317,9 +317,10 @@ final class ValidationTests: XCTestCase {
         let report = SweepConfig.check(yaml: text, file: yamlPath, trainer: .flags(["epochs"]))
         XCTAssertEqual(report.errors, [])
         XCTAssertEqual(report.warnings.map(\.key), ["program"])
-        XCTAssertTrue(report.warnings[0].message.hasPrefix("program `train_missing.py` not found"), report.warnings[0].message)
-        XCTAssertTrue(report.warnings[0].message.contains("built-in trainer"), report.warnings[0].message)
-        XCTAssertEqual(report.warnings[0].line, 1)
+        let warning = report.warnings.first?.message ?? ""
+        XCTAssertTrue(warning.hasPrefix("program `train_missing.py` not found"), warning)
+        XCTAssertTrue(warning.contains("built-in trainer"), warning)
+        XCTAssertEqual(report.warnings.first?.line, 1)
         XCTAssertEqual(report.config?.usesBuiltInTrainer, true)
         // Another program's parameters: still only a warning (an agent elsewhere may have the file).
         let other = SweepConfig.check(yaml: "program: train_missing.py\nmethod: random\nparameters: {depth: {value: 1}}\n",
