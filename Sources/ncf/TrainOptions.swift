@@ -119,7 +119,7 @@ struct ModelOptions: ParsableArguments {
     var seed: UInt64 = d.seed
 
     @Option(name: .customLong("patience"), parsing: .unconditional,
-            help: ArgumentHelp("Stop after this many epochs without a better --select_metric (an integer; 0 = off).", valueName: "n"))
+            help: ArgumentHelp("Stop after this many epochs without a better value of the selection metric (an integer; 0 = off).", valueName: "n"))
     var patience: Int = d.patience
 
     @Option(name: [.customLong("select_metric"), .customLong("select-metric")], help: ArgumentHelp(
