@@ -1,4 +1,5 @@
 import Foundation
+import NCFRunContract
 import NCFSweep
 
 #if canImport(Glibc)
@@ -134,14 +135,15 @@ public struct AgentReport: Sendable, Equatable {
 /// if such a run goes stale, its point comes back and the slot runs it.
 ///
 /// How a trial ends → the run's state and reason:
-/// - exit 0 → `finished`;
+/// - exit 0 → `finished`; but `failed` "metric `X` never logged; it logged: …" when the sweep has
+///   a metric and no line named it (a misspelt metric: it counts towards `maxInitialFailures`);
 /// - a NaN/±inf/null loss (or sweep metric) on a line → stopped at once, `failed` "non-finite loss: …";
 /// - pruned by hyperband → SIGTERM, `stopped` "early-terminated by hyperband after N epochs";
 /// - Ctrl-C or SIGTERM to the agent → the same signal to the trial (the trainer finishes its
 ///   epoch), `stopped` "interrupted", point given back; a second signal SIGKILLs the trial;
 /// - `--trial_timeout` → SIGTERM, `failed` "timed out after S s";
 /// - a non-zero exit whose last error line reports a diverged loss (the built-in trainer's
-///   `training diverged: …`) → `failed` "non-finite loss (exit code 1): …";
+///   divergence message, `RunExitCode`) → `failed` "non-finite loss (exit code 4): …";
 /// - other non-zero exit → `failed` "exit code C: <last stderr line>"; a signal → `failed`
 ///   "killed by signal S (NAME)".
 ///
@@ -379,7 +381,7 @@ public final class Agent: @unchecked Sendable {
     private func runTrial(_ run: StoredRun) {
         let started = Date()
         let trial = ActiveTrial()
-        let paramsText = run.config.keys.sorted().map { "\($0)=\(TrialCommand.flagText(run.config[$0]!))" }.joined(separator: " ")
+        let paramsText = run.config.keys.sorted().map { "\($0)=\(TrialCommand.displayText(run.config[$0]!))" }.joined(separator: " ")
         log("run \(run.id) started: \(paramsText)")
 
         let jsonFile = scratch.appendingPathComponent("run-\(run.id).json").path
@@ -426,12 +428,18 @@ public final class Agent: @unchecked Sendable {
         var summary: String?
         var storeWarned = false
         let metricName = config.metric?.name
+        var loggedNames: [String] = []
         process.readLines { line in
             guard let parsed = TrialLine.parse(line) else { return }
             switch parsed {
+            case .config:
+                break
             case .summary(let text, _):
                 summary = text
             case .metrics(let values):
+                for name in values.keys.sorted() where !RunLogRecord.bookkeepingKeys.contains(name) && !loggedNames.contains(name) {
+                    loggedNames.append(name)
+                }
                 step += 1
                 do {
                     try store.appendMetrics(runID: run.id, step: step, values: values)
@@ -482,6 +490,12 @@ public final class Agent: @unchecked Sendable {
         } else if let after = flags.prunedAfter {
             state = .stopped
             reason = "early-terminated by hyperband after \(after) epoch\(after == 1 ? "" : "s")"
+        } else if exit == .exited(0), let metricName, epochs == 0 {
+            // A misspelt metric (or a program that logs another name): the sweep searches blind.
+            state = .failed
+            let logged = loggedNames.isEmpty ? "nothing" : loggedNames.joined(separator: ", ")
+            reason = "metric `\(metricName)` never logged; it logged: \(logged)"
+            fast = true
         } else if exit == .exited(0) {
             state = .finished
         } else if let line = process.lastErrorLine(), Self.reportsDivergence(line) {
@@ -498,12 +512,10 @@ public final class Agent: @unchecked Sendable {
                started: started, failedFast: fast)
     }
 
-    /// Whether a trial's last error line says its loss became NaN or infinite (the built-in
-    /// trainer's `training diverged: the loss is nan …`, or a message naming a non-finite loss).
+    /// Whether a trial's last error line says its loss became NaN or infinite (the run contract's
+    /// divergence message, or another program's naming a non-finite loss).
     static func reportsDivergence(_ line: String) -> Bool {
-        let l = line.lowercased()
-        return l.contains("training diverged") || l.contains("non-finite loss")
-            || ((l.contains("loss is nan") || l.contains("loss is inf") || l.contains("loss is -inf")))
+        RunExitCode.reportsDivergence(lastErrorLine: line)
     }
 
     /// SIGTERM (or another signal) now, SIGKILL after `killAfter` seconds if still running.

@@ -14,9 +14,11 @@ import Darwin
 
 /// How a sweep's trials are started.
 public enum TrialCommand: Sendable, Equatable {
-    /// The built-in trainer: `executable train --key=value ... --seed=S [--data=PATH] --json`.
-    /// `data` (the agent's `--data`) is passed unless the config sets `data` itself.
-    case builtIn(executable: String, data: String?)
+    /// The built-in trainer: `executable train --key=value ... --seed=S [--data=PATH]
+    /// [--select_metric=M --select_goal=G] --json`. `data` (the agent's `--data`) is passed unless
+    /// the config sets `data` itself; `metric` (the sweep's) chooses the epoch each trial keeps and
+    /// tests, so a run is ranked by the epoch whose test metrics it reports.
+    case builtIn(executable: String, data: String?, metric: SweepConfig.Metric? = nil)
     /// Any other program, through the config's `command` list (default
     /// `${env} ${interpreter} ${program} ${args}`).
     case external(program: String, command: [String])
@@ -28,7 +30,7 @@ public enum TrialCommand: Sendable, Equatable {
     /// `command`, if any, is not used then), otherwise `program` through `command`.
     public init(config: SweepConfig, ncfExecutable: String, data: String?) {
         if config.usesBuiltInTrainer {
-            self = .builtIn(executable: ncfExecutable, data: data)
+            self = .builtIn(executable: ncfExecutable, data: data, metric: config.metric)
         } else {
             self = .external(program: config.program ?? "", command: config.command ?? Self.defaultCommand)
         }
@@ -56,7 +58,7 @@ public enum TrialCommand: Sendable, Equatable {
     public func arguments(config: [String: ParamValue], seed: UInt64, jsonFile: String) -> [String] {
         let names = config.keys.sorted()
         switch self {
-        case let .builtIn(executable, data):
+        case let .builtIn(executable, data, metric):
             var args = [executable, "train"]
             for name in names {
                 switch config[name]! {
@@ -67,6 +69,10 @@ public enum TrialCommand: Sendable, Equatable {
             }
             if config["seed"] == nil { args.append("--seed=\(seed)") }
             if let data, config["data"] == nil { args.append("--data=\(data)") }
+            if let metric, config["select_metric"] == nil {
+                args.append("--select_metric=\(metric.name)")
+                if config["select_goal"] == nil { args.append("--select_goal=\(metric.goal.rawValue)") }
+            }
             args.append("--json")
             return args
         case let .external(program, command):
@@ -102,6 +108,17 @@ public enum TrialCommand: Sendable, Equatable {
     public var usesJSONFile: Bool {
         if case .external(_, let command) = self { return command.contains { $0.contains("${args_json_file}") } }
         return false
+    }
+
+    /// A parameter value for people (logs, status lines): as `flagText`, but a fractional number
+    /// with 4 significant digits (`0.007900491811886342` → `0.0079`). Commands and exports keep
+    /// the exact `flagText`.
+    public static func displayText(_ value: ParamValue) -> String {
+        switch value {
+        case .double(let d) where d.isFinite && d != d.rounded(): return String(format: "%.4g", d)
+        case .list(let items): return items.map(displayText).joined(separator: ",")
+        default: return flagText(value)
+        }
     }
 
     /// A parameter value as a flag's text.

@@ -93,7 +93,7 @@ struct EvalBench: ParsableCommand {
         let config = ModelConfig(kind: .neumf, task: .implicit, numUsers: dataset.numUsers, numItems: dataset.numItems,
                                  embedDim: embedDim, mlpDims: dims, dropout: 0)
         let model = NeuMF(config: config, capacity: 256, seed: 0)
-        let evaluator = Evaluator(prefix: "Test", pairs: LabeledPairs(), ranking: ranking, dataset: dataset, k: 10)
+        let evaluator = Evaluator(split: .test, pairs: LabeledPairs(), ranking: ranking, dataset: dataset, k: 10)
         evaluator.tileRows = tileRows
         evaluator.threads = threads
         let pairs = ranking.count * dataset.numItems

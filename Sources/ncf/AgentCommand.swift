@@ -34,7 +34,7 @@ struct AgentCommand: ParsableCommand {
         let sweep = try store.sweep(id: sweepID)
         let config: SweepConfig
         do {
-            config = try SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainerFlags: Set(trainFlagNames)).config
+            config = try SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainer: builtInTrainer).config
         } catch {
             throw CLIError(message: "the stored config of sweep \(sweep.id) no longer loads:\n\(error)")
         }
@@ -57,13 +57,16 @@ struct StoreOption: ParsableArguments {
 
 /// How an agent runs its trials.
 struct AgentFlags: ParsableArguments {
+    /// The library's defaults (parallel trials, heartbeat, grace, fail-fast).
+    private static let d = AgentOptions()
+
     @Option(name: .customLong("count"), parsing: .unconditional, help: ArgumentHelp(
         "Runs this agent starts, then it exits. (default: until the sweep is done)", valueName: "n"))
     var count: Int?
 
     @Option(name: .customLong("parallel"), parsing: .unconditional, help: ArgumentHelp(
         "Trials run at the same time, each a child process.", valueName: "p"))
-    var parallel: Int = 1
+    var parallel: Int = d.parallel
 
     @Option(name: .customLong("store"), help: ArgumentHelp(
         "The sweep store, a SQLite file (relative paths from the working directory).", valueName: "path"))
@@ -79,11 +82,11 @@ struct AgentFlags: ParsableArguments {
 
     @Option(name: .customLong("heartbeat"), parsing: .unconditional, help: ArgumentHelp(
         "Seconds between this agent's heartbeats.", valueName: "s"))
-    var heartbeat: Double = 10
+    var heartbeat: Double = d.heartbeat
 
     @Option(name: .customLong("grace"), parsing: .unconditional, help: ArgumentHelp(
         "A run silent for this many seconds (and 3 of its agent's heartbeats) is stale; its point is run again.", valueName: "s"))
-    var grace: Double = 60
+    var grace: Double = d.grace
 
     @Option(name: [.customLong("trial_timeout"), .customLong("trial-timeout")], parsing: .unconditional, help: ArgumentHelp(
         "Stop a trial (as failed) after this many seconds. (default: no limit)", valueName: "s"))
@@ -91,7 +94,7 @@ struct AgentFlags: ParsableArguments {
 
     @Option(name: [.customLong("max_initial_failures"), .customLong("max-initial-failures")], parsing: .unconditional,
             help: ArgumentHelp("Stop when the first N trials all fail within a minute (a broken config); 0 = never.", valueName: "n"))
-    var maxInitialFailures: Int = 3
+    var maxInitialFailures: Int = d.maxInitialFailures
 
     var options: AgentOptions {
         AgentOptions(count: count, parallel: parallel, heartbeat: heartbeat, grace: grace, trialTimeout: trialTimeout,

@@ -121,3 +121,9 @@ private func jsonNumber(_ x: Double) -> String {
 
 /// `s` as a JSON string literal (the sweep engine's escaping, so every JSON ncf writes agrees).
 func quote(_ s: String) -> String { ParamValue.string(s).canonicalJSON }
+
+/// A number for people: 4 significant digits (`0.007900491811886342` → `0.0079`, `64` → `64`).
+/// Exports and JSON keep the exact value.
+func significant(_ x: Double, _ digits: Int = 4) -> String {
+    x.isFinite ? String(format: "%.\(digits)g", x) : String(x)
+}

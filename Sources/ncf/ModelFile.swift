@@ -113,7 +113,7 @@ struct Eval: ParsableCommand {
                 + "more than the \(formatBytes(available.bytes)) of \(available.source). Hint: evaluate it on a larger machine.")
         }
         let dataset = try reloadDataset(for: loaded, override: data) { console.say($0) }
-        let evaluator = Evaluator(prefix: "Test", pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset,
+        let evaluator = Evaluator(split: .test, pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset,
                                   k: loaded.metadata.train.topk)
         let metrics = evaluator.evaluate(loaded.model)
         console.say("\(modelPath): \(loaded.metadata.model.kind.rawValue) on \(loaded.metadata.data.path)")

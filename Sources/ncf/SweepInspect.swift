@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NCFAgent
 import NCFReport
+import NCFRunContract
 import NCFSweep
 
 // `ncf sweep status | list | best`: read a sweep store without changing it.
@@ -78,7 +79,7 @@ struct SweepList: ParsableCommand {
         }
         var rows = [["ID", "STATE", "METHOD", "RUNS", "BEST", "CREATED", "NAME"]]
         for sweep in sweeps {
-            let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainerFlags: nil).config
+            let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainer: nil).config
             let runs = try db.runs(sweepID: sweep.id)
             var best = "—"
             if let metric = config?.metric, let b = try db.bestRun(sweepID: sweep.id, metric: metric) {
@@ -140,12 +141,12 @@ struct SweepBest: ParsableCommand {
             print("best run of sweep \(sweep.id): run \(best.run.id) (\(best.run.state.rawValue))")
             print("  \(metric.name): \(formatMetric(best.value)) (\(metric.goal.rawValue), best epoch)")
             print("  config:")
-            for name in values.keys.sorted() { print("    \(name): \(TrialCommand.flagText(values[name]!))") }
+            for name in values.keys.sorted() { print("    \(name): \(TrialCommand.displayText(values[name]!))") }
             guard let text = best.run.summary, case .map(let summary)? = try? ParamValue.parseJSON(text) else {
                 print("  test metrics: none (the trial printed no summary)")
                 return
             }
-            let tests = summary.keys.filter { $0.hasPrefix("Test ") }.sorted()
+            let tests = summary.keys.filter { MetricSplit.of($0) == .test }.sorted()
             if tests.isEmpty {
                 print("  test metrics: none in the trial's summary")
             } else {
@@ -163,14 +164,15 @@ struct SweepBest: ParsableCommand {
 private func loadSweep(_ db: SQLiteRunStore, id: String) throws -> (SweepRecord, SweepConfig?) {
     let sweep: SweepRecord
     do { sweep = try db.sweep(id: id) } catch { throw CLIError(error) }
-    let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainerFlags: nil).config
+    let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainer: builtInTrainer).config
     return (sweep, config)
 }
 
-/// `batch_size=64 lr=0.003` (or `--batch_size=64 --lr=0.003`, a true boolean as a bare flag).
+/// `batch_size=64 lr=0.003` for people (4 significant digits), or the exact
+/// `--batch_size=64 --lr=0.003` for reuse (a true boolean as a bare flag).
 func flagList(_ config: [String: ParamValue], hyphens: Bool = false) -> String {
     if hyphens { return commandLineFlags(config) }
-    return config.keys.sorted().map { "\($0)=\(TrialCommand.flagText(config[$0]!))" }.joined(separator: " ")
+    return config.keys.sorted().map { "\($0)=\(TrialCommand.displayText(config[$0]!))" }.joined(separator: " ")
 }
 
 private func numberText(_ v: ParamValue) -> String {

@@ -43,9 +43,9 @@ struct SweepSuggest: ParsableCommand {
     func run() throws {
         let config: SweepConfig
         do {
-            let loaded = try SweepConfig.load(path: file, trainerFlags: Set(trainFlagNames), unknownFlagsAreErrors: false)
+            let loaded = try SweepConfig.load(path: file, trainer: builtInTrainer)
             config = loaded.config
-            for warning in loaded.warnings where warning.kind != .unknownFlag {
+            for warning in loaded.warnings {
                 FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
             }
         } catch {

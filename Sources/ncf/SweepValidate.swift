@@ -26,7 +26,7 @@ struct SweepValidate: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = SweepConfig.check(path: file, trainerFlags: Set(trainFlagNames), unknownFlagsAreErrors: false)
+        let report = SweepConfig.check(path: file, trainer: builtInTrainer)
         if json {
             print(Self.jsonText(report))
         } else {

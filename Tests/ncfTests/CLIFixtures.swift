@@ -137,7 +137,8 @@ func jsonLines(_ result: CLIResult, file: StaticString = #filePath, line: UInt =
 func trainingRecords(_ result: CLIResult, file: StaticString = #filePath, line: UInt = #line)
     -> (epochs: [[String: Any]], summary: [String: Any])
 {
-    let objects = jsonLines(result, file: file, line: line)
+    // The opening config record is not an epoch.
+    let objects = jsonLines(result, file: file, line: line).filter { !($0.count == 1 && $0["config"] != nil) }
     guard let last = objects.last, let summary = last["summary"] as? [String: Any] else {
         XCTFail("the last stdout line is not {\"summary\": {...}}:\n\(result)", file: file, line: line)
         return (objects, [:])

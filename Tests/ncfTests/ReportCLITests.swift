@@ -161,7 +161,7 @@ final class ReportCLITests: SweepProcessTestCase {
         // A run left running (as if its agent were busy): status shows its epoch and metric.
         let db = try SQLiteRunStore(path: store, create: false)
         let sweep = try db.sweep(id: id)
-        let config = try SweepConfig.parse(yaml: sweep.configText, file: "t", trainerFlags: nil).config
+        let config = try SweepConfig.parse(yaml: sweep.configText, file: "t", trainer: nil).config
         var claimConfig = config
         claimConfig.method = .random
         claimConfig.runCap = nil

@@ -170,7 +170,7 @@ final class SweepCLITests: SweepProcessTestCase {
         XCTAssertEqual(runs.count, 4, "all four points ran")
         for run in runs {
             XCTAssertEqual(run.state, .failed)
-            XCTAssertTrue(run.reason?.hasPrefix("non-finite loss (exit code 1): training diverged: the loss is") ?? false,
+            XCTAssertTrue(run.reason?.hasPrefix("non-finite loss (exit code 4): training diverged: the loss is") ?? false,
                           run.reason ?? "nil")
         }
     }
