@@ -1004,7 +1004,7 @@ struct ConfigReader {
 
     // MARK: Program and trainer flags
 
-    mutating func checkProgramAndFlags(trainerFlags: Set<String>?, unknownFlagsAreErrors: Bool) {
+    mutating func checkProgramAndFlags(trainerFlags: Set<String>?, unknownFlagsAreErrors: Bool, checksProgram: Bool = true) {
         let builtIn = program == nil || program == "ncf"
         if builtIn, let trainerFlags {
             let flags = trainerFlags.sorted()
@@ -1023,6 +1023,7 @@ struct ConfigReader {
                  hint: "set `program` to the trainer the command runs, or remove `command`")
         }
         if let program, program != "ncf", !program.isEmpty {
+            guard checksProgram else { return }
             let candidates = Self.programCandidates(program, configFile: file)
             if !candidates.contains(where: { FileManager.default.fileExists(atPath: $0) }) && !Self.onPath(program) {
                 error("program `\(program)` not found (looked for \(candidates.joined(separator: ", ")))", line: programLine,

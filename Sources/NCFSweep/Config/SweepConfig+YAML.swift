@@ -76,8 +76,22 @@ extension SweepConfig {
         }
     }
 
+    /// Parses the config stored with a sweep, to look at the sweep (`ncf sweep status`, `best`,
+    /// `report`): the rules of `parse`, except that a relative `program` is not looked for on
+    /// disk. Whether it exists depends on the working directory and matters only to an agent
+    /// about to run trials, which checks it then.
+    /// - Throws: `SweepError.invalidConfig` listing every problem.
+    public static func parseStored(yaml: String, sweepID: String) throws -> SweepConfig {
+        let report = check(yaml: yaml, file: "sweep \(sweepID)", trainerFlags: nil, checksProgram: false)
+        guard let config = report.config, report.errors.isEmpty else { throw SweepError.invalidConfig(report.errors) }
+        return config
+    }
+
     /// Checks YAML text without throwing: every error and warning, and the config when valid.
-    public static func check(yaml: String, file: String, trainerFlags: Set<String>?, unknownFlagsAreErrors: Bool = true) -> LoadReport {
+    /// - Parameter checksProgram: whether a `program` that is not `ncf` must exist (beside the
+    ///   file, in the working directory or on `PATH`).
+    public static func check(yaml: String, file: String, trainerFlags: Set<String>?, unknownFlagsAreErrors: Bool = true,
+                             checksProgram: Bool = true) -> LoadReport {
         let document = ConfigDocument.read(yaml)
         var reader = ConfigReader(file: file, sourceText: yaml)
         reader.problems = document.problems
@@ -87,7 +101,8 @@ extension SweepConfig {
         if document.root != nil || document.problems.isEmpty {
             reader.read(root: document.root, rootLine: document.rootLine)
             reader.checkRuntimeRules()
-            reader.checkProgramAndFlags(trainerFlags: trainerFlags, unknownFlagsAreErrors: unknownFlagsAreErrors)
+            reader.checkProgramAndFlags(trainerFlags: trainerFlags, unknownFlagsAreErrors: unknownFlagsAreErrors,
+                                        checksProgram: checksProgram)
         }
         return reader.report()
     }
