@@ -4,7 +4,7 @@ import ArgumentParser
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and inspect hyperparameter sweeps described in W&B sweep YAML.",
-        subcommands: [SweepRun.self, SweepValidate.self, SweepSuggest.self, SweepStatus.self, SweepList.self, SweepBest.self, SweepReportCommand.self, SweepFixture.self],
+        subcommands: [SweepRun.self, SweepValidate.self, SweepSuggest.self, SweepStatus.self, SweepList.self, SweepBest.self, SweepReportCommand.self, SweepCheck.self, SweepFixture.self],
         defaultSubcommand: SweepRun.self
     )
 }

@@ -38,7 +38,10 @@ struct SweepReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
+        try readingStore(store.store, write)
+    }
+
+    private func write(_ db: SQLiteRunStore) throws {
         let path = output ?? "sweep-\(sweepID).html"
         do {
             if watch {
@@ -84,12 +87,13 @@ struct SweepFixture: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, create: true)
-        do {
-            let sweep = try SyntheticSweep.fill(store: db, runs: runs, epochs: epochs, seed: seed)
-            print("created synthetic sweep \(sweep.id) with \(runs) runs in \(store.store)")
-        } catch let error as RunStoreError {
-            throw CLIError(error)
+        try writingStore(store.store, create: true) { db in
+            do {
+                let sweep = try SyntheticSweep.fill(store: db, runs: runs, epochs: epochs, seed: seed)
+                print("created synthetic sweep \(sweep.id) with \(runs) runs in \(store.store)")
+            } catch let error as RunStoreError {
+                throw CLIError(error)
+            }
         }
     }
 }

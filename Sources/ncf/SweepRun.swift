@@ -38,13 +38,14 @@ struct SweepRun: ParsableCommand {
         var text = config.sourceText
         if text.isEmpty, let data = FileManager.default.contents(atPath: file) { text = String(decoding: data, as: UTF8.self) }
 
-        let store = try openStore(agent.store, create: true)
-        let sweep: SweepRecord
-        do { sweep = try store.createSweep(configText: text, seed: seed, now: Date()) } catch { throw CLIError(error) }
-        say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.store)")
-        say("to join: ncf agent \(sweep.id) --store \(agent.store)")
-        if agent.count == 0 { return }
-        let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
-        try runAgent(store: store, sweep: sweep, config: config, configDirectory: directory, flags: agent)
+        try writingStore(agent.store, create: true) { store in
+            let sweep: SweepRecord
+            do { sweep = try store.createSweep(configText: text, seed: seed, now: Date()) } catch { throw CLIError(error) }
+            say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.store)")
+            say("to join: ncf agent \(sweep.id) --store \(agent.store)")
+            if agent.count == 0 { return }
+            let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+            try runAgent(store: store, sweep: sweep, config: config, configDirectory: directory, flags: agent)
+        }
     }
 }
