@@ -157,6 +157,10 @@ extension SQLiteRunStore {
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND typeof(name) = 'text'")
             }
         } catch let error as DatabaseError {
+            let dir = URL(fileURLWithPath: file).deletingLastPathComponent().path
+            if [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) && access(dir, W_OK) != 0 {
+                throw RunStoreError.notWritable(path: path, detail: "its directory \(dir) is not writable, and SQLite needs to create \(URL(fileURLWithPath: file).lastPathComponent)-shm beside a store in WAL mode even to read it")
+            }
             throw translate(error, path: path)
         } catch {
             throw RunStoreError.damaged(path: path, detail: "its list of tables cannot be read (\(error))")
