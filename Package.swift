@@ -108,7 +108,8 @@ let package = Package(
         .testTarget(name: "NCFTrainingTests", dependencies: ["NCFTraining", "NCFRunContract", "NCFTestSupport"]),
         .testTarget(
             name: "NCFSweepTests",
-            dependencies: ["NCFSweep", "NCFRunContract", "NCFTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            // NCFReport: the store's fault and fuzz tests also read damaged stores through the report.
+            dependencies: ["NCFSweep", "NCFReport", "NCFRunContract", "NCFTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["Assets"]  // read through #filePath by the store fault tests
         ),
         .testTarget(

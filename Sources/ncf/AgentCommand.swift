@@ -30,16 +30,18 @@ struct AgentCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try openStore(agent.store, create: false)
-        let sweep = try store.sweep(id: sweepID)
-        let config: SweepConfig
-        do {
-            config = try SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainer: builtInTrainer).config
-        } catch {
-            throw CLIError(message: "the stored config of sweep \(sweep.id) no longer loads:\n\(error)")
+        try writingStore(agent.store, create: false) { store in
+            let sweep: SweepRecord
+            do { sweep = try store.sweep(id: sweepID) } catch { throw CLIError(error) }
+            let config: SweepConfig
+            do {
+                config = try SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainer: builtInTrainer).config
+            } catch {
+                throw CLIError(message: "the stored config of sweep \(sweep.id) no longer loads:\n\(error)")
+            }
+            say("joining sweep \(sweep.id) in \(agent.store) (\(describe(config)))")
+            try runAgent(store: store, sweep: sweep, config: config, configDirectory: nil, flags: agent)
         }
-        say("joining sweep \(sweep.id) in \(agent.store) (\(describe(config)))")
-        try runAgent(store: store, sweep: sweep, config: config, configDirectory: nil, flags: agent)
     }
 }
 
@@ -103,15 +105,6 @@ struct AgentFlags: ParsableArguments {
 }
 
 // MARK: - Running an agent from the command line
-
-/// Opens the store, turning its errors into one-sentence CLI errors.
-///
-/// SIGXFSZ is ignored from here on, so a file-size limit (`ulimit -f`) or a full disk makes a
-/// store write fail with an error message instead of killing the process mid-transaction.
-func openStore(_ path: String, create: Bool) throws -> SQLiteRunStore {
-    signal(SIGXFSZ, SIG_IGN)
-    do { return try SQLiteRunStore(path: path, create: create) } catch { throw CLIError(error) }
-}
 
 /// `grid, metric Valid Loss (minimize), 12 grid points`.
 func describe(_ config: SweepConfig) -> String {

@@ -17,11 +17,20 @@ struct SweepStatus: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
-        let (sweep, config) = try loadSweep(db, id: sweepID)
+        try readingStore(store.store, show)
+    }
+
+    private func show(_ db: SQLiteRunStore) throws {
+        let (sweep, loaded) = try loadSweep(db, id: sweepID)
+        let config = try? loaded.get()
         let runs = try db.runs(sweepID: sweep.id)
         print("sweep \(sweep.id)\(config?.name.map { " \"\($0)\"" } ?? "") — \(sweep.state.rawValue)")
-        print("  \(config.map(describe) ?? "config unreadable"); seed \(sweep.seed); created \(timestamp(sweep.created))")
+        let described: String
+        switch loaded {
+        case .success(let config): described = describe(config)
+        case .failure(let error): described = "config unreadable (\(firstLine(error)))"
+        }
+        print("  \(described); seed \(sweep.seed); created \(timestamp(sweep.created))")
         if let data = sweep.data { print("  data: \(describe(data))") }
         let overrides = Set(runs.compactMap(\.dataOverride))
         if !overrides.isEmpty { print("  data overridden by an agent (--override_data) on some runs: \(overrides.sorted().joined(separator: ", "))") }
@@ -49,8 +58,8 @@ struct SweepStatus: ParsableCommand {
             let now = Date()
             for run in running {
                 let progress = RunProgress(run: run, points: try db.metrics(runID: run.id), metric: metric, now: now)
-                let heard = Int(now.timeIntervalSince(run.heartbeatAt).rounded())
-                print("    \(progress.line(metricName: metric.name)), agent \(run.agent), heartbeat \(heard) s ago")
+                let heard = now.timeIntervalSince(run.heartbeatAt)
+                print("    \(progress.line(metricName: metric.name)), agent \(run.agent), heartbeat \(String(format: "%.0f", heard)) s ago")
             }
         }
         let failed = runs.filter { $0.state == .failed }.suffix(3)
@@ -71,7 +80,10 @@ struct SweepList: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
+        try readingStore(store.store, show)
+    }
+
+    private func show(_ db: SQLiteRunStore) throws {
         let sweeps = try db.sweeps()
         if sweeps.isEmpty {
             print("no sweeps in \(store.store). Start one with `ncf sweep FILE.yaml --store \(store.store)`.")
@@ -79,7 +91,7 @@ struct SweepList: ParsableCommand {
         }
         var rows = [["ID", "STATE", "METHOD", "RUNS", "BEST", "CREATED", "NAME"]]
         for sweep in sweeps {
-            let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainer: nil).config
+            let config = try? SweepConfig.parseStored(yaml: sweep.configText, sweepID: sweep.id)
             let runs = try db.runs(sweepID: sweep.id)
             var best = "—"
             if let metric = config?.metric, let b = try db.bestRun(sweepID: sweep.id, metric: metric) {
@@ -115,9 +127,16 @@ struct SweepBest: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
-        let (sweep, config) = try loadSweep(db, id: sweepID)
-        guard let config, let metric = config.metric else {
+        try readingStore(store.store, show)
+    }
+
+    private func show(_ db: SQLiteRunStore) throws {
+        let (sweep, loaded) = try loadSweep(db, id: sweepID)
+        let config: SweepConfig
+        do { config = try loaded.get() } catch {
+            throw CLIError(message: "the stored config of sweep \(sweep.id) does not load (\(firstLine(error))), so ncf does not know its metric. Hint: `ncf sweep status \(sweep.id) --store \(store.store)` lists its runs.")
+        }
+        guard let metric = config.metric else {
             throw CLIError(message: "sweep \(sweep.id) has no `metric`, so no run is best. Hint: `ncf sweep status \(sweep.id)` lists its runs.")
         }
         guard let best = try db.bestRun(sweepID: sweep.id, metric: metric) else {
@@ -160,12 +179,18 @@ struct SweepBest: ParsableCommand {
 
 // MARK: - Helpers
 
-/// The sweep and its parsed config (nil when the stored YAML no longer parses).
-private func loadSweep(_ db: SQLiteRunStore, id: String) throws -> (SweepRecord, SweepConfig?) {
+/// The sweep and its parsed config, or why the stored YAML does not load. The config is read as
+/// stored: whether its `program` exists (which depends on the working directory) is not checked.
+private func loadSweep(_ db: SQLiteRunStore, id: String) throws -> (SweepRecord, Result<SweepConfig, Error>) {
     let sweep: SweepRecord
     do { sweep = try db.sweep(id: id) } catch { throw CLIError(error) }
-    let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainer: builtInTrainer).config
-    return (sweep, config)
+    return (sweep, Result { try SweepConfig.parseStored(yaml: sweep.configText, sweepID: sweep.id) })
+}
+
+/// The first line of an error's message (a config's first problem).
+private func firstLine(_ error: Error) -> String {
+    let text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+    return text.split(separator: "\n").first.map(String.init) ?? text
 }
 
 /// `batch_size=64 lr=0.003` for people (4 significant digits), or the exact

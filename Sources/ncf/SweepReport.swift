@@ -40,7 +40,10 @@ struct SweepReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
+        try readingStore(store.store, write)
+    }
+
+    private func write(_ db: SQLiteRunStore) throws {
         let path = output ?? "sweep-\(sweepID).html"
         do {
             if watch {

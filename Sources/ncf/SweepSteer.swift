@@ -9,16 +9,17 @@ import NCFSweep
 private enum Steer {
     /// Sets the sweep's state and says what agents will do.
     static func apply(_ state: SweepState, sweepID: String, store path: String, says: String) throws {
-        let db = try openStore(path, create: false)
-        let old: SweepState
-        do { old = try db.setState(sweepID: sweepID, state) } catch { throw CLIError(error) }
-        let running = (try? db.runs(sweepID: sweepID).filter { $0.state == .running }.count) ?? 0
-        if old == state {
-            print("sweep \(sweepID) was already \(state.rawValue)")
-        } else {
-            print("sweep \(sweepID): \(old.rawValue) → \(state.rawValue); \(says)")
+        try writingStore(path, create: false) { db in
+            let old: SweepState
+            do { old = try db.setState(sweepID: sweepID, state) } catch { throw CLIError(error) }
+            let running = (try? db.runs(sweepID: sweepID).filter { $0.state == .running }.count) ?? 0
+            if old == state {
+                print("sweep \(sweepID) was already \(state.rawValue)")
+            } else {
+                print("sweep \(sweepID): \(old.rawValue) → \(state.rawValue); \(says)")
+            }
+            if running > 0 { print("  \(running) run\(running == 1 ? " is" : "s are") running") }
         }
-        if running > 0 { print("  \(running) run\(running == 1 ? " is" : "s are") running") }
     }
 }
 
@@ -80,7 +81,10 @@ struct SweepDelete: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
+        try writingStore(store.store, create: false) { db in try delete(db) }
+    }
+
+    private func delete(_ db: SQLiteRunStore) throws {
         let runs: [StoredRun]
         do {
             _ = try db.sweep(id: sweepID)

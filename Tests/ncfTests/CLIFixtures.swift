@@ -32,6 +32,11 @@ class CLITestCase: XCTestCase {
         try Self.located.get().run(arguments, in: tmp)
     }
 
+    /// Runs `ncf` with `arguments` in another working directory.
+    func ncf(_ arguments: [String], in directory: URL) throws -> CLIResult {
+        try Self.located.get().run(arguments, in: directory)
+    }
+
     /// Runs `ncf` and fails the test (returning the result anyway) unless it exits 0.
     @discardableResult
     func ncfSucceeds(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLIResult {

@@ -952,9 +952,9 @@ struct ConfigReader {
     /// - for the built-in trainer, a parameter that is no flag is an error naming the nearest flag,
     ///   and `metric.name` must be a metric the trainer logs on every epoch for each task and topk
     ///   the sweep can give it (an error naming the nearest one otherwise).
-    mutating func checkProgramAndFlags(trainer: BuiltInTrainer?) {
+    mutating func checkProgramAndFlags(trainer: BuiltInTrainer?, checksProgram: Bool = true) {
         var builtIn = program == nil || program == "ncf"
-        if let program, program != "ncf", !program.isEmpty {
+        if checksProgram, let program, program != "ncf", !program.isEmpty {
             let candidates = Self.programCandidates(program, configFile: file)
             if !candidates.contains(where: { FileManager.default.fileExists(atPath: $0) }) && !Self.onPath(program) {
                 let looked = "program `\(program)` not found (looked for \(candidates.joined(separator: ", ")))"

@@ -75,8 +75,22 @@ extension SweepConfig {
         }
     }
 
+    /// Parses the config stored with a sweep, to look at the sweep (`ncf sweep status`, `best`,
+    /// `report`): the rules of `parse`, except that a relative `program` is not looked for on
+    /// disk. Whether it exists depends on the working directory and matters only to an agent
+    /// about to run trials, which checks it then.
+    /// - Throws: `SweepError.invalidConfig` listing every problem.
+    public static func parseStored(yaml: String, sweepID: String) throws -> SweepConfig {
+        let report = check(yaml: yaml, file: "sweep \(sweepID)", trainer: nil, checksProgram: false)
+        guard let config = report.config, report.errors.isEmpty else { throw SweepError.invalidConfig(report.errors) }
+        return config
+    }
+
     /// Checks YAML text without throwing: every error and warning, and the config when valid.
-    public static func check(yaml: String, file: String, trainer: BuiltInTrainer?) -> LoadReport {
+    /// - Parameter checksProgram: whether a `program` that is not `ncf` is looked for (beside the
+    ///   file, in the working directory or on `PATH`): a warning when absent, and the built-in
+    ///   trainer's fallback. A stored config is read without it (see `parseStored`).
+    public static func check(yaml: String, file: String, trainer: BuiltInTrainer?, checksProgram: Bool = true) -> LoadReport {
         let document = ConfigDocument.read(yaml)
         var reader = ConfigReader(file: file, sourceText: yaml)
         reader.problems = document.problems
@@ -86,7 +100,7 @@ extension SweepConfig {
         if document.root != nil || document.problems.isEmpty {
             reader.read(root: document.root, rootLine: document.rootLine)
             reader.checkRuntimeRules()
-            reader.checkProgramAndFlags(trainer: trainer)
+            reader.checkProgramAndFlags(trainer: trainer, checksProgram: checksProgram)
         }
         return reader.report()
     }
