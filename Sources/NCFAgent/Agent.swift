@@ -361,7 +361,15 @@ public final class Agent: @unchecked Sendable {
         if command.usesJSONFile {
             try? ParamValue.canonicalJSON(run.config).write(toFile: jsonFile, atomically: true, encoding: .utf8)
         }
-        let arguments = command.arguments(config: run.config, seed: run.seed, jsonFile: jsonFile)
+        let arguments: [String]
+        do {
+            arguments = try command.arguments(config: run.config, seed: run.seed, jsonFile: jsonFile)
+        } catch {
+            let reason = (error as? TrialCommandError)?.reason ?? "\(error)"
+            finish(run, state: .failed, reason: reason, exitCode: nil, summary: nil, givenBack: false, started: started,
+                   failedFast: true)
+            return
+        }
         let environment = ["NCF_SWEEP_ID": sweep.id, "NCF_RUN_ID": String(run.id), "NCF_RUN_SEED": String(run.seed)]
 
         let process: TrialProcess
