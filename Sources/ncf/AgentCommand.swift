@@ -149,6 +149,8 @@ func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, co
     if flags.data != nil, config.parameters.contains(where: { $0.name == "data" }) {
         say("note: the config sets `data`, so --data is not passed to the trials")
     }
+    // Orphans of trials (a `setsid` child) are reparented to this process, which ends and reaps them.
+    Agent.adoptOrphans()
     let agent = Agent(store: store, sweep: sweep, config: config, sampler: config.sampler, pruner: config.pruner,
                       command: command, options: flags.options, log: { say($0) })
     // On a terminal: a live line per running trial, redrawn in place (plain lines otherwise).
@@ -178,8 +180,9 @@ func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, co
     live?.stop()
     let counts = Dictionary(grouping: report.runs.values, by: { $0 }).mapValues(\.count)
     let tally = RunState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
-    if case .configLooksBroken(let message) = report.end {
-        throw CLIError(message: message)
+    switch report.end {
+    case .configLooksBroken(let message), .storeFailed(let message): throw CLIError(message: message)
+    default: break
     }
     say("agent stops: \(report.end)\(report.runs.isEmpty ? "" : "; it ran \(report.runs.count) run\(report.runs.count == 1 ? "" : "s") (\(tally))")")
     if let metric = config.metric, let best = try? store.bestRun(sweepID: sweep.id, metric: metric) {
