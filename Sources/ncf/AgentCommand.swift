@@ -130,11 +130,12 @@ func resolveProgram(_ program: String, configDirectory: String?) -> String {
 }
 
 /// One line to stdout, prefixed with the local time, written in one call so lines from
-/// parallel trials never interleave; flushed at once (for `nohup` logs).
+/// parallel trials never interleave; flushed at once (for `nohup` logs). Control characters
+/// (from a trial's output or a config's values) are shown as text (`terminalSafe`).
 func say(_ line: String) {
     let formatter = DateFormatter()
     formatter.dateFormat = "HH:mm:ss"
-    let text = line.split(separator: "\n", omittingEmptySubsequences: false)
+    let text = terminalSafe(line).split(separator: "\n", omittingEmptySubsequences: false)
         .map { "\(formatter.string(from: Date())) \($0)" }.joined(separator: "\n") + "\n"
     if let live = LiveDisplay.active { live.print(text) } else { FileHandle.standardOutput.write(Data(text.utf8)) }
 }

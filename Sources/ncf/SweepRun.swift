@@ -34,7 +34,7 @@ struct SweepRun: ParsableCommand {
         let loaded: (config: SweepConfig, warnings: [SweepProblem])
         do { loaded = try SweepConfig.load(path: file, trainerFlags: Set(trainFlagNames)) } catch { throw CLIError(error) }
         for warning in loaded.warnings {
-            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            FileHandle.standardError.write(Data(terminalSafe("warning: \(warning)\n").utf8))
         }
         let config = loaded.config
         var text = config.sourceText

@@ -3,7 +3,8 @@ import NCFSweep
 import NCFTestSupport
 import XCTest
 
-/// What a trial can do to the `ncf agent` process: fill the store's disk, leave processes behind.
+/// What a trial (or a config) can do to the `ncf agent` process and its terminal: fill the
+/// store's disk, leave processes behind, print terminal escapes.
 final class ReliabilityTrialTests: ReliabilityTestCase {
     // MARK: Helpers
 
@@ -35,6 +36,13 @@ final class ReliabilityTrialTests: ReliabilityTestCase {
         let ncf = try CLIRunner(executableNamed: "ncf").executable.path
         let quoted = ([ncf] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         return try runProgram(["/bin/bash", "-c", "\(prefix) exec \(quoted)"])
+    }
+
+    /// Fails when `text` holds a control character other than a line break (C0, DEL, C1).
+    private func assertTerminalSafe(_ text: String, _ context: String, file: StaticString = #filePath, line: UInt = #line) {
+        let bad = text.unicodeScalars.filter { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) }
+        XCTAssertTrue(bad.isEmpty, "\(context): control characters \(bad.map { String($0.value, radix: 16) }) in:\n\(text)",
+                      file: file, line: line)
     }
 
     // MARK: - A full disk under the store
@@ -103,5 +111,37 @@ final class ReliabilityTrialTests: ReliabilityTestCase {
                 return !"ZX".contains(stat[stat.index(close, offsetBy: 2)])
             }
         }
+    }
+
+    // MARK: - Terminal escapes
+
+    /// Escape sequences from a trial's stderr and from a config's values and name reach the
+    /// agent's log, failure reasons, `sweep status`, `best`, `best --export` and `list` only as
+    /// visible text (`\\e]0;…`), never as control characters.
+    func testTerminalEscapesFromTrialsAndConfigsAreShownAsText() throws {
+        let path = try config(program: script, parameters: """
+              x:
+                values: ["\\e]0;OWNED\\a\\e[2J", "1"]
+              mode:
+                values: [ok, fail]
+            """, head: #"name: "evil\e]0;NAME\a\x9b2J""#)
+        let id = try createSweep(path)
+        let agent = try ncf(["agent", id, "--store", store, "--max_initial_failures", "0"])
+        XCTAssertEqual(agent.exitCode, 0, agent.description)
+        assertTerminalSafe(agent.stdout + agent.stderr, "ncf agent")
+        XCTAssertTrue(agent.stdout.contains(#"\e]0;OWNED\a\e[2J"#), agent.stdout)
+        XCTAssertTrue(try runs(id).contains { $0.reason?.contains("Error: boom (x=\u{1B}]0;OWNED") ?? false },
+                      "the store keeps the reason as the trial wrote it")
+
+        for arguments in [["sweep", "status", id], ["sweep", "best", id], ["sweep", "best", id, "--export", "flags"],
+                          ["sweep", "best", id, "--export", "json"], ["sweep", "best", id, "--export", "yaml"],
+                          ["sweep", "list"]] {
+            let result = try ncfSucceeds(arguments + ["--store", store])
+            assertTerminalSafe(result.stdout + result.stderr, arguments.joined(separator: " "))
+            XCTAssertTrue(result.stdout.contains(#"\e"#) || result.stdout.contains(#"\u001b"#) || result.stdout.contains(#"\x1b"#),
+                          "\(arguments): the escape is shown as text:\n\(result.stdout)")
+        }
+        let status = try ncfSucceeds(["sweep", "status", id, "--store", store]).stdout
+        XCTAssertTrue(status.contains(#"Error: boom (x=\e]0;OWNED\a\e[2J)"#), status)
     }
 }
