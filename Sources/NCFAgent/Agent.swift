@@ -426,7 +426,8 @@ public final class Agent: @unchecked Sendable {
         }
         if let timeout = options.trialTimeout {
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [self] in
-                guard !trial.snapshot.ended else { return }
+                // A trial whose process has exited is not timed out, only still being drained.
+                guard !trial.snapshot.ended, !process.hasExited else { return }
                 trial.mark { $0.timedOut = true }
                 stop(trial, signal: SIGTERM)
             }

@@ -31,12 +31,19 @@ enum ProcessTree {
     /// `NCF_TRIAL_TOKEN=token`, in rounds until none is left (a dying parent can orphan a child
     /// mid-scan), then reaps the ones that are this process's children. At most 50 rounds of
     /// 20 ms, so a process stuck in the kernel (state D) cannot hold the agent for long.
+    ///
+    /// When this process adopts orphans and no other trial is running, an orphan reparented to it
+    /// that carries no trial token at all (it left the group *and* cleared its environment) can
+    /// only come from a trial that has ended, so it is killed too. While other trials run, such
+    /// an orphan cannot be told apart from theirs and is left alone.
     /// - Complexity: O(processes on the machine) per round; usually two rounds.
     static func kill(group: pid_t, token: String) {
         let me = getpid()
         let marker = Array("\(TrialProcess.tokenVariable)=\(token)".utf8)
         var killed: Set<pid_t> = []
+        let tokenPrefix = Array("\(TrialProcess.tokenVariable)=".utf8)
         for _ in 0..<50 {
+            let strays = adoptsOrphans && TrialProcess.liveTrials().subtracting([group]).isEmpty
             _ = Glibc.kill(-group, SIGKILL)
             var found = false
             for entry in entries() where entry.pid != me && entry.pid != group {
@@ -47,7 +54,11 @@ enum ProcessTree {
                     }
                     continue
                 }
-                guard entry.pgrp == group || environment(of: entry.pid, contains: marker) else { continue }
+                let environ = environment(of: entry.pid)
+                let ours = entry.pgrp == group || environ.contains { $0.elementsEqual(marker) }
+                let stray = strays && entry.ppid == me && !environ.contains { $0.starts(with: tokenPrefix) }
+                    && !TrialProcess.isLiveTrial(entry.pid)
+                guard ours || stray else { continue }
                 _ = Glibc.kill(entry.pid, SIGKILL)
                 killed.insert(entry.pid)
                 found = true
@@ -83,10 +94,11 @@ enum ProcessTree {
         return Entry(pid: pid, state: state, ppid: ppid, pgrp: pgrp)
     }
 
-    /// Whether the process's environment (its first 256 kB) holds the NUL-delimited entry `marker`.
-    private static func environment(of pid: pid_t, contains marker: [UInt8]) -> Bool {
-        guard let bytes = read("/proc/\(pid)/environ", limit: 262_144) else { return false }
-        return bytes.split(separator: 0).contains { $0.elementsEqual(marker) }
+    /// The `NAME=value` entries of the process's environment (its first 256 kB; none when it
+    /// cannot be read).
+    private static func environment(of pid: pid_t) -> [ArraySlice<UInt8>] {
+        guard let bytes = read("/proc/\(pid)/environ", limit: 262_144) else { return [] }
+        return bytes.split(separator: 0)
     }
 
     /// At most `limit` bytes of a file; nil when it cannot be opened (the process is gone, or

@@ -149,6 +149,14 @@ public final class TrialProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errFD, 2)
+        #if os(Linux)
+        // Nothing else of the agent's (a store, a parent's pipe) leaks into the trial's tree.
+        // glibc 2.34+ has this, but Swift's Glibc module does not declare it: looked up by name.
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+        }
+        #endif
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
         posix_spawnattr_setpgroup(&attr, 0)
@@ -193,6 +201,13 @@ public final class TrialProcess: @unchecked Sendable {
     /// Trials started and not yet reaped (guarded by `spawnLock`): never reaped by `ProcessTree`.
     nonisolated(unsafe) private static var live: Set<pid_t> = []
 
+    /// The pids of the trials started and not yet reaped.
+    static func liveTrials() -> Set<pid_t> {
+        spawnLock.lock()
+        defer { spawnLock.unlock() }
+        return live
+    }
+
     static func isLiveTrial(_ pid: pid_t) -> Bool {
         spawnLock.lock()
         defer { spawnLock.unlock() }
@@ -215,6 +230,13 @@ public final class TrialProcess: @unchecked Sendable {
         ended.signal()
     }
     #endif
+
+    /// Whether the trial's own process has exited (its descendants may not have yet).
+    public var hasExited: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return exited
+    }
 
     private var drainOver: Bool {
         lock.lock()

@@ -81,14 +81,17 @@ final class ReliabilityTrialTests: ReliabilityTestCase {
 
     // MARK: - Descendants of a trial
 
-    /// A trial leaving `setsid sleep` and `nohup sleep` behind, holding its stdout: the agent
-    /// ends promptly after the trial exits (and after one times out), and no sleep survives it.
+    /// A trial leaving `setsid sleep`, `nohup sleep` and a `setsid env -i sleep` (no trace of the
+    /// trial in its environment) behind, holding its stdout: the agent ends promptly after the
+    /// trial exits (and after one times out), and no sleep survives it.
     func testATrialsDescendantsDoNotHoldOrOutliveTheAgent() throws {
         let pidFile = tmp.appendingPathComponent("pids")
         let trial = try trialScript("leaves-children.sh", """
             setsid sleep 300 &
             echo $! >> '\(pidFile.path)'
             nohup sleep 300 &
+            echo $! >> '\(pidFile.path)'
+            setsid env -i /bin/sleep 300 &
             echo $! >> '\(pidFile.path)'
             echo '{"epoch": 1, "Valid Loss": 0.5}'
             for a in "$@"; do [ "$a" = "--mode=hang" ] && sleep 300; done
@@ -103,7 +106,7 @@ final class ReliabilityTrialTests: ReliabilityTestCase {
         XCTAssertEqual(finish(agent, timeout: 60), 0, agent.output)
         XCTAssertEqual(try runs(id).map(\.state), [.finished, .failed], agent.output)
         let pids = try String(contentsOf: pidFile, encoding: .utf8).split(separator: "\n").compactMap { pid_t($0) }
-        XCTAssertEqual(pids.count, 4)
+        XCTAssertEqual(pids.count, 6)
         try waitUntil("no sleep of a trial is alive", timeout: 10) {
             !pids.contains { pid in
                 guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
