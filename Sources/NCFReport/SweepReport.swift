@@ -140,12 +140,13 @@ public enum SweepReport {
         if m.config?.usesBuiltInTrainer ?? true {
             if config["seed"] == nil { config["seed"] = .int(Int(run.seed)) }
             if config["data"] == nil, let data = run.dataOverride ?? m.sweep.data?.path { config["data"] = .string(data) }
-            words = ["ncf", "train"] + commandLineFlags(config).split(separator: " ").map(String.init)
+            words = ["ncf", "train"] + commandLineWords(config)
             if config["data"] == nil { words.append("--data=PATH") }
         } else {
-            words = [shellQuoted(m.config?.program ?? "PROGRAM")] + commandLineFlags(config).split(separator: " ").map(String.init)
+            words = [shellQuoted(m.config?.program ?? "PROGRAM")] + commandLineWords(config)
         }
-        // Lines of at most ~90 characters, continued with a backslash (still one shell command).
+        // Lines of at most ~90 characters, continued with a backslash (still one shell command),
+        // broken only between words: a quoted value with spaces is one word.
         var lines: [String] = []
         var current = ""
         for word in words {

@@ -47,7 +47,9 @@ public enum TrialCommand: Sendable, Equatable {
         return Bundle.main.executablePath ?? CommandLine.arguments[0]
     }
 
-    /// The argv of one trial (`argv[0]` first).
+    /// The argv of one trial (`argv[0]` first). No word ever holds a NUL: the kernel would end
+    /// the argument there and the trial would silently get another value (config validation
+    /// refuses NULs first; this is the guard for configs built in code).
     ///
     /// Values are rendered as flags expect them: a list as `16,32,64`, a string as is, a whole
     /// number without a fraction, a nested group as canonical JSON. For the built-in trainer a
@@ -55,7 +57,14 @@ public enum TrialCommand: Sendable, Equatable {
     /// - Parameters:
     ///   - seed: the run's seed (built-in trainer only: `--seed=S` unless the config sets `seed`).
     ///   - jsonFile: where `${args_json_file}` points (the caller writes the config there).
-    public func arguments(config: [String: ParamValue], seed: UInt64, jsonFile: String) -> [String] {
+    /// - Throws: `TrialCommandError` when a word would hold a NUL character.
+    public func arguments(config: [String: ParamValue], seed: UInt64, jsonFile: String) throws -> [String] {
+        let args = words(config: config, seed: seed, jsonFile: jsonFile)
+        if let bad = args.first(where: { $0.utf8.contains(0) }) { throw TrialCommandError(word: bad) }
+        return args
+    }
+
+    private func words(config: [String: ParamValue], seed: UInt64, jsonFile: String) -> [String] {
         let names = config.keys.sorted()
         switch self {
         case let .builtIn(executable, data, metric):
@@ -133,4 +142,23 @@ public enum TrialCommand: Sendable, Equatable {
         case .map: return value.canonicalJSON
         }
     }
+}
+
+/// Why a trial's command line cannot be made.
+public struct TrialCommandError: Error, LocalizedError, CustomStringConvertible, Equatable {
+    /// The argument that would hold a NUL character.
+    public var word: String
+
+    public init(word: String) { self.word = word }
+
+    /// What a run records: `command-line argument '--tag=a\0b' holds a NUL character`.
+    public var reason: String {
+        "command-line argument '\(word.replacingOccurrences(of: "\u{0}", with: "\\0"))' holds a NUL character, which no command line can carry"
+    }
+
+    public var description: String {
+        reason + ". Hint: remove the NUL (`\\0`) from the sweep config's value; `ncf sweep validate FILE` names the key."
+    }
+
+    public var errorDescription: String? { description }
 }

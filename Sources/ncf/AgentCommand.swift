@@ -130,11 +130,12 @@ func resolveProgram(_ program: String, configDirectory: String?) -> String {
 }
 
 /// One line to stdout, prefixed with the local time, written in one call so lines from
-/// parallel trials never interleave; flushed at once (for `nohup` logs).
+/// parallel trials never interleave; flushed at once (for `nohup` logs). Control characters
+/// (from a trial's output or a config's values) are shown as text (`terminalSafe`).
 func say(_ line: String) {
     let formatter = DateFormatter()
     formatter.dateFormat = "HH:mm:ss"
-    let text = line.split(separator: "\n", omittingEmptySubsequences: false)
+    let text = terminalSafe(line).split(separator: "\n", omittingEmptySubsequences: false)
         .map { "\(formatter.string(from: Date())) \($0)" }.joined(separator: "\n") + "\n"
     if let live = LiveDisplay.active { live.print(text) } else { FileHandle.standardOutput.write(Data(text.utf8)) }
 }
@@ -155,6 +156,8 @@ func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, co
     if flags.data != nil, config.parameters.contains(where: { $0.name == "data" }) {
         say("note: the config sets `data`, so --data is not passed to the trials")
     }
+    // Orphans of trials (a `setsid` child) are reparented to this process, which ends and reaps them.
+    Agent.adoptOrphans()
     let agent = Agent(store: store, sweep: sweep, config: config, sampler: config.sampler, pruner: config.pruner,
                       command: command, options: options, log: { say($0) })
     // On a terminal: a live line per running trial, redrawn in place (plain lines otherwise).
@@ -184,8 +187,9 @@ func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, co
     live?.stop()
     let counts = Dictionary(grouping: report.runs.values, by: { $0 }).mapValues(\.count)
     let tally = RunState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
-    if case .configLooksBroken(let message) = report.end {
-        throw CLIError(message: message)
+    switch report.end {
+    case .configLooksBroken(let message), .storeFailed(let message): throw CLIError(message: message)
+    default: break
     }
     say("agent stops: \(report.end)\(report.runs.isEmpty ? "" : "; it ran \(report.runs.count) run\(report.runs.count == 1 ? "" : "s") (\(tally))")")
     if let metric = config.metric, let best = try? store.bestRun(sweepID: sweep.id, metric: metric) {

@@ -55,7 +55,7 @@ struct SweepReportCommand: ParsableCommand {
             } else {
                 let model = try ReportModel.build(store: db, sweepID: sweepID)
                 try SweepReport.write(SweepReport.html(model, storePath: store.store), to: path)
-                print("wrote \(path): \(summaryLine(model))")
+                out("wrote \(path): \(summaryLine(model))")
             }
         } catch let error as RunStoreError {
             throw CLIError(error)

@@ -39,7 +39,7 @@ struct SweepRun: ParsableCommand {
         let loaded: (config: SweepConfig, warnings: [SweepProblem])
         do { loaded = try SweepConfig.load(path: file, trainer: builtInTrainer) } catch { throw CLIError(error) }
         for warning in loaded.warnings {
-            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            FileHandle.standardError.write(Data(terminalSafe("warning: \(warning)\n").utf8))
         }
         let config = loaded.config
         var text = config.sourceText

@@ -46,7 +46,7 @@ struct SweepSuggest: ParsableCommand {
             let loaded = try SweepConfig.load(path: file, trainer: builtInTrainer)
             config = loaded.config
             for warning in loaded.warnings {
-                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+                FileHandle.standardError.write(Data(terminalSafe("warning: \(warning)\n").utf8))
             }
         } catch {
             throw CLIError(error)
@@ -61,7 +61,7 @@ struct SweepSuggest: ParsableCommand {
             text = String(decoding: data, as: UTF8.self)
         }
         let runs = try Self.parseHistory(text, source: history == "-" ? "stdin" : history, metric: config.metric)
-        print(suggest(config: config, history: runs, seed: seed, n: count).json)
+        print(terminalSafeJSON(suggest(config: config, history: runs, seed: seed, n: count).json))
     }
 
     /// The runs of a history file; each run's `metric` defaults to its best history value.

@@ -344,19 +344,31 @@ final class AgentTests: XCTestCase {
         let command = TrialCommand.builtIn(executable: "/bin/ncf", data: "ratings.tsv")
         let config: [String: ParamValue] = ["lr": .double(0.001), "mlp_dims": .string("16,32,64"), "epochs": .int(10),
                                             "skip_bad_lines": .bool(true), "dropout": .double(1.0), "dims": .list([.int(8), .int(4)])]
-        XCTAssertEqual(command.arguments(config: config, seed: 7, jsonFile: "/tmp/a.json"), [
+        XCTAssertEqual(try command.arguments(config: config, seed: 7, jsonFile: "/tmp/a.json"), [
             "/bin/ncf", "train", "--dims=8,4", "--dropout=1", "--epochs=10", "--lr=0.001", "--mlp_dims=16,32,64",
             "--skip_bad_lines", "--seed=7", "--data=ratings.tsv", "--json",
         ])
-        XCTAssertEqual(command.arguments(config: ["seed": .int(3), "data": .string("x.csv")], seed: 7, jsonFile: ""),
+        XCTAssertEqual(try command.arguments(config: ["seed": .int(3), "data": .string("x.csv")], seed: 7, jsonFile: ""),
                        ["/bin/ncf", "train", "--data=x.csv", "--seed=3", "--json"], "the config's own seed and data win")
+    }
+
+    /// No argv word ever holds a NUL (execve would cut it there, silently changing the value).
+    func testArgumentsNeverHoldANUL() {
+        let config: [String: ParamValue] = ["tag": .string("a\u{0}b"), "list": .list([.string("c\u{0}")])]
+        for command in [TrialCommand.builtIn(executable: "/bin/ncf", data: nil),
+                        .external(program: "p", command: TrialCommand.defaultCommand + ["${args_no_hyphens}", "${args_json}"])] {
+            XCTAssertThrowsError(try command.arguments(config: config, seed: 1, jsonFile: "/tmp/x.json")) { error in
+                XCTAssertEqual((error as? TrialCommandError)?.word, "--list=c\u{0}", "the first such word is named")
+                XCTAssertTrue("\(error)".contains(#"'--list=c\0' holds a NUL character"#), "\(error)")
+            }
+        }
     }
 
     func testCommandMacros() {
         let config: [String: ParamValue] = ["lr": .double(0.01), "flag": .bool(true), "off": .bool(false),
                                             "opt": .map(["b": .int(1)])]
         func args(_ command: [String]) -> [String] {
-            TrialCommand.external(program: "train.py", command: command).arguments(config: config, seed: 1, jsonFile: "/tmp/p.json")
+            (try? TrialCommand.external(program: "train.py", command: command).arguments(config: config, seed: 1, jsonFile: "/tmp/p.json")) ?? []
         }
         XCTAssertEqual(args(TrialCommand.defaultCommand),
                        ["/usr/bin/env", "python3", "train.py", "--flag=true", "--lr=0.01", "--off=false", #"--opt={"b":1}"#])
@@ -369,12 +381,12 @@ final class AgentTests: XCTestCase {
         XCTAssertFalse(TrialCommand.external(program: "p", command: TrialCommand.defaultCommand).usesJSONFile)
     }
 
-    func testBuiltInTrialsKeepTheEpochTheSweepRanksThemBy() {
+    func testBuiltInTrialsKeepTheEpochTheSweepRanksThemBy() throws {
         let metric = SweepConfig.Metric(name: "Valid HR@10", goal: .maximize)
         let command = TrialCommand.builtIn(executable: "/bin/ncf", data: nil, metric: metric)
-        XCTAssertEqual(command.arguments(config: ["epochs": .int(2)], seed: 1, jsonFile: ""),
+        XCTAssertEqual(try command.arguments(config: ["epochs": .int(2)], seed: 1, jsonFile: ""),
                        ["/bin/ncf", "train", "--epochs=2", "--seed=1", "--select_metric=Valid HR@10", "--select_goal=maximize", "--json"])
-        XCTAssertEqual(command.arguments(config: ["select_metric": .string("Valid NDCG@10")], seed: 1, jsonFile: ""),
+        XCTAssertEqual(try command.arguments(config: ["select_metric": .string("Valid NDCG@10")], seed: 1, jsonFile: ""),
                        ["/bin/ncf", "train", "--select_metric=Valid NDCG@10", "--seed=1", "--json"], "the config's own choice wins")
     }
 

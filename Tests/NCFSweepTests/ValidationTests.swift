@@ -396,6 +396,17 @@ final class ValidationTests: XCTestCase {
         }
     }
 
+    /// A NUL cannot travel in a command line (the kernel would cut the argument there): a value,
+    /// `program` or a `command` word holding one is refused, naming its key.
+    func testANULInAValueOrCommandIsRefusedNamingTheKey() {
+        assertOneError(withParameter(#"value: "a\0b""#), "NUL", line: 4, key: "parameters.p.value")
+        assertOneError(withParameter(#"values: [ok, "x\0y"]"#), "NUL", line: 4, key: "parameters.p.values[1]")
+        assertOneError(withParameter("value: {inner: \"x\\0\"}"), "NUL", line: 4, key: "parameters.p.value.inner")
+        assertOneError("method: random\nparameters: {p: {value: 1}}\nprogram: ncf\ncommand: [\"${program}\", \"a\\0\"]",
+                       "NUL", line: 4, key: "command[1]")
+        XCTAssertTrue(errors(withParameter(#"value: "a\u0001b""#)).isEmpty, "other control characters are values like any")
+    }
+
     func testProblemDescriptionFormat() {
         let p = SweepProblem(message: "bad", line: 12, key: "parameters.lr", hint: "fix it", file: "a.yaml")
         XCTAssertEqual(p.description, "a.yaml:12: parameters.lr: bad (fix it)")

@@ -243,6 +243,34 @@ struct ConfigReader {
 
     private func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
+    /// Reports every NUL character in a value that reaches a trial's command line (a parameter
+    /// value, `program`, a `command` word), at its own key path: the kernel ends an argument at
+    /// a NUL, so the trial would silently get another value. False when there is one.
+    private mutating func noNUL(_ node: ConfigNode, key: String) -> Bool {
+        switch node.content {
+        case .scalar(let value):
+            guard case .string(let s) = value, s.utf8.contains(0) else { return true }
+            error("`\(lastComponent(key))` holds a NUL character (`\\0`), which no command line can carry", line: node.line,
+                  key: key, hint: "remove the `\\0`; a trial's argument would end there")
+            return false
+        case .sequence(let items):
+            var ok = true
+            for (i, item) in items.enumerated() where !noNUL(item, key: "\(key)[\(i)]") { ok = false }
+            return ok
+        case .mapping(let entries):
+            var ok = true
+            for entry in entries {
+                if entry.key.utf8.contains(0) {
+                    error("a key in `\(lastComponent(key))` holds a NUL character (`\\0`), which no command line can carry",
+                          line: entry.line, key: key, hint: "remove the `\\0`; a trial's argument would end there")
+                    ok = false
+                }
+                if !noNUL(entry.value, key: join(key, entry.key)) { ok = false }
+            }
+            return ok
+        }
+    }
+
     private func lastComponent(_ key: String) -> String {
         key.split(separator: ".").last.map(String.init) ?? key
     }
@@ -287,7 +315,7 @@ struct ConfigReader {
                       hint: "give the most runs the sweep may start, or remove run_cap")
             }
         }
-        if let e = top["program"], let s = string(e.value, key: "program") {
+        if let e = top["program"], let s = string(e.value, key: "program"), noNUL(e.value, key: "program") {
             program = s
             programLine = e.line
         }
@@ -385,7 +413,7 @@ struct ConfigReader {
             case .scalar(.null):
                 error("command item \(i) is empty", line: item.line, key: "command[\(i)]", hint: "give a word or remove it")
             case .scalar:
-                words.append(item.text)
+                if noNUL(item, key: "command[\(i)]") { words.append(item.text) }
             default:
                 error("command item \(i) must be a single word, found \(Self.describe(item))", line: item.line,
                       key: "command[\(i)]", hint: "write each argument as one string")
@@ -765,6 +793,7 @@ struct ConfigReader {
 
         switch form {
         case "constant":
+            guard noNUL(keys["value"]!.value, key: key("value")) else { return nil }
             return .constant(keys["value"]!.value.value)
         case "categorical", "categorical_w_probabilities":
             let v = keys["values"]!
@@ -777,6 +806,8 @@ struct ConfigReader {
                 error("`values` should be non-empty", line: v.line, key: key("values"), hint: "list at least one value")
                 return nil
             }
+            for (i, item) in items.enumerated() where !noNUL(item, key: key("values[\(i)]")) { ok = false }
+            guard ok else { return nil }
             let values = items.map(\.value)
             guard form == "categorical_w_probabilities" else { return .categorical(values, probabilities: nil) }
             let p = keys["probabilities"]!
