@@ -53,10 +53,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // cpuid and xgetbv, for NCFKernels' choice of OpenBLAS kernels (BLASCore.swift).
+        .target(name: "CCPUFeatures"),
 
         // MARK: - Library targets, in flow order
 
-        .target(name: "NCFKernels", dependencies: ["CBLAS"], swiftSettings: numericSettings),
+        .target(name: "NCFKernels", dependencies: ["CBLAS", "CCPUFeatures"], swiftSettings: numericSettings),
         .target(name: "NCFData", dependencies: ["NCFKernels", "CZlib"], swiftSettings: numericSettings),
         .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"], swiftSettings: numericSettings),
         .target(name: "NCFTraining", dependencies: ["NCFModel", "NCFData", "NCFKernels"], swiftSettings: numericSettings),
