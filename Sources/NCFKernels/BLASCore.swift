@@ -378,13 +378,7 @@ public enum BLASCore {
         var final = decision
         if case let .restart(from, to) = decision {
             #if os(Linux)
-            setenv(coreTypeVariable, to, 1)
-            setenv(markerVariable, "\(from):\(to):\(getpid())", 1)
-            execv("/proc/self/exe", CommandLine.unsafeArgv)
-            let error = String(cString: strerror(errno))
-            unsetenv(coreTypeVariable)
-            unsetenv(markerVariable)
-            final = .restartFailed(from: from, to: to, error: "execv /proc/self/exe: \(error)")
+            final = restart(from: from, to: to) { execv($0, $1) }
             #else
             final = .restartFailed(from: from, to: to, error: "restarting is implemented on Linux only")
             #endif
@@ -392,6 +386,22 @@ public enum BLASCore {
         let status = BLASCoreStatus(cpu: cpu, openBLASConfig: config, core: runningCore, decision: final)
         selected = status
         return status
+    }
+
+    /// Sets OPENBLAS_CORETYPE=`to` and ncf's marker, and calls `exec` with `/proc/self/exe` and
+    /// this process's arguments. `exec` returns only when it fails (as `execv` does); then both
+    /// variables are removed again, so that nothing ncf starts later inherits a setting this
+    /// process does not run, and the result says what failed. `exec` is a parameter so that the
+    /// failure path can be tested.
+    static func restart(from: String, to: String,
+                        exec: (UnsafePointer<CChar>, UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32) -> BLASCoreDecision {
+        setenv(coreTypeVariable, to, 1)
+        setenv(markerVariable, "\(from):\(to):\(getpid())", 1)
+        _ = exec("/proc/self/exe", CommandLine.unsafeArgv)
+        let error = String(cString: strerror(errno))
+        unsetenv(coreTypeVariable)
+        unsetenv(markerVariable)
+        return .restartFailed(from: from, to: to, error: "execv /proc/self/exe: \(error)")
     }
 
     /// What `selectKernels` found and did, or (when it was not called, as in tests) the same facts
@@ -441,6 +451,9 @@ public struct BLASCoreStatus: Sendable {
         out.append("openblas: \(openBLASConfig)")
         out.append("blas core: \(coreWithTier)")
         out.append("blas choice: \(decision.description)")
+        if let assumed = ProcessInfo.processInfo.environment[BLASCore.assumeVariable], !assumed.isEmpty {
+            out.append("test seam: \(BLASCore.assumeVariable)=\(assumed), so ncf's decision took OpenBLAS's first choice to be \(assumed)")
+        }
         if let hint = decision.hint { out.append("note: \(hint)") }
         return out
     }

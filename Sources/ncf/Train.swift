@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NCFData
+import NCFKernels
 import NCFModel
 import NCFTraining
 
@@ -105,6 +106,9 @@ struct Train: ParsableCommand {
             console.say(console.bold("  " + (test.isEmpty ? "no test data" : test)))
             console.say("  protocol: \(summary.protocolDescription)")
             console.say("  \(fixed(summary.trainSeconds, 2))s training, \(rate(summary.samplesPerSecond)) samples/s, peak memory \(formatBytes(summary.peakMemoryBytes))")
+            let blas = BLASCore.status
+            console.say("  \(blas.summary)")
+            if let hint = blas.decision.hint { console.say("  note: \(hint)") }
             var s = JSONObject()
             for m in summary.testMetrics { s.add(m.name, m.value) }
             for m in summary.validMetrics { s.add(m.name, m.value) }
@@ -115,6 +119,8 @@ struct Train: ParsableCommand {
             s.add("train_seconds", summary.trainSeconds)
             s.add("samples_per_second", summary.samplesPerSecond)
             s.add("peak_memory_bytes", summary.peakMemoryBytes)
+            s.add("blas_core", blas.core)
+            s.add("cpu", blas.cpu.model)
             var o = JSONObject()
             o.add("summary", object: s)
             console.emit(o.text)

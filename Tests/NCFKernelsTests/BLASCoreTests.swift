@@ -1,4 +1,4 @@
-import NCFKernels
+@testable import NCFKernels
 import XCTest
 
 /// `BLASCore.decide`: which OpenBLAS kernels ncf asks for, as a table of CPUs × the core OpenBLAS
@@ -246,6 +246,34 @@ final class BLASCoreTests: XCTestCase {
         XCTAssertNil(BLASCoreDecision.upgraded(from: "Prescott", to: "SkylakeX", restarted: true).hint)
     }
 
+    // MARK: - The restart
+
+    /// The exec sees OPENBLAS_CORETYPE and the marker; when it fails, both are removed again and
+    /// the process goes on, saying what failed.
+    func testFailedExecContinuesWithoutTheVariables() {
+        let saved = SavedEnvironment.save()
+        defer { saved.restore() }
+        unsetenv("OPENBLAS_CORETYPE")
+        unsetenv("NCF_BLAS_CORE_SET")
+        var seen: (path: String, core: String?, marker: String?)?
+        let result = BLASCore.restart(from: "Prescott", to: "SkylakeX") { path, _ in
+            seen = (String(cString: path), getenv("OPENBLAS_CORETYPE").map { String(cString: $0) },
+                    getenv("NCF_BLAS_CORE_SET").map { String(cString: $0) })
+            errno = ENOENT
+            return -1
+        }
+        XCTAssertEqual(seen?.path, "/proc/self/exe")
+        XCTAssertEqual(seen?.core, "SkylakeX")
+        XCTAssertEqual(seen?.marker, "Prescott:SkylakeX:\(getpid())")
+        guard case let .restartFailed(from, to, error) = result else { return XCTFail("\(result)") }
+        XCTAssertEqual(from, "Prescott")
+        XCTAssertEqual(to, "SkylakeX")
+        XCTAssertTrue(error.contains("No such file"), error)
+        XCTAssertNil(getenv("OPENBLAS_CORETYPE"))
+        XCTAssertNil(getenv("NCF_BLAS_CORE_SET"))
+        XCTAssertNotNil(result.hint)
+    }
+
     // MARK: - This machine
 
     /// The facts read from this CPU are self-consistent, and OpenBLAS names a core.
@@ -262,5 +290,23 @@ final class BLASCoreTests: XCTestCase {
         let status = BLASCore.status
         XCTAssertEqual(status.core, BLASCore.runningCore)
         XCTAssertFalse(status.lines.isEmpty)
+    }
+}
+
+/// The two variables `BLASCore.restart` sets, saved and put back, so the test leaves this
+/// process's environment as it found it.
+struct SavedEnvironment {
+    var values: [String: String?]
+
+    static func save() -> SavedEnvironment {
+        var values: [String: String?] = [:]
+        for name in ["OPENBLAS_CORETYPE", "NCF_BLAS_CORE_SET"] { values[name] = getenv(name).map { String(cString: $0) } }
+        return SavedEnvironment(values: values)
+    }
+
+    func restore() {
+        for (name, value) in values {
+            if let value { setenv(name, value, 1) } else { unsetenv(name) }
+        }
     }
 }
