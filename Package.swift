@@ -55,13 +55,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // cpuid and xgetbv, for NCFKernels' choice of OpenBLAS kernels (BLASCore.swift).
+        .target(name: "CCPUFeatures"),
 
         // MARK: - Library targets, in flow order
 
         // The run contract: the JSON Lines records a trial writes, the metric names a trainer logs
         // and the exit codes. Foundation only; the trainer, the sweep, the agent and the report share it.
         .target(name: "NCFRunContract"),
-        .target(name: "NCFKernels", dependencies: ["CBLAS"], swiftSettings: numericSettings),
+        .target(name: "NCFKernels", dependencies: ["CBLAS", "CCPUFeatures"], swiftSettings: numericSettings),
         .target(name: "NCFData", dependencies: ["NCFKernels", "CZlib"], swiftSettings: numericSettings),
         .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"], swiftSettings: numericSettings),
         .target(name: "NCFTraining", dependencies: ["NCFRunContract", "NCFModel", "NCFData", "NCFKernels"], swiftSettings: numericSettings),

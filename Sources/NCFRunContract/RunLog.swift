@@ -128,10 +128,14 @@ public struct RunSummaryRecord: Sendable, Equatable {
     public var trainSeconds: Double
     public var samplesPerSecond: Double
     public var peakMemoryBytes: Int
+    /// The OpenBLAS kernels the run used (`Cooperlake`, `Haswell`, …) and the CPU, so speed
+    /// figures can be read beside them; nil when not known.
+    public var blasCore: String?
+    public var cpu: String?
 
     public init(testMetrics: [(name: String, value: Double)], validMetrics: [(name: String, value: Double)], bestEpoch: Int,
                 epochsRun: Int, stoppedEarly: Bool, selectMetric: String, selectGoal: MetricGoal, protocolDescription: String,
-                trainSeconds: Double, samplesPerSecond: Double, peakMemoryBytes: Int) {
+                trainSeconds: Double, samplesPerSecond: Double, peakMemoryBytes: Int, blasCore: String? = nil, cpu: String? = nil) {
         self.testMetrics = testMetrics
         self.validMetrics = validMetrics
         self.bestEpoch = bestEpoch
@@ -143,6 +147,8 @@ public struct RunSummaryRecord: Sendable, Equatable {
         self.trainSeconds = trainSeconds
         self.samplesPerSecond = samplesPerSecond
         self.peakMemoryBytes = peakMemoryBytes
+        self.blasCore = blasCore
+        self.cpu = cpu
     }
 
     public static func == (a: RunSummaryRecord, b: RunSummaryRecord) -> Bool {
@@ -178,6 +184,8 @@ public enum RunLogRecord: Sendable {
                 ("protocol", .string(s.protocolDescription)), ("train_seconds", .double(s.trainSeconds)),
                 ("samples_per_second", .double(s.samplesPerSecond)), ("peak_memory_bytes", .int(s.peakMemoryBytes)),
             ]
+            if let core = s.blasCore { entries.append(("blas_core", .string(core))) }
+            if let cpu = s.cpu { entries.append(("cpu", .string(cpu))) }
             return JSONValue.object([("summary", .object(entries))]).text
         }
     }

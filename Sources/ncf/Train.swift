@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NCFData
+import NCFKernels
 import NCFModel
 import NCFRunContract
 import NCFSweep
@@ -111,11 +112,15 @@ struct Train: ParsableCommand {
             console.say(console.bold("  " + (test.isEmpty ? "no test data" : test)))
             console.say("  protocol: \(summary.protocolDescription)")
             console.say("  \(fixed(summary.trainSeconds, 2))s training, \(rate(summary.samplesPerSecond)) samples/s, peak memory \(formatBytes(summary.peakMemoryBytes))")
+            let blas = BLASCore.status
+            console.say("  \(blas.summary)")
+            if let hint = blas.decision.hint { console.say("  note: \(hint)") }
             console.emit(RunLogRecord.summary(RunSummaryRecord(
                 testMetrics: summary.testMetrics.named, validMetrics: summary.validMetrics.named, bestEpoch: summary.bestEpoch,
                 epochsRun: summary.epochsRun, stoppedEarly: summary.stoppedEarly, selectMetric: summary.selectMetric,
                 selectGoal: summary.selectGoal, protocolDescription: summary.protocolDescription, trainSeconds: summary.trainSeconds,
-                samplesPerSecond: summary.samplesPerSecond, peakMemoryBytes: summary.peakMemoryBytes)).line)
+                samplesPerSecond: summary.samplesPerSecond, peakMemoryBytes: summary.peakMemoryBytes,
+                blasCore: blas.core, cpu: blas.cpu.model)).line)
         }
     }
 }
