@@ -20,6 +20,8 @@ import NCFKernels
 // Without hidden layers (a tower of no Linear) the MLP branch is linear in [U_u ; V_i], so it folds
 // into one number per user and one per item.
 //
+// MF has the GMF branch with w_g = 1 (the model's fixed unit head) and adds b_u + b_i per pair.
+//
 // Shapes: d = embed_dim, n_1…n_L = mlp_dims, T = tileRows, N = items.
 
 /// Scores (user, item) pairs, or every item for a list of users, with dropout off.
@@ -118,8 +120,8 @@ public final class BatchScorer {
     /// - Complexity: 2·(users + items)·d·n_1 flops (one gemm per table) + users·d.
     public func refresh() {
         let params = model.params
-        if let gu = model.gmfUser, let hg = model.headGMF {
-            let p = UnsafePointer(gu.pointer(in: params)), w = UnsafePointer(hg.pointer(in: params))
+        if let gu = model.gmfUser, let w = model.gmfHeadWeights() {
+            let p = UnsafePointer(gu.pointer(in: params))
             let out = userGMF.pointer
             for u in 0..<numUsers {
                 let row = p + u * d, o = out + u * d
@@ -162,6 +164,10 @@ public final class BatchScorer {
             let n = min(tileRows, count - start)
             let u = users + start, i = items + start, o = out + start
             o.update(repeating: bias, count: n)
+            if let ub = model.userBias, let ib = model.itemBias {
+                let bu = ub.pointer(in: model.params), bi = ib.pointer(in: model.params)
+                for r in 0..<n { o[r] += bu[Int(u[r])] + bi[Int(i[r])] }
+            }
             if model.gmfUser != nil { addGMF(users: u, items: i, count: n, into: o) }
             if model.mlpUser != nil {
                 firstLayer(users: u, items: i, count: n, into: o)
@@ -195,6 +201,14 @@ public final class BatchScorer {
         let N = numItems
         let bias = model.headBias.pointer(in: model.params)[0]
         out.update(repeating: bias, count: count * N)
+        if let ub = model.userBias, let ib = model.itemBias {
+            // MF: out[k, i] += b_{users[k]} + b_i
+            let bu = ub.pointer(in: model.params), bi = UnsafePointer(ib.pointer(in: model.params))
+            for k in 0..<count {
+                let row = out + k * N, b = bu[Int(users[k])]
+                for i in 0..<N { row[i] += b + bi[i] }
+            }
+        }
         if let gi = model.gmfItem {
             let Q = UnsafePointer(gi.pointer(in: model.params))
             var k0 = 0

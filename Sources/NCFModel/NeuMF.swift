@@ -12,8 +12,19 @@
 // embedding tables (P, Q for GMF; U, V for MLP), as in the paper. The rating task reads ŷ as the
 // rating (MSE); the implicit task reads it as a logit (sigmoid + binary cross-entropy).
 //
+// MF (not in the paper) is the biased dot product that Rendle et al. tuned against NeuMF
+// ("Neural Collaborative Filtering vs. Matrix Factorization Revisited", RecSys 2020):
+//   MF:     ŷ = b + b_u + b_i + P_u · Q_i                   [B]
+// It runs through the GMF branch with the head weights fixed to 1 (not parameters), plus the
+// per-user and per-item bias tables (`bias.user`, `bias.item`, one column each).
+//
+// Optional L2 on the embedding rows (`embedL2` = λ): each step adds λ·p to the gradient of every
+// row of every user/item table (bias tables included) that occurs in the batch, once per unique
+// row however often it occurs. It is the gradient of (λ/2)·Σ_{rows in the batch} ‖p‖² (`penalty`),
+// added to the batch-mean data loss; rows outside the batch are not touched (lazy, like their gradient).
+//
 // Deliberately left out: pre-training GMF and MLP separately before NeuMF (the paper's optional
-// step), user/item bias terms (not in the paper's model).
+// step); bias terms for GMF, MLP and NeuMF (not in the paper's model).
 
 import NCFData
 import NCFKernels
@@ -23,6 +34,8 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     case gmf = "GMF"
     case mlp = "MLP"
     case neumf = "NeuMF"
+    /// Rendle et al.'s biased dot product ŷ = b + b_u + b_i + P_u·Q_i (not in the NCF paper).
+    case mf = "MF"
 
     /// Parses a `--model` value, case-insensitively; `NCF` is NeuMF.
     public init?(argument: String) {
@@ -30,12 +43,18 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case "gmf": self = .gmf
         case "mlp": self = .mlp
         case "neumf", "ncf": self = .neumf
+        case "mf": self = .mf
         default: return nil
         }
     }
 
+    /// Whether the model has the element-wise product branch (GMF, NeuMF; MF with unit head weights).
     public var usesGMF: Bool { self != .mlp }
-    public var usesMLP: Bool { self != .gmf }
+    public var usesMLP: Bool { self == .mlp || self == .neumf }
+    /// Whether the product branch has learned head weights (`head.gmf`); MF's are fixed at 1.
+    public var hasGMFHead: Bool { self == .gmf || self == .neumf }
+    /// Whether the model has per-user and per-item bias tables (MF only).
+    public var usesBiases: Bool { self == .mf }
 }
 
 /// The model's shape: everything needed to allocate it and to read a checkpoint back.
@@ -65,7 +84,12 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public func makeLayout() -> ParameterLayout {
         var layout = ParameterLayout()
         let d = embedDim
-        if kind.usesGMF {
+        if kind == .mf {
+            layout.add("mf.user", rows: numUsers, cols: d)
+            layout.add("mf.item", rows: numItems, cols: d)
+            layout.add("bias.user", rows: numUsers, cols: 1)
+            layout.add("bias.item", rows: numItems, cols: 1)
+        } else if kind.usesGMF {
             layout.add("gmf.user", rows: numUsers, cols: d)
             layout.add("gmf.item", rows: numItems, cols: d)
         }
@@ -79,7 +103,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
                 inDim = n
             }
         }
-        if kind.usesGMF { layout.add("head.gmf", rows: 1, cols: d) }
+        if kind.hasGMFHead { layout.add("head.gmf", rows: 1, cols: d) }
         if kind.usesMLP { layout.add("head.mlp", rows: 1, cols: mlpDims.last ?? 2 * d) }
         layout.add("head.bias", rows: 1, cols: 1)
         return layout
@@ -92,7 +116,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var trainFlopsPerSample: Int {
         var f = 0
         let d = embedDim
-        if kind.usesGMF { f += 3 * d + 6 * d }      // product fwd (d) + bwd (2d); head 2d fwd + 4d bwd
+        if kind.usesGMF { f += 3 * d + 6 * d }      // product fwd (d) + bwd (2d); head 2d fwd + 4d bwd (MF: the dot product)
         if kind.usesMLP {
             var inDim = 2 * d
             for n in mlpDims { f += 6 * inDim * n; inDim = n }
@@ -121,6 +145,14 @@ public final class NeuMF {
     let biases: [TensorView]
     let headGMF, headMLP: TensorView?
     let headBias: TensorView
+    /// MF's per-user and per-item biases [rows, 1] (nil for the other kinds).
+    let userBias, itemBias: TensorView?
+    /// MF's fixed head weights: d ones (empty for the other kinds).
+    private let unitHead: FloatBuffer
+
+    /// L2 on the embedding rows in the batch: `backward` adds λ·p to the gradient of each unique
+    /// user/item row it touched (see the file header). 0 (the default) leaves gradients unchanged.
+    public var embedL2: Float = 0
 
     /// The embedding tables indexed by user (first) and by item (second): the rows an optimizer may
     /// update lazily.
@@ -170,8 +202,8 @@ public final class NeuMF {
         d = config.embedDim
         dims = config.kind.usesMLP ? config.mlpDims : []
 
-        gmfUser = layout.view(named: "gmf.user")
-        gmfItem = layout.view(named: "gmf.item")
+        gmfUser = layout.view(named: "gmf.user") ?? layout.view(named: "mf.user")
+        gmfItem = layout.view(named: "gmf.item") ?? layout.view(named: "mf.item")
         mlpUser = layout.view(named: "mlp.user")
         mlpItem = layout.view(named: "mlp.item")
         weights = dims.indices.map { layout.view(named: "mlp.\($0).weight")! }
@@ -179,8 +211,12 @@ public final class NeuMF {
         headGMF = layout.view(named: "head.gmf")
         headMLP = layout.view(named: "head.mlp")
         headBias = layout.view(named: "head.bias")!
-        userTables = [gmfUser, mlpUser].compactMap { $0 }
-        itemTables = [gmfItem, mlpItem].compactMap { $0 }
+        userBias = layout.view(named: "bias.user")
+        itemBias = layout.view(named: "bias.item")
+        unitHead = FloatBuffer(count: config.kind == .mf ? config.embedDim : 0)
+        unitHead.pointer.update(repeating: 1, count: unitHead.count)
+        userTables = [gmfUser, mlpUser, userBias].compactMap { $0 }
+        itemTables = [gmfItem, mlpItem, itemBias].compactMap { $0 }
         let embeddingNames = Set((userTables + itemTables).map(\.name))
         denseViews = layout.views.filter { !embeddingNames.contains($0.name) }
 
@@ -214,7 +250,7 @@ public final class NeuMF {
 
     private func initialize(seed: UInt64) {
         var rng = SplitMix64(seed: seed, stream: 0x1417)
-        for view in userTables + itemTables {
+        for view in userTables + itemTables where view.cols == d {  // bias tables ([rows, 1]) start at 0
             let p = view.pointer(in: params)
             for j in 0..<view.count { p[j] = Float(rng.nextGaussian() * 0.01) }
         }
@@ -229,6 +265,12 @@ public final class NeuMF {
             let p = view.pointer(in: params)
             for j in 0..<view.count { p[j] = (2 * rng.nextFloat() - 1) * bound }
         }
+    }
+
+    /// The product branch's head weights: `head.gmf`, or MF's fixed ones; nil without the branch.
+    func gmfHeadWeights() -> UnsafePointer<Float>? {
+        if let hg = headGMF { return UnsafePointer(hg.pointer(in: params)) }
+        return config.kind == .mf ? UnsafePointer(unitHead.pointer) : nil
     }
 
     /// Sets the prediction head's bias (the rating task starts it at the mean training rating).
@@ -276,9 +318,14 @@ public final class NeuMF {
         }
         headForward(
             out: logitBuf.pointer,
-            a: gmfUser == nil ? nil : UnsafePointer(gmfOut.pointer), wa: headGMF.map { UnsafePointer($0.pointer(in: params)) }, aDim: d,
+            a: gmfUser == nil ? nil : UnsafePointer(gmfOut.pointer), wa: gmfHeadWeights(), aDim: d,
             c: last, wc: headMLP.map { UnsafePointer($0.pointer(in: params)) }, cDim: lastDim,
             bias: headBias.pointer(in: params), batch: B)
+        if let ub = userBias, let ib = itemBias {
+            // ŷ += b_u + b_i
+            let bu = ub.pointer(in: params), bi = ib.pointer(in: params), out = logitBuf.pointer
+            for b in 0..<B { out[b] += bu[Int(users[b])] + bi[Int(items[b])] }
+        }
         return UnsafePointer(logitBuf.pointer)
     }
 
@@ -308,12 +355,22 @@ public final class NeuMF {
         for b in 0..<B { s += dlogit[b] }
         headBias.pointer(in: grads)[0] += s
 
-        if let gu = gmfUser, let gi = gmfItem, let hg = headGMF {
-            // d head.gmf += gmfOutᵀ · dlogit
-            BLAS.gemv(trans: true, m: B, n: d, alpha: 1, a: gmfOut.pointer, lda: d, x: dlogit, beta: 1, y: hg.pointer(in: grads))
+        if let gu = gmfUser, let gi = gmfItem, let w = gmfHeadWeights() {
+            if let hg = headGMF {
+                // d head.gmf += gmfOutᵀ · dlogit
+                BLAS.gemv(trans: true, m: B, n: d, alpha: 1, a: gmfOut.pointer, lda: d, x: dlogit, beta: 1, y: hg.pointer(in: grads))
+            }
             gmfHeadBackward(dUserTable: gu.pointer(in: grads), dItemTable: gi.pointer(in: grads), dlogit: dlogit,
-                            w: hg.pointer(in: params), userTable: gu.pointer(in: params), itemTable: gi.pointer(in: params),
+                            w: w, userTable: gu.pointer(in: params), itemTable: gi.pointer(in: params),
                             users: users, items: items, batch: B, dim: d)
+        }
+        if let ub = userBias, let ib = itemBias {
+            // d b_u += dlogit, d b_i += dlogit (scatter-add)
+            let dbu = ub.pointer(in: grads), dbi = ib.pointer(in: grads)
+            for b in 0..<B {
+                dbu[Int(users[b])] += dlogit[b]
+                dbi[Int(items[b])] += dlogit[b]
+            }
         }
 
         if let mu = mlpUser, let mi = mlpItem, let hm = headMLP {
@@ -349,6 +406,37 @@ public final class NeuMF {
             embeddingBackward(dtable: mi.pointer(in: grads), dout: dx0.pointer + d, ldOut: 2 * d, indices: items, batch: B, dim: d)
         }
         recordTouched(users: users, items: items, count: B)
+        if embedL2 > 0 {
+            for view in userTables { addL2(view, touchedUsers) }
+            for view in itemTables { addL2(view, touchedItems) }
+        }
+    }
+
+    /// `grad[r] += λ·param[r]` for each of `rows` (unique) in `view`.
+    private func addL2(_ view: TensorView, _ rows: UnsafeBufferPointer<Int32>) {
+        let lambda = embedL2, p = view.pointer(in: params), g = view.pointer(in: grads), c = view.cols
+        for r in rows {
+            let o = Int(r) * c
+            for j in 0..<c { g[o + j] += lambda * p[o + j] }
+        }
+    }
+
+    /// The embedding penalty whose gradient `backward` adds: (λ/2)·Σ ‖row‖² over the unique user
+    /// and item rows of `users`/`items`, in every user/item table (0 when `embedL2` is 0). Not part
+    /// of the logged losses; for gradient checks and inspection.
+    /// - Complexity: O(B·d) plus a set of the batch's rows.
+    public func penalty(users: [Int32], items: [Int32]) -> Double {
+        guard embedL2 > 0 else { return 0 }
+        var sum = 0.0
+        for (tables, rows) in [(userTables, Set(users)), (itemTables, Set(items))] {
+            for view in tables {
+                let p = view.pointer(in: params)
+                for r in rows {
+                    for j in 0..<view.cols { let x = Double(p[Int(r) * view.cols + j]); sum += x * x }
+                }
+            }
+        }
+        return 0.5 * Double(embedL2) * sum
     }
 
     private func recordTouched(users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, count B: Int) {

@@ -27,6 +27,13 @@ public struct TrainConfig: Sendable, Codable, Equatable {
     public var dropout: Double = 0.1
     public var optimizer: OptimizerKind = .adam
     public var weight_decay: Double = 0
+    /// L2 on the embedding rows in each batch (`NeuMF.embedL2`): λ·p is added to the gradient of
+    /// every unique user/item row in the batch, bias tables included; the tower and head are left
+    /// to `weight_decay`. 0 is off.
+    public var embed_l2: Double = 0
+    /// The learning rate is multiplied by this at the end of every epoch (epoch e trains at
+    /// lr·lr_decay^(e−1)). 1 is off.
+    public var lr_decay: Double = 1
     /// Training negatives per positive (implicit task), resampled every epoch.
     public var negatives: Int = 4
     public var topk: Int = 10
@@ -44,6 +51,35 @@ public struct TrainConfig: Sendable, Codable, Equatable {
 
     public init() {}
 
+    private enum CodingKeys: String, CodingKey {
+        case model, lr, batch_size, embed_dim, mlp_dims, epochs, dropout, optimizer, weight_decay, embed_l2, lr_decay,
+             negatives, topk, seed, patience, select_metric, select_goal, threads
+    }
+
+    /// Decodes a config; `embed_l2` and `lr_decay` may be absent (files written before they
+    /// existed), and then take their defaults, which are what those runs trained with.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(ModelKind.self, forKey: .model)
+        lr = try c.decode(Double.self, forKey: .lr)
+        batch_size = try c.decode(Int.self, forKey: .batch_size)
+        embed_dim = try c.decode(Int.self, forKey: .embed_dim)
+        mlp_dims = try c.decode([Int].self, forKey: .mlp_dims)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        dropout = try c.decode(Double.self, forKey: .dropout)
+        optimizer = try c.decode(OptimizerKind.self, forKey: .optimizer)
+        weight_decay = try c.decode(Double.self, forKey: .weight_decay)
+        embed_l2 = try c.decodeIfPresent(Double.self, forKey: .embed_l2) ?? 0
+        lr_decay = try c.decodeIfPresent(Double.self, forKey: .lr_decay) ?? 1
+        negatives = try c.decode(Int.self, forKey: .negatives)
+        topk = try c.decode(Int.self, forKey: .topk)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        patience = try c.decode(Int.self, forKey: .patience)
+        select_metric = try c.decodeIfPresent(String.self, forKey: .select_metric)
+        select_goal = try c.decodeIfPresent(MetricGoal.self, forKey: .select_goal)
+        threads = try c.decode(Int.self, forKey: .threads)
+    }
+
     /// Every problem with the values, one message each (flag name, value, what is accepted).
     public func problems() -> [String] {
         var out: [String] = []
@@ -59,6 +95,8 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         if epochs < 1 { out.append("--epochs \(epochs): must be at least 1") }
         if !(dropout >= 0 && dropout < 1) { out.append("--dropout \(dropout): must be in [0, 1), e.g. 0.1") }
         if !(weight_decay >= 0 && weight_decay.isFinite) { out.append("--weight_decay \(weight_decay): must be ≥ 0") }
+        if !(embed_l2 >= 0 && embed_l2.isFinite) { out.append("--embed_l2 \(embed_l2): must be ≥ 0, e.g. 0.01 (0 = off)") }
+        if !(lr_decay > 0 && lr_decay <= 1) { out.append("--lr_decay \(lr_decay): must be in (0, 1], e.g. 0.9 (1 = off)") }
         if negatives < 1 || negatives > 1000 { out.append("--negatives \(negatives): must be 1...1000") }
         if topk < 1 { out.append("--topk \(topk): must be at least 1") }
         if patience < 0 { out.append("--patience \(patience): must be ≥ 0 (0 turns early stopping off)") }

@@ -43,6 +43,7 @@ public final class Trainer {
         // Evaluation scores through its own `BatchScorer` workspace, so the model's holds one batch.
         model = NeuMF(config: modelConfig, capacity: config.batch_size, seed: config.seed)
         if dataset.task == .rating { model.setOutputBias(dataset.meanTrainRating) }
+        model.embedL2 = Float(config.embed_l2)
         optimizer = Optimizer(kind: config.optimizer, lr: config.lr, weightDecay: config.weight_decay, model: model)
         sampler = NegativeSampler(dataset: dataset, negatives: config.negatives)
         validEvaluator = Evaluator(split: .valid, pairs: dataset.validPairs, ranking: dataset.validRanking, dataset: dataset, k: config.topk)
@@ -74,6 +75,7 @@ public final class Trainer {
 
         epochLoop: for epoch in 1...config.epochs {
             if epoch > 1 { sampler.fillEpoch(&epochPairs, rng: &rng) }
+            if config.lr_decay != 1 { optimizer.lr = Float(config.lr * pow(config.lr_decay, Double(epoch - 1))) }
             let n = epochPairs.count
             let start = DispatchTime.now().uptimeNanoseconds
             var lossSum = 0.0

@@ -55,7 +55,7 @@ struct Train: ParsableCommand {
         do { trainer = try Trainer(config: config, dataset: dataset) } catch { throw CLIError(error) }
         console.emit(RunLogRecord.config(runConfigRecord(config: config, selection: trainer.selection, source: source)).line)
         let mc = trainer.model.config
-        let shape = [mc.kind.usesGMF ? "GMF \(mc.embedDim)" : nil,
+        let shape = [mc.kind == .mf ? "biased dot product \(mc.embedDim)" : mc.kind.usesGMF ? "GMF \(mc.embedDim)" : nil,
                      mc.kind.usesMLP ? "MLP \(2 * mc.embedDim)→\(mc.mlpDims.map(String.init).joined(separator: "→"))" : nil]
             .compactMap { $0 }.joined(separator: " + ")
         console.say("model: \(mc.kind.rawValue) (\(shape)), \(grouped(trainer.model.layout.totalCount)) parameters; "
@@ -133,7 +133,8 @@ func runConfigRecord(config: TrainConfig, selection: (metric: MetricName, goal: 
         ("model", .string(config.model.rawValue)), ("lr", .double(config.lr)), ("batch_size", .int(config.batch_size)),
         ("embed_dim", .int(config.embed_dim)), ("mlp_dims", .string(config.mlp_dims.map(String.init).joined(separator: ","))),
         ("epochs", .int(config.epochs)), ("dropout", .double(config.dropout)), ("optimizer", .string(config.optimizer.rawValue)),
-        ("weight_decay", .double(config.weight_decay)), ("negatives", .int(config.negatives)), ("topk", .int(config.topk)),
+        ("weight_decay", .double(config.weight_decay)), ("embed_l2", .double(config.embed_l2)), ("lr_decay", .double(config.lr_decay)),
+        ("negatives", .int(config.negatives)), ("topk", .int(config.topk)),
         ("patience", .int(config.patience)), ("threads", .int(config.threads)),
         ("select_metric", .string(selection.metric.description)), ("select_goal", .string(selection.goal.rawValue)),
         ("task", .string(split.task.rawValue)), ("split", .string(split.kind.rawValue)),

@@ -62,7 +62,7 @@ struct DataOptions: ParsableArguments {
 /// options but `--save`, `--json` and `--help` (`TrainFlagTests` checks this against `ncf train`).
 let trainFlagNames: [String] = [
     "model", "lr", "batch_size", "embed_dim", "mlp_dims", "epochs", "dropout", "optimizer", "weight_decay",
-    "negatives", "topk", "seed", "patience", "threads", "select_metric", "select_goal",
+    "embed_l2", "lr_decay", "negatives", "topk", "seed", "patience", "threads", "select_metric", "select_goal",
     "data", "format", "columns", "task", "split", "split_seed", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines",
 ]
 
@@ -70,7 +70,7 @@ let trainFlagNames: [String] = [
 struct ModelOptions: ParsableArguments {
     private static let d = TrainConfig()
 
-    @Option(name: .customLong("model"), help: ArgumentHelp("GMF, MLP, NeuMF or NCF (= NeuMF). (default: \(d.model.rawValue))", valueName: "name"),
+    @Option(name: .customLong("model"), help: ArgumentHelp("GMF, MLP, NeuMF, NCF (= NeuMF) or MF (biased dot product). (default: \(d.model.rawValue))", valueName: "name"),
             transform: parseModel)
     var model: ModelKind = d.model
 
@@ -106,6 +106,15 @@ struct ModelOptions: ParsableArguments {
     @Option(name: [.customLong("weight_decay"), .customLong("weight-decay")], parsing: .unconditional,
             help: ArgumentHelp("L2 penalty added to the gradient, ≥ 0.", valueName: "λ"))
     var weightDecay: Double = d.weight_decay
+
+    @Option(name: [.customLong("embed_l2"), .customLong("embed-l2")], parsing: .unconditional, help: ArgumentHelp(
+        "L2 on the embedding rows in each batch: λ·p added to the gradient of every unique user/item row in it (bias tables included), ≥ 0; 0 = off.",
+        valueName: "λ"))
+    var embedL2: Double = d.embed_l2
+
+    @Option(name: [.customLong("lr_decay"), .customLong("lr-decay")], parsing: .unconditional, help: ArgumentHelp(
+        "Multiply the learning rate by this after every epoch, in (0, 1]; 1 = off.", valueName: "γ"))
+    var lrDecay: Double = d.lr_decay
 
     @Option(name: .customLong("negatives"), parsing: .unconditional,
             help: ArgumentHelp("Implicit task: sampled negatives per positive, resampled each epoch; an integer 1...1000.", valueName: "n"))
@@ -146,6 +155,8 @@ struct ModelOptions: ParsableArguments {
         c.dropout = dropout
         c.optimizer = optimizer
         c.weight_decay = weightDecay
+        c.embed_l2 = embedL2
+        c.lr_decay = lrDecay
         c.negatives = negatives
         c.topk = topk
         c.seed = seed
@@ -208,7 +219,7 @@ func parseGoal(_ s: String) throws -> MetricGoal {
 
 func parseModel(_ s: String) throws -> ModelKind {
     guard let m = ModelKind(argument: s) else {
-        throw ValidationError("--model \(s): use GMF, MLP, NeuMF or NCF")
+        throw ValidationError("--model \(s): use GMF, MLP, NeuMF, NCF or MF")
     }
     return m
 }

@@ -48,12 +48,19 @@ final class NeuMFTests: XCTestCase {
         func row(_ table: [Double], _ r: Int32) -> [Double] { Array(table[(Int(r) * d)..<(Int(r) * d + d)]) }
         var rng = maskRng
         let p = config.dropout, keepScale = Double(1 / (1 - p))
-        let (P, Q, U, V) = (view("gmf.user"), view("gmf.item"), view("mlp.user"), view("mlp.item"))
-        let hGMF = view("head.gmf"), hMLP = view("head.mlp"), bias = view("head.bias")[0]
+        let mf = config.kind == .mf
+        let (P, Q) = mf ? (view("mf.user"), view("mf.item")) : (view("gmf.user"), view("gmf.item"))
+        let (U, V) = (view("mlp.user"), view("mlp.item"))
+        let hGMF = mf ? [Double](repeating: 1, count: d) : view("head.gmf")
+        let hMLP = view("head.mlp"), bias = view("head.bias")[0]
         let dims = config.kind.usesMLP ? config.mlpDims : []
 
         var outs = [Double](repeating: bias, count: users.count)
         var pres: [Double] = []
+        if mf {  // ŷ = b + b_u + b_i + P_u·Q_i
+            let bu = view("bias.user"), bi = view("bias.item")
+            for b in users.indices { outs[b] += bu[Int(users[b])] + bi[Int(items[b])] }
+        }
         if config.kind.usesGMF {
             for b in users.indices {
                 let pu = row(P, users[b]), qi = row(Q, items[b])
@@ -129,12 +136,15 @@ final class NeuMFTests: XCTestCase {
     /// Analytic `backward` against central differences of `loss` for every parameter. Each forward,
     /// the analytic one and every perturbed one, starts from a copy of the same generator, so with
     /// dropout all of them use one mask.
+    /// With `embedL2` λ > 0 the checked function is the data loss plus `penalty` (λ/2 Σ ‖row‖² over
+    /// the batch's unique user and item rows): rows outside the batch must get no gradient at all.
     private func checkModelGradient(
-        _ kind: ModelKind, _ task: NCFData.Task, dropout: Float, mlpDims: [Int] = [4, 3],
+        _ kind: ModelKind, _ task: NCFData.Task, dropout: Float, mlpDims: [Int] = [4, 3], embedL2: Float = 0,
         file: StaticString = #filePath, line: UInt = #line
     ) {
-        let label = "\(kind.rawValue) \(task) dropout=\(dropout) dims=\(mlpDims)"
+        let label = "\(kind.rawValue) \(task) dropout=\(dropout) dims=\(mlpDims) embed_l2=\(embedL2)"
         let model = NeuMF(config: tinyConfig(kind, task, dropout: dropout, mlpDims: mlpDims), capacity: 8, seed: 1)
+        model.embedL2 = embedL2
         let t = targets(task)
         let maskRng = SplitMix64(seed: 3, stream: 9)
         guard let seed = rescaleClearOfKinks(model, seed: 2, maskRng: maskRng) else {
@@ -176,9 +186,49 @@ final class NeuMFTests: XCTestCase {
             ) {
                 var replay = maskRng
                 model.forward(users: users, items: items, count: users.count, training: true, rng: &replay)
-                return Double(model.loss(targets: t, count: users.count))
+                return Double(model.loss(targets: t, count: users.count)) + model.penalty(users: users, items: items)
             }
             assertGradient(report, file: file, line: line)
+        }
+    }
+
+    func testGradientsMF() {
+        for task in tasks { checkModelGradient(.mf, task, dropout: 0) }
+    }
+
+    /// The embedding L2: λ = 0.3 is large enough that a missing or doubled term (for user 0, three
+    /// times in the batch, or for absent rows) fails the check.
+    func testGradientsWithEmbedL2() {
+        for task in tasks {
+            for kind in ModelKind.allCases { checkModelGradient(kind, task, dropout: 0, embedL2: 0.3) }
+            checkModelGradient(.neumf, task, dropout: 0.3, embedL2: 0.3)
+        }
+    }
+
+    /// The penalty is added once per unique row and to the user/item tables only: by hand for MF.
+    func testEmbedL2AddsLambdaTimesRowOncePerUniqueRow() {
+        let model = NeuMF(config: tinyConfig(.mf, .rating), capacity: 8, seed: 1)
+        rescale(model, seed: 2)
+        var g = SplitMix64(seed: 0)
+        func grads(_ lambda: Float) -> [Float] {
+            model.embedL2 = lambda
+            model.zeroGrad()
+            model.forward(users: users, items: items, count: users.count, training: true, rng: &g)
+            _ = model.loss(targets: ratingTargets, count: users.count)
+            model.backward(users: users, items: items, count: users.count)
+            return model.grads.array
+        }
+        let plain = grads(0), reg = grads(0.5)
+        let params = model.params.array
+        for view in model.layout.views {
+            let rows: Set<Int32> = view.name.hasSuffix(".user") ? Set(users) : view.name.hasSuffix(".item") ? Set(items) : []
+            for r in 0..<view.rows {
+                for c in 0..<view.cols {
+                    let k = view.offset + r * view.cols + c
+                    let expected = plain[k] + (rows.contains(Int32(r)) ? 0.5 * params[k] : 0)
+                    XCTAssertEqual(reg[k], expected, accuracy: 1e-6, "\(view.name)[\(r), \(c)]")
+                }
+            }
         }
     }
 
@@ -288,6 +338,10 @@ final class NeuMFTests: XCTestCase {
         XCTAssertEqual(count(.neumf), 1049)
         XCTAssertEqual(count(.gmf), 249)
         XCTAssertEqual(count(.mlp), 801)
+        // MF: tables 240, biases 10 + 20, head bias 1 (no head weights).
+        XCTAssertEqual(count(.mf), 271)
+        XCTAssertEqual(ModelConfig(kind: .mf, task: .rating, numUsers: 10, numItems: 20, embedDim: 8, mlpDims: [], dropout: 0)
+            .makeLayout().views.map(\.name), ["mf.user", "mf.item", "bias.user", "bias.item", "head.bias"])
 
         let layout = ModelConfig(kind: .neumf, task: .rating, numUsers: 10, numItems: 20, embedDim: 8,
                                  mlpDims: [16, 16], dropout: 0).makeLayout()

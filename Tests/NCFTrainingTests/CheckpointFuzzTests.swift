@@ -28,9 +28,9 @@ final class CheckpointFuzzTests: XCTestCase {
         var note: String
     }
 
-    /// A small NeuMF model's file: 5 users, 7 items, d = 4, tower 8 → 4.
-    private func original() throws -> Checkpoint {
-        let config = ModelConfig(kind: .neumf, task: .implicit, numUsers: 5, numItems: 7, embedDim: 4, mlpDims: [8, 4], dropout: 0.1)
+    /// A small NeuMF (or `kind`) model's file: 5 users, 7 items, d = 4, tower 8 → 4.
+    private func original(_ kind: ModelKind = .neumf) throws -> Checkpoint {
+        let config = ModelConfig(kind: kind, task: .implicit, numUsers: 5, numItems: 7, embedDim: 4, mlpDims: [8, 4], dropout: 0.1)
         let model = NeuMF(config: config, capacity: 8, seed: 3)
         let tensors = model.layout.views.map { v in
             NamedTensor(name: v.name, shape: [v.rows, v.cols], values: Array(UnsafeBufferPointer(start: v.pointer(in: model.params), count: v.count)))
@@ -148,18 +148,22 @@ final class CheckpointFuzzTests: XCTestCase {
 
     /// Hostile values in the model shape, with a valid checksum.
     func testMutatedMetadata() throws {
-        let base = try original()
+        for kind in [ModelKind.neumf, .mf] { try mutateMetadata(of: kind) }
+    }
+
+    private func mutateMetadata(of kind: ModelKind) throws {
+        let base = try original(kind)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(base.metadataJSON.utf8)) as? [String: Any])
         let numbers: [Any] = [-1, 0, 1, 2, 4, 5, 7, 8, 16, 1 << 31, 1 << 40, Int.max, Int.min, 1_000_000, 1e9, -5, 4097]
         let lists: [Any] = [[-5], [1_000_000_000, 4], [], [4], [8], [8, 4], [4, 8], [8, 4, 2], [0], [Int.max, 4], [65_537],
                             Array(repeating: 4, count: 500)]
         let values: [String: [Any]] = [
             "numUsers": numbers, "numItems": numbers, "embedDim": numbers, "mlpDims": lists,
-            "dropout": [0.0, 0.5, 0.99, 1.0, -0.1, 1e30], "kind": ["GMF", "MLP", "NeuMF"], "task": ["rating", "implicit"],
+            "dropout": [0.0, 0.5, 0.99, 1.0, -0.1, 1e30], "kind": ["GMF", "MLP", "NeuMF", "MF"], "task": ["rating", "implicit"],
         ]
         let keys = values.keys.sorted()
         let wrongType: [Any] = ["x", NSNull(), 1.5, [1], ["a": 1]]
-        var rng = SplitMix64(seed: 0xF022_0002)
+        var rng = SplitMix64(seed: 0xF022_0002 ^ UInt64(kind == .mf ? 1 : 0))
         var tally = Tally()
         for iteration in 0..<Self.iterations {
             var meta = object
@@ -174,13 +178,55 @@ final class CheckpointFuzzTests: XCTestCase {
             damaged.metadataJSON = String(decoding: try JSONSerialization.data(withJSONObject: meta), as: UTF8.self)
             check(damaged.encoded(), label: "metadata #\(iteration) \(model)", tally: &tally)
         }
-        print("model-file fuzz, metadata: \(Self.iterations) iterations; \(tally.summary)")
+        print("model-file fuzz, metadata of \(kind.rawValue): \(Self.iterations) iterations; \(tally.summary)")
     }
 
     /// Tensors dropped, renamed, reshaped or added, with a valid checksum.
     func testMutatedTensors() throws {
-        let base = try original()
-        var rng = SplitMix64(seed: 0xF022_0003)
+        for kind in [ModelKind.neumf, .mf] { try mutateTensors(of: kind) }
+    }
+
+    /// An MF file loads and scores as the model that wrote it; without a bias table, with one of
+    /// the wrong shape, or relabelled as NeuMF (or a NeuMF file as MF), it is refused as corrupt.
+    func testMFFileLoadsAndItsBiasTablesAreChecked() throws {
+        let base = try original(.mf)
+        let meta = try JSONDecoder().decode(Metadata.self, from: Data(base.metadataJSON.utf8))
+        let model = try Checkpoint.decode(base.encoded(), path: Self.path).makeModel(config: meta.model, capacity: 8, path: Self.path)
+        let reference = NeuMF(config: meta.model, capacity: 8, seed: 3)
+        XCTAssertEqual(model.params.array, reference.params.array)
+        XCTAssertEqual(model.predict(users: [0, 4], items: [6, 1]), reference.predict(users: [0, 4], items: [6, 1]))
+
+        func refused(_ damaged: Checkpoint, config: ModelConfig, _ label: String) {
+            do {
+                _ = try Checkpoint.decode(damaged.encoded(), path: Self.path).makeModel(config: config, capacity: 8, path: Self.path)
+                XCTFail("\(label): accepted")
+            } catch {
+                guard case .corrupt = error else { return XCTFail("\(label): \(error)") }
+                XCTAssertTrue(error.description.contains(Self.path), error.description)
+            }
+        }
+        for name in ["bias.user", "bias.item", "mf.user"] {
+            var dropped = base
+            dropped.tensors.removeAll { $0.name == name }
+            refused(dropped, config: meta.model, "without \(name)")
+            var reshaped = base
+            let k = try XCTUnwrap(reshaped.tensors.firstIndex { $0.name == name })
+            let t = reshaped.tensors[k]
+            reshaped.tensors[k] = NamedTensor(name: name, shape: [1, t.values.count], values: t.values)
+            refused(reshaped, config: meta.model, "\(name) reshaped")
+        }
+        var asNeuMF = meta.model
+        asNeuMF.kind = .neumf
+        asNeuMF.mlpDims = [8, 4]
+        refused(base, config: asNeuMF, "MF file as NeuMF")
+        var asMF = try JSONDecoder().decode(Metadata.self, from: Data(original(.neumf).metadataJSON.utf8)).model
+        asMF.kind = .mf
+        refused(try original(.neumf), config: asMF, "NeuMF file as MF")
+    }
+
+    private func mutateTensors(of kind: ModelKind) throws {
+        let base = try original(kind)
+        var rng = SplitMix64(seed: 0xF022_0003 ^ UInt64(kind == .mf ? 1 : 0))
         var tally = Tally()
         for iteration in 0..<Self.iterations {
             var damaged = base
@@ -204,6 +250,6 @@ final class CheckpointFuzzTests: XCTestCase {
             }
             check(damaged.encoded(), label: "tensors #\(iteration)", tally: &tally)
         }
-        print("model-file fuzz, tensors: \(Self.iterations) iterations; \(tally.summary)")
+        print("model-file fuzz, tensors of \(kind.rawValue): \(Self.iterations) iterations; \(tally.summary)")
     }
 }
