@@ -190,7 +190,9 @@ public final class NeuMF {
     /// implementation (on the NCF ML-1M protocol it scored HR@10 0.696 against 0.687 for He-uniform,
     /// seed 0); all biases 0 (the trainer sets the head bias to the mean training rating for the
     /// rating task, so training starts from the global mean).
-    public init(config: ModelConfig, capacity: Int, seed: UInt64) {
+    /// - Parameter embedInitStd: the standard deviation of the embedding tables' initial values
+    ///   (0.01, the paper's, unless told; Rendle et al. tuned MF with 0.1).
+    public init(config: ModelConfig, capacity: Int, seed: UInt64, embedInitStd: Double = 0.01) {
         precondition(config.embedDim > 0 && capacity > 0, "NeuMF: embedDim and capacity must be positive")
         precondition(config.mlpDims.allSatisfy { $0 > 0 }, "NeuMF: mlpDims must be positive")
         self.config = config
@@ -235,7 +237,7 @@ public final class NeuMF {
         touchedUserBuf = .allocate(capacity: capacity)
         touchedItemBuf = .allocate(capacity: capacity)
 
-        initialize(seed: seed)
+        initialize(seed: seed, embedInitStd: embedInitStd)
         #if DEBUG
         if let problem = layout.checkInvariants() { preconditionFailure("NeuMF layout: \(problem)") }
         #endif
@@ -248,11 +250,11 @@ public final class NeuMF {
 
     // MARK: - Initialisation
 
-    private func initialize(seed: UInt64) {
+    private func initialize(seed: UInt64, embedInitStd: Double) {
         var rng = SplitMix64(seed: seed, stream: 0x1417)
         for view in userTables + itemTables where view.cols == d {  // bias tables ([rows, 1]) start at 0
             let p = view.pointer(in: params)
-            for j in 0..<view.count { p[j] = Float(rng.nextGaussian() * 0.01) }
+            for j in 0..<view.count { p[j] = Float(rng.nextGaussian() * embedInitStd) }
         }
         for w in weights {
             let bound = Float((6.0 / Double(w.cols + w.rows)).squareRoot())

@@ -34,6 +34,9 @@ public struct TrainConfig: Sendable, Codable, Equatable {
     /// The learning rate is multiplied by this at the end of every epoch (epoch e trains at
     /// lr·lr_decay^(e−1)). 1 is off.
     public var lr_decay: Double = 1
+    /// Standard deviation of the embedding tables' initial values (the NCF paper's 0.01; Rendle et
+    /// al. tuned MF with 0.1). Bias tables start at 0 whatever it is.
+    public var init_std: Double = 0.01
     /// Training negatives per positive (implicit task), resampled every epoch.
     public var negatives: Int = 4
     public var topk: Int = 10
@@ -52,11 +55,11 @@ public struct TrainConfig: Sendable, Codable, Equatable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case model, lr, batch_size, embed_dim, mlp_dims, epochs, dropout, optimizer, weight_decay, embed_l2, lr_decay,
+        case model, lr, batch_size, embed_dim, mlp_dims, epochs, dropout, optimizer, weight_decay, embed_l2, lr_decay, init_std,
              negatives, topk, seed, patience, select_metric, select_goal, threads
     }
 
-    /// Decodes a config; `embed_l2` and `lr_decay` may be absent (files written before they
+    /// Decodes a config; `embed_l2`, `lr_decay` and `init_std` may be absent (files written before they
     /// existed), and then take their defaults, which are what those runs trained with.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -71,6 +74,7 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         weight_decay = try c.decode(Double.self, forKey: .weight_decay)
         embed_l2 = try c.decodeIfPresent(Double.self, forKey: .embed_l2) ?? 0
         lr_decay = try c.decodeIfPresent(Double.self, forKey: .lr_decay) ?? 1
+        init_std = try c.decodeIfPresent(Double.self, forKey: .init_std) ?? 0.01
         negatives = try c.decode(Int.self, forKey: .negatives)
         topk = try c.decode(Int.self, forKey: .topk)
         seed = try c.decode(UInt64.self, forKey: .seed)
@@ -97,6 +101,7 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         if !(weight_decay >= 0 && weight_decay.isFinite) { out.append("--weight_decay \(weight_decay): must be ≥ 0") }
         if !(embed_l2 >= 0 && embed_l2.isFinite) { out.append("--embed_l2 \(embed_l2): must be ≥ 0, e.g. 0.01 (0 = off)") }
         if !(lr_decay > 0 && lr_decay <= 1) { out.append("--lr_decay \(lr_decay): must be in (0, 1], e.g. 0.9 (1 = off)") }
+        if !(init_std >= 0 && init_std <= 10) { out.append("--init_std \(init_std): must be in [0, 10], e.g. 0.01") }
         if negatives < 1 || negatives > 1000 { out.append("--negatives \(negatives): must be 1...1000") }
         if topk < 1 { out.append("--topk \(topk): must be at least 1") }
         if patience < 0 { out.append("--patience \(patience): must be ≥ 0 (0 turns early stopping off)") }

@@ -41,7 +41,7 @@ public final class Trainer {
         self.dataset = dataset
         BLAS.setThreads(config.threads)
         // Evaluation scores through its own `BatchScorer` workspace, so the model's holds one batch.
-        model = NeuMF(config: modelConfig, capacity: config.batch_size, seed: config.seed)
+        model = NeuMF(config: modelConfig, capacity: config.batch_size, seed: config.seed, embedInitStd: config.init_std)
         if dataset.task == .rating { model.setOutputBias(dataset.meanTrainRating) }
         model.embedL2 = Float(config.embed_l2)
         optimizer = Optimizer(kind: config.optimizer, lr: config.lr, weightDecay: config.weight_decay, model: model)

@@ -134,6 +134,7 @@ func runConfigRecord(config: TrainConfig, selection: (metric: MetricName, goal: 
         ("embed_dim", .int(config.embed_dim)), ("mlp_dims", .string(config.mlp_dims.map(String.init).joined(separator: ","))),
         ("epochs", .int(config.epochs)), ("dropout", .double(config.dropout)), ("optimizer", .string(config.optimizer.rawValue)),
         ("weight_decay", .double(config.weight_decay)), ("embed_l2", .double(config.embed_l2)), ("lr_decay", .double(config.lr_decay)),
+        ("init_std", .double(config.init_std)),
         ("negatives", .int(config.negatives)), ("topk", .int(config.topk)),
         ("patience", .int(config.patience)), ("threads", .int(config.threads)),
         ("select_metric", .string(selection.metric.description)), ("select_goal", .string(selection.goal.rawValue)),

@@ -62,7 +62,7 @@ struct DataOptions: ParsableArguments {
 /// options but `--save`, `--json` and `--help` (`TrainFlagTests` checks this against `ncf train`).
 let trainFlagNames: [String] = [
     "model", "lr", "batch_size", "embed_dim", "mlp_dims", "epochs", "dropout", "optimizer", "weight_decay",
-    "embed_l2", "lr_decay", "negatives", "topk", "seed", "patience", "threads", "select_metric", "select_goal",
+    "embed_l2", "lr_decay", "init_std", "negatives", "topk", "seed", "patience", "threads", "select_metric", "select_goal",
     "data", "format", "columns", "task", "split", "split_seed", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines",
 ]
 
@@ -116,6 +116,10 @@ struct ModelOptions: ParsableArguments {
         "Multiply the learning rate by this after every epoch, in (0, 1]; 1 = off.", valueName: "γ"))
     var lrDecay: Double = d.lr_decay
 
+    @Option(name: [.customLong("init_std"), .customLong("init-std")], parsing: .unconditional, help: ArgumentHelp(
+        "Standard deviation of the embeddings' initial values, in [0, 10] (bias tables start at 0).", valueName: "σ"))
+    var initStd: Double = d.init_std
+
     @Option(name: .customLong("negatives"), parsing: .unconditional,
             help: ArgumentHelp("Implicit task: sampled negatives per positive, resampled each epoch; an integer 1...1000.", valueName: "n"))
     var negatives: Int = d.negatives
@@ -157,6 +161,7 @@ struct ModelOptions: ParsableArguments {
         c.weight_decay = weightDecay
         c.embed_l2 = embedL2
         c.lr_decay = lrDecay
+        c.init_std = initStd
         c.negatives = negatives
         c.topk = topk
         c.seed = seed

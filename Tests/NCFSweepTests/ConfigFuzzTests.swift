@@ -18,7 +18,7 @@ final class ConfigFuzzTests: XCTestCase {
     /// The built-in trainer's flags (as `ncf` passes them), so unknown-flag problems are fuzzed too.
     static let trainerFlags: Set<String> = [
         "model", "lr", "batch_size", "embed_dim", "mlp_dims", "epochs", "dropout", "optimizer", "weight_decay",
-        "embed_l2", "lr_decay", "negatives", "topk", "seed", "patience", "threads", "data", "format", "columns", "task", "split",
+        "embed_l2", "lr_decay", "init_std", "negatives", "topk", "seed", "patience", "threads", "data", "format", "columns", "task", "split",
         "split_seed", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines",
     ]
 

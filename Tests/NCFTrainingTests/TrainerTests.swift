@@ -1,3 +1,4 @@
+import Foundation
 import NCFData
 import NCFKernels
 import NCFModel
@@ -133,6 +134,69 @@ final class TrainerTests: XCTestCase {
             XCTAssertTrue(problems[0].contains("--lr -1"))
             XCTAssertTrue(problems[1].contains("--batch_size 0"))
             XCTAssertTrue(problems[2].contains("--dropout 1.5"))
+        }
+    }
+
+    /// `lr_decay` γ: epoch e trains at lr·γ^(e−1), so after 4 epochs the optimizer holds lr·γ³;
+    /// `embed_l2` reaches the model; MF trains on both tasks and its loss falls.
+    func testLRDecayEmbedL2AndMF() throws {
+        var config = tinyConfig(epochs: 4)
+        config.model = .mf
+        config.lr_decay = 0.5
+        config.embed_l2 = 0.01
+        config.init_std = 0.1
+        for task in [Task.rating, .implicit] {
+            let dataset = try tinyDataset(task: task)
+            let trainer = try Trainer(config: config, dataset: dataset)
+            XCTAssertEqual(trainer.model.embedL2, 0.01)
+            var records: [EpochRecord] = []
+            _ = try trainer.run { event in
+                if case let .epochEnded(r) = event { records.append(r) }
+                return .proceed
+            }
+            XCTAssertEqual(trainer.optimizer.lr, Float(0.01 * 0.125), accuracy: 1e-9, "\(task)")
+            let first = try XCTUnwrap(records.first?.metrics[metric: "Train Loss"])
+            let last = try XCTUnwrap(records.last?.metrics[metric: "Train Loss"])
+            XCTAssertLessThan(last, first, "\(task): MF's Train Loss should fall")
+        }
+    }
+
+    /// A config written before `embed_l2`, `lr_decay` and `init_std` existed (a model file's
+    /// metadata) decodes with their defaults; a current one round-trips.
+    func testConfigWithoutTheNewKeysDecodes() throws {
+        var config = TrainConfig()
+        config.embed_l2 = 0.002
+        config.lr_decay = 0.9
+        config.init_std = 0.05
+        XCTAssertEqual(try JSONDecoder().decode(TrainConfig.self, from: JSONEncoder().encode(config)), config)
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainConfig())) as? [String: Any])
+        for key in ["embed_l2", "lr_decay", "init_std"] { XCTAssertNotNil(object.removeValue(forKey: key), key) }
+        let old = try JSONSerialization.data(withJSONObject: object)
+        XCTAssertEqual(try JSONDecoder().decode(TrainConfig.self, from: old), TrainConfig())
+    }
+
+    /// `init_std` scales the embeddings' initial values and leaves everything else alone.
+    func testInitStdScalesOnlyTheEmbeddings() throws {
+        let dataset = try tinyDataset()
+        var config = tinyConfig()
+        let plain = try Trainer(config: config, dataset: dataset).model
+        config.init_std = 0.1
+        let wide = try Trainer(config: config, dataset: dataset).model
+        for view in plain.layout.views {
+            let a = Array(UnsafeBufferPointer(start: view.pointer(in: plain.params), count: view.count))
+            let b = Array(UnsafeBufferPointer(start: view.pointer(in: wide.params), count: view.count))
+            if plain.userTables.contains(view) || plain.itemTables.contains(view) {
+                for (x, y) in zip(a, b) { XCTAssertEqual(y, x * 10, accuracy: 1e-6 * max(1, abs(y)), view.name) }
+            } else {
+                XCTAssertEqual(a, b, view.name)
+            }
+        }
+        config.init_std = -1
+        config.embed_l2 = -1
+        config.lr_decay = 1.5
+        XCTAssertThrowsError(try Trainer(config: config, dataset: dataset)) { error in
+            guard case let TrainingError.invalidConfig(problems) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(problems.count, 3, "\(problems)")
         }
     }
 

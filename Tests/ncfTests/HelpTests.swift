@@ -8,7 +8,7 @@ final class HelpTests: CLITestCase {
     static let trainingFlags: [(flag: String, shownDefault: String?)] = [
         ("--lr", "0.001"), ("--batch_size", "64"), ("--embed_dim", "32"), ("--mlp_dims", "64,32,16"),
         ("--epochs", "20"), ("--dropout", "0.1"), ("--model", "NeuMF"), ("--optimizer", "adam"),
-        ("--weight_decay", "0"), ("--embed_l2", "0"), ("--lr_decay", "1"), ("--negatives", "4"), ("--eval_negatives", "99"), ("--topk", "10"),
+        ("--weight_decay", "0"), ("--embed_l2", "0"), ("--lr_decay", "1"), ("--init_std", "0.01"), ("--negatives", "4"), ("--eval_negatives", "99"), ("--topk", "10"),
         ("--seed", "0"), ("--patience", "0"), ("--threads", "1"), ("--data", "Data/ratings.tsv"),
         ("--format", "auto"), ("--columns", nil), ("--task", "rating"), ("--split", "random"),
         ("--save", nil), ("--json", nil), ("--skip_bad_lines", nil), ("--split_seed", "0"),
