@@ -69,7 +69,7 @@ public enum SweepReport {
         } else {
             facts.append("no metric: runs are listed, not ranked")
         }
-        facts.append("sweep \(m.sweep.state.rawValue)")
+        facts.append("sweep \(htmlEscape(m.sweep.state.described(anyRunRunning: m.runs.contains { $0.state == .running })))")
         facts.append("seed \(m.sweep.seed)")
         facts.append("created \(htmlEscape(timestamp(m.sweep.created)))")
         page.add("<p class=\"sub\">\(facts.joined(separator: " · "))</p>")

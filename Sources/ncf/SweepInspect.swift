@@ -25,7 +25,7 @@ struct SweepStatus: ParsableCommand {
         let (sweep, loaded) = try loadSweep(db, id: sweepID)
         let config = try? loaded.get()
         let runs = try db.runs(sweepID: sweep.id)
-        out("sweep \(sweep.id)\(config?.name.map { " \"\($0)\"" } ?? "") — \(sweep.state.rawValue)")
+        out("sweep \(sweep.id)\(config?.name.map { " \"\($0)\"" } ?? "") — \(sweep.state.described(anyRunRunning: runs.contains { $0.state == .running }))")
         let described: String
         switch loaded {
         case .success(let config): described = describe(config)
