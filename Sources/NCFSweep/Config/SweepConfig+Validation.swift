@@ -7,8 +7,13 @@ import NCFRunContract
 //
 // Stricter than the reference, on purpose (a config either runs or is refused before anything
 // starts): grid over a continuous parameter, bayes without a metric or a searchable parameter,
-// hyperband without a metric or with no band, `custom` method, min ≥ max inside nested groups,
-// and a missing `program` file are load-time errors here.
+// hyperband without a metric or with no band, `custom` method and min ≥ max inside nested groups
+// are load-time errors here (a missing `program` file is a warning, as W&B checks it only when an
+// agent starts it).
+//
+// This file holds the reader's state, reporting and typed access; each part of the schema has a
+// file of its own: ConfigReader+TopLevel, +EarlyTerminate, +Parameters, +Rules (checked when
+// running) and +Program (who runs the trials, the trainer's flags and metrics).
 
 // MARK: - Grid size
 
