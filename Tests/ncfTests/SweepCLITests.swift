@@ -263,9 +263,11 @@ final class SweepCLITests: SweepProcessTestCase {
         XCTAssertTrue(best.stdout.contains("Test RMSE: "), best.description)
         XCTAssertTrue(best.stdout.contains("protocol: "), best.description)
         let flags = try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "flags"])
-        let words = flags.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+        // The shell reads the exported text back into the words the trial got.
+        let words = try shellWords(flags.stdout)
         XCTAssertTrue(words.contains("--epochs=2") && words.contains("--model=NCF") && words.contains { $0.hasPrefix("--seed=") }
-                      && words.contains("--data=Data/ratings.tsv"), flags.description)
+                      && words.contains("--data=Data/ratings.tsv") && words.contains("--select_metric=Valid Loss")
+                      && words.contains("--select_goal=minimize"), flags.description)
         // The exported flags train the same model again.
         let again = try ncfSucceeds(["train", "--json"] + words)
         let validLoss = trainingRecords(again).epochs.compactMap { number($0, "Valid Loss") }.min()
@@ -409,5 +411,18 @@ final class SweepCLITests: SweepProcessTestCase {
     func testAMistypedSubcommandIsNamed() throws {
         let stderr = try ncfFails(["sweep", "stauts", "abcd1234"])
         XCTAssertTrue(stderr.contains("unknown subcommand `stauts`; did you mean `ncf sweep status`?"), stderr)
+    }
+
+    /// The words bash reads from `text` (one per line out of `printf`).
+    private func shellWords(_ text: String) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "printf '%s\\n' " + text.trimmingCharacters(in: .whitespacesAndNewlines)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }
