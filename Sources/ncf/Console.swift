@@ -31,10 +31,10 @@ final class Console {
     /// Emphasised (bold on colour terminals).
     func bold(_ s: String) -> String { color ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
 
-    /// A line of JSON Lines on stdout (only with --json).
-    func emit(_ object: String) {
+    /// A line of JSON Lines on stdout (only with --json; the line is not even made otherwise).
+    func emit(_ object: @autoclosure () -> String) {
         guard json else { return }
-        FileHandle.standardOutput.write((object + "\n").data(using: .utf8)!)
+        FileHandle.standardOutput.write((object() + "\n").data(using: .utf8)!)
     }
 
     /// Redraws the progress bar (terminal) or prints a plain progress line every 30 s.
