@@ -398,6 +398,23 @@ final class SweepCLITests: SweepProcessTestCase {
         try ncfSucceeds(["sweep", "cancel", id, "--store", store])
         XCTAssertEqual(try openStore().sweep(id: id).state, .cancelled)
 
+        // A run still running (its agent busy elsewhere): delete refuses and says to cancel first.
+        let db = try openStore()
+        let sweep = try db.sweep(id: id)
+        var config = try SweepConfig.parseStored(yaml: sweep.configText, sweepID: id)
+        config.parameters = [Parameter(name: "x", spec: .categorical([.int(9)], probabilities: nil))]
+        _ = try db.setState(sweepID: id, .running)
+        guard case .claimed(let busy) = try db.claimRun(ClaimRequest(
+            sweepID: id, config: config, sampler: GridSampler(), agent: "elsewhere:1",
+            heartbeatEvery: 10, now: Date())) else { return XCTFail("no claim") }
+        db.close()
+        let whileRunning = try ncfFails(["sweep", "delete", id, "--store", store, "--yes"])
+        XCTAssertTrue(whileRunning.contains("ncf sweep cancel \(id)"), whileRunning)
+        let closing = try openStore()
+        XCTAssertTrue(try closing.finishRun(id: busy.id, state: .stopped, reason: "test", exitCode: 0, summary: nil, givenBack: false, at: Date()))
+        closing.close()
+        try ncfSucceeds(["sweep", "cancel", id, "--store", store])
+
         let unconfirmed = try ncfFails(["sweep", "delete", id, "--store", store])
         XCTAssertTrue(unconfirmed.contains("--yes"), unconfirmed)
         XCTAssertEqual(try openStore().sweeps().count, 1)
