@@ -5,6 +5,12 @@ import NCFSweep
 // `ncf sweep stop | cancel | pause | resume | delete ID`: steer a sweep from any shell, as W&B's
 // `wandb sweep --stop | --cancel | --pause | --resume` do. Agents obey within one heartbeat.
 
+/// The arguments every steering command takes.
+struct SteerArguments: ParsableArguments {
+    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
+    @OptionGroup var store: StoreOption
+}
+
 /// What each steering command does to the sweep's state.
 private enum Steer {
     /// Sets the sweep's state and says what agents will do.
@@ -27,10 +33,9 @@ struct SweepStop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
         abstract: "Stop a sweep: running runs finish, no new run starts, agents exit.")
-    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: SteerArguments
     func run() throws {
-        try Steer.apply(.stopped, sweepID: sweepID, store: store.store,
+        try Steer.apply(.stopped, sweepID: target.sweepID, store: target.store.store,
                         says: "agents start no new run and exit when their running runs finish (`ncf sweep resume` undoes it)")
     }
 }
@@ -39,10 +44,9 @@ struct SweepCancel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel",
         abstract: "Cancel a sweep: running runs are stopped now, no new run starts, agents exit.")
-    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: SteerArguments
     func run() throws {
-        try Steer.apply(.cancelled, sweepID: sweepID, store: store.store,
+        try Steer.apply(.cancelled, sweepID: target.sweepID, store: target.store.store,
                         says: "agents stop their running runs within one heartbeat (they end `stopped`) and exit")
     }
 }
@@ -51,11 +55,10 @@ struct SweepPause: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pause",
         abstract: "Pause a sweep: no new run starts until `ncf sweep resume`; agents wait.")
-    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: SteerArguments
     func run() throws {
-        try Steer.apply(.paused, sweepID: sweepID, store: store.store,
-                        says: "running runs go on; agents wait for `ncf sweep resume \(sweepID)`")
+        try Steer.apply(.paused, sweepID: target.sweepID, store: target.store.store,
+                        says: "running runs go on; agents wait for `ncf sweep resume \(target.sweepID)`")
     }
 }
 
@@ -63,11 +66,10 @@ struct SweepResume: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
         abstract: "Resume a paused, stopped or cancelled sweep: agents claim runs again.")
-    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: SteerArguments
     func run() throws {
-        try Steer.apply(.running, sweepID: sweepID, store: store.store,
-                        says: "waiting agents claim runs again; agents that exited can be started again with `ncf agent \(sweepID)`")
+        try Steer.apply(.running, sweepID: target.sweepID, store: target.store.store,
+                        says: "waiting agents claim runs again; agents that exited can be started again with `ncf agent \(target.sweepID)`")
     }
 }
 
@@ -90,13 +92,16 @@ struct SweepDelete: ParsableCommand {
             _ = try db.sweep(id: sweepID)
             runs = try db.runs(sweepID: sweepID)
         } catch { throw CLIError(error) }
+        // Agents working on it would meet a sweep that is gone mid-trial: stop them first.
         let running = runs.filter { $0.state == .running }.count
+        if running > 0 {
+            throw CLIError(message: "sweep \(sweepID) has \(running) run\(running == 1 ? "" : "s") running, so agents are working on it. Hint: `ncf sweep cancel \(sweepID)` stops them within a heartbeat; delete it once `ncf sweep status \(sweepID)` shows nothing running.")
+        }
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
                 throw CLIError(message: "not deleting sweep \(sweepID) without confirmation. Hint: pass --yes to delete it and its \(runs.count) runs.")
             }
-            let warning = running > 0 ? " (\(running) still running: their agents will stop)" : ""
-            print("delete sweep \(sweepID) with its \(runs.count) runs and their metrics\(warning)? [y/N] ", terminator: "")
+            print("delete sweep \(sweepID) with its \(runs.count) runs and their metrics? [y/N] ", terminator: "")
             guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
                 print("not deleted")
                 return

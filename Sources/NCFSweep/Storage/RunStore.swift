@@ -155,6 +155,17 @@ public enum SweepState: String, Sendable, Codable, CaseIterable {
 
     /// Whether agents may claim runs of the sweep.
     public var acceptsClaims: Bool { self == .running || self == .finished }
+
+    /// The state as people read it: a `running` sweep with no run in progress says that no
+    /// agent is working on it now (`ncf agent ID` goes on), rather than looking busy.
+    public func described(anyRunRunning: Bool) -> String {
+        switch self {
+        case .running where !anyRunRunning: return "running, but no agent is working on it now"
+        case .paused where anyRunRunning: return "paused (runs in progress finish)"
+        case .stopped where anyRunRunning: return "stopped (runs in progress finish)"
+        default: return rawValue
+        }
+    }
 }
 
 /// One run as the store holds it: the frozen record's fields plus bookkeeping.
