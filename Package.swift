@@ -54,6 +54,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // PostgreSQL's C client, for the PostgreSQL sweep store (`--store postgresql://…`).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
 
         // MARK: - Library targets, in flow order
 
@@ -67,6 +73,7 @@ let package = Package(
             name: "NCFSweep",
             dependencies: [
                 "NCFKernels",
+                "CLibPQ",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
