@@ -57,7 +57,7 @@ struct SweepStatus: ParsableCommand {
             print("  last failures:")
             for run in failed { print("    run \(run.id): \(run.reason ?? "no reason recorded")") }
         }
-        print("  charts: ncf sweep report \(sweep.id) --store \(store.store)")
+        print("  charts: ncf sweep report \(sweep.id) --store \(store.shownStore)")
     }
 }
 
@@ -73,7 +73,7 @@ struct SweepList: ParsableCommand {
         let db = try openStore(store.store, create: false)
         let sweeps = try db.sweeps()
         if sweeps.isEmpty {
-            print("no sweeps in \(store.store). Start one with `ncf sweep FILE.yaml --store \(store.store)`.")
+            print("no sweeps in \(store.shownStore). Start one with `ncf sweep FILE.yaml --store \(store.shownStore)`.")
             return
         }
         var rows = [["ID", "STATE", "METHOD", "RUNS", "BEST", "CREATED", "NAME"]]
@@ -120,7 +120,7 @@ struct SweepBest: ParsableCommand {
             throw CLIError(message: "sweep \(sweep.id) has no `metric`, so no run is best. Hint: `ncf sweep status \(sweep.id)` lists its runs.")
         }
         guard let best = try db.bestRun(sweepID: sweep.id, metric: metric) else {
-            throw CLIError(message: "sweep \(sweep.id) has no finished run with a \(metric.name) yet. Hint: `ncf sweep status \(sweep.id) --store \(store.store)` shows its runs.")
+            throw CLIError(message: "sweep \(sweep.id) has no finished run with a \(metric.name) yet. Hint: `ncf sweep status \(sweep.id) --store \(store.shownStore)` shows its runs.")
         }
         var values = best.run.config
         if config.usesBuiltInTrainer && values["seed"] == nil { values["seed"] = .int(Int(best.run.seed)) }
@@ -160,7 +160,7 @@ struct SweepBest: ParsableCommand {
 // MARK: - Helpers
 
 /// The sweep and its parsed config (nil when the stored YAML no longer parses).
-private func loadSweep(_ db: SQLiteRunStore, id: String) throws -> (SweepRecord, SweepConfig?) {
+private func loadSweep(_ db: any RunStore, id: String) throws -> (SweepRecord, SweepConfig?) {
     let sweep: SweepRecord
     do { sweep = try db.sweep(id: id) } catch { throw CLIError(error) }
     let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainerFlags: nil).config

@@ -56,8 +56,8 @@ struct SweepRun: ParsableCommand {
         let store = try openStore(agent.store, create: true)
         let sweep: SweepRecord
         do { sweep = try store.createSweep(configText: text, seed: seed, data: data, now: Date()) } catch { throw CLIError(error) }
-        let storePath = URL(fileURLWithPath: agent.store).standardizedFileURL.path
-        say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.store)")
+        let storePath = isPostgreSQLStoreURL(agent.store) ? agent.shownStore : URL(fileURLWithPath: agent.store).standardizedFileURL.path
+        say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.shownStore)")
         if let data { say("data: \(describe(data)), recorded for every agent") }
         say("to join: ncf agent \(sweep.id) --store \(shellQuoted(storePath))")
         if agent.count == 0 { return }

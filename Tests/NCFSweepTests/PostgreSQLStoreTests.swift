@@ -1,5 +1,6 @@
 import Foundation
 import NCFKernels
+import NCFTestSupport
 import XCTest
 
 @testable import NCFSweep
@@ -223,6 +224,71 @@ final class PostgreSQLStoreTests: XCTestCase {
         XCTAssertTrue(try store.finishRun(id: run.id, state: .finished, reason: nil, exitCode: 0, summary: nil, givenBack: false, at: Date()),
                       "a claim or result is not repeated blindly, but the next one after a drop runs on a new connection")
         XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.state), [.finished])
+    }
+
+    // MARK: - Copying a sweep between stores
+
+    /// A sweep started in a SQLite file moves to PostgreSQL, continues there, and comes back:
+    /// the sweep, every run (state, reason, times, given-back flag, summary) and every metric
+    /// value (a NULL one too) arrive as they were; only run ids are the destination's own.
+    func testACopiedSweepRoundTripsSQLitePostgreSQLSQLite() throws {
+        let url = try TestPostgres.freshStoreURL(base: TestPostgres.requireURL())
+        let tmp = try makeTemporaryDirectory(prefix: "ncf-copy")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let laptop = try SQLiteRunStore(path: tmp.appendingPathComponent("laptop.db").path, create: true)
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        let data = SweepData(path: "u.data", absolutePath: "/data/u.data", size: 123, fingerprint: "sha256:ab")
+        let sweep = try laptop.createSweep(configText: "method: grid\n", seed: UInt64.max - 5, data: data, now: t0)
+        func claim(_ store: any RunStore, at: Date) throws -> StoredRun {
+            try claimed(store.claimRun(ClaimRequest(sweepID: sweep.id, config: grid(), sampler: GridSampler(), agent: "laptop:1",
+                                                    heartbeatEvery: 10, now: at, dataOverride: nil)))
+        }
+        let done = try claim(laptop, at: t0)
+        try laptop.appendMetrics(runID: done.id, step: 1, values: ["Valid Loss": 0.9, "epoch": 1])
+        try laptop.appendMetrics(runID: done.id, step: 2, values: ["Valid Loss": .nan, "epoch": 2])
+        _ = try laptop.finishRun(id: done.id, state: .finished, reason: nil, exitCode: 0, summary: #"{"Test RMSE":0.95}"#,
+                                 givenBack: false, at: t0.addingTimeInterval(30))
+        let lost = try claim(laptop, at: t0.addingTimeInterval(31))
+        XCTAssertEqual(try laptop.markStale(sweepID: sweep.id, grace: 60, now: t0.addingTimeInterval(200)), [lost.id])
+        let failed = try claim(laptop, at: t0.addingTimeInterval(201))
+        _ = try laptop.finishRun(id: failed.id, state: .failed, reason: "exit code 1: Error: boom", exitCode: 1, summary: nil,
+                                 givenBack: false, at: t0.addingTimeInterval(202))
+        _ = try laptop.setState(sweepID: sweep.id, .paused)
+
+        let cluster = try PostgreSQLRunStore(url: url)
+        let there = try copySweep(id: sweep.id, from: laptop, to: cluster)
+        XCTAssertEqual(there.runs, 3)
+        XCTAssertEqual(there.values, 4)
+        XCTAssertEqual(there.running, 0)
+        try assertSameSweep(laptop, cluster, id: sweep.id)
+        XCTAssertThrowsError(try copySweep(id: sweep.id, from: laptop, to: cluster)) { error in
+            XCTAssertEqual(error as? SweepCopyError, .alreadyThere(id: sweep.id, store: cluster.shownURL))
+        }
+
+        // It continues on the cluster where it stopped: the stale point was already run again
+        // (by the failed run), so the next point of the grid follows.
+        XCTAssertEqual(failed.config, lost.config)
+        XCTAssertEqual(try cluster.setState(sweepID: sweep.id, .running), .paused)
+        let next = try claim(cluster, at: Date())
+        XCTAssertEqual(next.config, ["x": .int(2)], "no point of the laptop's runs again")
+        _ = try cluster.finishRun(id: next.id, state: .finished, reason: nil, exitCode: 0, summary: nil, givenBack: false, at: Date())
+
+        let back = try SQLiteRunStore(path: tmp.appendingPathComponent("back.db").path, create: true)
+        XCTAssertEqual(try copySweep(id: sweep.id, from: cluster, to: back).runs, 4)
+        try assertSameSweep(cluster, back, id: sweep.id)
+        XCTAssertEqual(try back.runs(sweepID: sweep.id).prefix(3).map(\.config), try laptop.runs(sweepID: sweep.id).map(\.config))
+    }
+
+    private func assertSameSweep(_ a: any RunStore, _ b: any RunStore, id: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(try a.sweep(id: id), try b.sweep(id: id), file: file, line: line)
+        let runsA = try a.runs(sweepID: id), runsB = try b.runs(sweepID: id)
+        XCTAssertEqual(runsA.count, runsB.count, file: file, line: line)
+        for (x, y) in zip(runsA, runsB) {
+            var renumbered = y
+            renumbered.id = x.id
+            XCTAssertEqual(x, renumbered, file: file, line: line)
+            XCTAssertEqual(try a.metrics(runID: x.id), try b.metrics(runID: y.id), "run \(x.id)", file: file, line: line)
+        }
     }
 
     // MARK: - URLs and messages (no server needed)

@@ -42,14 +42,15 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
     private let connection: PGConnection
     private let lock = NSLock()
 
-    /// Connects to `url` and brings the schema up to date (creating the tables in an empty
-    /// database or schema).
-    /// - Throws: `PostgreSQLStoreError.badURL`, `.cannotConnect`, `.notAStore`, `.newerSchema`, `.query`.
-    public init(url: String, clock: Clock = .server) throws {
+    /// Connects to `url` and brings the schema up to date, creating the tables in an empty
+    /// database (or schema, `?options=-csearch_path%3DNAME`) when `create` is true.
+    /// - Throws: `PostgreSQLStoreError.badURL`, `.cannotConnect`, `.notAStore`, `.newerSchema`,
+    ///   `.query`; `RunStoreError.missingStore` for an empty database when `create` is false.
+    public init(url: String, create: Bool = true, clock: Clock = .server) throws {
         connection = try PGConnection(url: url)
         shownURL = connection.shownURL
         self.clock = clock
-        try migrate()
+        try migrate(create: create)
     }
 
     // MARK: - Schema
@@ -110,7 +111,7 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
     /// Refuses a foreign or newer schema, then applies the migrations not yet applied, in one
     /// transaction under an advisory lock (agents opening a new store at once queue for it).
     /// Nothing is written to a schema that is refused.
-    private func migrate() throws {
+    private func migrate(create: Bool) throws {
         try locked { c in
             try c.transaction {
                 guard try c.execute("SELECT current_schema() AS s").rows.first?.string("s") != nil else {
@@ -125,6 +126,7 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
                     throw PostgreSQLStoreError.notAStore(url: shownURL, tables: tables)
                 }
                 if tables.isEmpty {
+                    guard create else { throw RunStoreError.missingStore(path: shownURL) }
                     try c.execute("CREATE TABLE ncf_migrations (identifier text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
                 }
                 let applied = Set(try c.execute("SELECT identifier FROM ncf_migrations").rows.compactMap { $0.string("identifier") })
@@ -144,7 +146,7 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
     /// Runs `body` on the connection, one caller at a time; reconnects first if the connection
     /// broke. A call that is safe to repeat (`retry`) runs once more after a broken connection,
     /// a serialization failure or a deadlock. Errors become `PostgreSQLStoreError.query`.
-    private func locked<T>(retry: Bool = false, _ body: (PGConnection) throws -> T) throws -> T {
+    func locked<T>(retry: Bool = false, _ body: (PGConnection) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         var attempt = 0

@@ -1,0 +1,90 @@
+import Foundation
+import NCFSweep
+import NCFTestSupport
+import XCTest
+
+@testable import NCFSweep
+
+/// `--store postgresql://…`, `NCF_STORE` and `ncf sweep copy` through the built binary, against
+/// the server `.ci/run` starts (`NCF_TEST_POSTGRES_URL`); skipped with a message without it
+/// (a failure under CI).
+final class PostgreSQLCLITests: SweepProcessTestCase {
+    /// A fresh schema on the test server, as a store URL carrying a password the server (trust
+    /// authentication) ignores, so every output can be checked for it.
+    private func freshURL() throws -> String {
+        let base = ProcessInfo.processInfo.environment["NCF_TEST_POSTGRES_URL"] ?? ""
+        guard !base.isEmpty else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI is set but NCF_TEST_POSTGRES_URL is not") }
+            throw XCTSkip("NCF_TEST_POSTGRES_URL is not set: the PostgreSQL CLI tests did not run. `. .ci/postgres` starts a throwaway server and sets it.")
+        }
+        let schema = "ncf_cli_" + UUID().uuidString.prefix(8).lowercased()
+        try PGConnection(url: base).execute("CREATE SCHEMA \(schema)")
+        return base.replacingOccurrences(of: "://ncfci@", with: "://ncfci:pw-secret-1@")
+            + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D" + schema
+    }
+
+    private func assertNoPassword(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertFalse(text.contains("pw-secret-1"), "the password is printed:\n\(text)", file: file, line: line)
+    }
+
+    /// Three agents on three "hosts" (processes; the third finds the store through NCF_STORE)
+    /// share a PostgreSQL store: every grid point once.
+    func testAgentsShareAPostgreSQLStore() throws {
+        let url = try freshURL()
+        let config = try writeConfig(parameters: grid(9))
+        let created = try ncfSucceeds(["sweep", config, "--count", "0", "--store", url])
+        assertNoPassword(created.stdout + created.stderr)
+        XCTAssertTrue(created.stdout.contains("ncfci:***@"), created.stdout)
+        let id = try sweepID(created)
+        let agents = try [start(["agent", id, "--store", url]), start(["agent", id, "--store", url]),
+                          start(["agent", id], environment: ["NCF_STORE": url])]
+        for agent in agents {
+            XCTAssertEqual(finish(agent), 0, agent.output)
+            assertNoPassword(agent.output)
+        }
+        let runs = try PostgreSQLRunStore(url: url).runs(sweepID: id)
+        XCTAssertEqual(runs.count, 9)
+        XCTAssertEqual(Set(runs.map { ParamValue.canonicalJSON($0.config) }).count, 9, "no point twice")
+        XCTAssertTrue(runs.allSatisfy { $0.state == .finished })
+        let status = try ncfSucceeds(["sweep", "status", id, "--store", url])
+        XCTAssertTrue(status.stdout.contains("9 finished"), status.stdout)
+        assertNoPassword(status.stdout)
+    }
+
+    /// Started on a laptop's SQLite file, continued on the server, brought back: `ncf sweep copy`.
+    func testASweepMovesSQLiteToPostgreSQLAndBack() throws {
+        let url = try freshURL()
+        let config = try writeConfig(parameters: grid(6))
+        let id = try createSweep(config)
+        XCTAssertEqual(finish(try start(["agent", id, "--store", store, "--count", "2"])), 0)
+        try ncfSucceeds(["sweep", "pause", id, "--store", store])
+
+        let copied = try ncfSucceeds(["sweep", "copy", id, "--from", store, "--to", url])
+        XCTAssertTrue(copied.stdout.contains("copied sweep \(id) (paused; 2 runs, 18 metric values)"), copied.stdout)
+        assertNoPassword(copied.stdout)
+        let again = try ncfFails(["sweep", "copy", id, "--from", store, "--to", url])
+        XCTAssertTrue(again.contains("already holds a sweep \(id)"), again)
+        assertNoPassword(again)
+
+        try ncfSucceeds(["sweep", "resume", id, "--store", url])
+        let agent = try start(["agent", id, "--store", url])
+        XCTAssertEqual(finish(agent), 0, agent.output)
+        let cluster = try PostgreSQLRunStore(url: url).runs(sweepID: id)
+        XCTAssertEqual(cluster.count, 6)
+        XCTAssertEqual(Set(cluster.map { ParamValue.canonicalJSON($0.config) }).count, 6, "the laptop's points are not run again")
+
+        let back = tmp.appendingPathComponent("back.db").path
+        try ncfSucceeds(["sweep", "copy", id, "--from", url, "--to", back])
+        let home = try SQLiteRunStore(path: back, create: false)
+        XCTAssertEqual(try home.sweep(id: id).state, .finished)
+        XCTAssertEqual(try home.runs(sweepID: id).map(\.config), cluster.map(\.config))
+        XCTAssertEqual(try home.histories(sweepID: id, metric: "Valid Loss").count, 6)
+    }
+
+    func testAnEmptyDatabaseIsNoStoreForReadingCommands() throws {
+        let url = try freshURL()
+        let stderr = try ncfFails(["sweep", "list", "--store", url])
+        XCTAssertTrue(stderr.contains("no sweep store at postgresql://ncfci:***@"), stderr)
+        assertNoPassword(stderr)
+    }
+}
