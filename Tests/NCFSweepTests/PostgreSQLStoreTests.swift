@@ -226,6 +226,45 @@ final class PostgreSQLStoreTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.state), [.finished])
     }
 
+    /// The server goes away mid-trial (its database refuses connections and the store's is
+    /// cut): metric lines are kept in memory instead of failing, heartbeats report the outage;
+    /// when the server is back the next call reconnects and writes the kept lines first, and
+    /// writing a line again changes nothing.
+    func testMetricLinesWaitForAServerThatWentAway() throws {
+        let base = try TestPostgres.requireURL()
+        let admin = try TestPostgres.admin(base)
+        let database = "ncf_away_" + UUID().uuidString.prefix(8).lowercased()
+        try admin.execute("CREATE DATABASE \(database)")
+        defer { _ = try? admin.execute("DROP DATABASE \(database) WITH (FORCE)") }
+        guard let slash = base.range(of: "/", options: .backwards), let question = Optional(base[slash.upperBound...].firstIndex(of: "?") ?? base.endIndex) else {
+            return XCTFail("no database in \(base)")
+        }
+        let url = String(base[..<slash.upperBound]) + database + String(base[question...])
+        let store = try PostgreSQLRunStore(url: url)
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        let run = try claimed(store.claimRun(ClaimRequest(sweepID: sweep.id, config: grid(), sampler: GridSampler(), agent: "a:1",
+                                                          heartbeatEvery: 10, now: Date())))
+        try store.appendMetrics(runID: run.id, step: 1, values: ["Valid Loss": 3])
+
+        // The server goes away: no new connections to the store's database, and its connection cut.
+        try admin.execute("ALTER DATABASE \(database) ALLOW_CONNECTIONS false")
+        try admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [database])
+        try store.appendMetrics(runID: run.id, step: 2, values: ["Valid Loss": 2])
+        try store.appendMetrics(runID: run.id, step: 3, values: ["Valid Loss": 1])
+        XCTAssertEqual(store.pendingMetricLines, 2)
+        XCTAssertThrowsError(try store.heartbeat(runIDs: [run.id], at: Date())) { error in
+            XCTAssertTrue((error as? PostgreSQLStoreError)?.isConnectionFailure ?? false, "\(error)")
+        }
+
+        // Back: the next heartbeat reconnects and writes the kept lines.
+        try admin.execute("ALTER DATABASE \(database) ALLOW_CONNECTIONS true")
+        XCTAssertEqual(try store.heartbeat(runIDs: [run.id], at: Date()), [])
+        XCTAssertEqual(store.pendingMetricLines, 0)
+        try store.appendMetrics(runID: run.id, step: 3, values: ["Valid Loss": 1])
+        XCTAssertEqual(try store.metrics(runID: run.id), (1...3).map { MetricPoint(step: $0, name: "Valid Loss", value: Double(4 - $0)) })
+        XCTAssertTrue(try store.finishRun(id: run.id, state: .finished, reason: nil, exitCode: 0, summary: nil, givenBack: false, at: Date()))
+    }
+
     // MARK: - Copying a sweep between stores
 
     /// A sweep started in a SQLite file moves to PostgreSQL, continues there, and comes back:

@@ -21,6 +21,14 @@ public enum PostgreSQLStoreError: Error, LocalizedError, CustomStringConvertible
     /// The connection broke (the server went away) and could not be re-established.
     case connectionLost(url: String, detail: String)
 
+    /// Whether the server could not be reached (as against a statement it refused).
+    public var isConnectionFailure: Bool {
+        switch self {
+        case .cannotConnect, .connectionLost: return true
+        default: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case let .badURL(url, detail):
@@ -139,7 +147,17 @@ final class PGConnection {
 
     private func connect() throws {
         PQfinish(conn)
-        conn = PQconnectdb(url)
+        // Defaults the URL may override: give up on an unreachable host after 10 s, and notice a
+        // dead server within about a minute (TCP keepalives) rather than the system's two hours.
+        let settings = [("connect_timeout", "10"), ("keepalives_idle", "30"), ("keepalives_interval", "10"),
+                        ("keepalives_count", "3"), ("application_name", "ncf"), ("dbname", url)]
+        let keys = settings.map { strdup($0.0) }, values = settings.map { strdup($0.1) }
+        defer { for p in keys + values { free(p) } }
+        conn = (keys.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { k in
+            (values.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { v in
+                PQconnectdbParams(k.baseAddress, v.baseAddress, 1)  // 1: dbname is a URL whose settings win
+            }
+        }
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             let detail = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             PQfinish(conn)

@@ -143,10 +143,33 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
 
     // MARK: - Connection and transactions
 
+    /// How long a claim or a result waits for a server that went away (a restart takes seconds).
+    public static let patience: TimeInterval = 120
+
     /// Runs `body` on the connection, one caller at a time; reconnects first if the connection
-    /// broke. A call that is safe to repeat (`retry`) runs once more after a broken connection,
-    /// a serialization failure or a deadlock. Errors become `PostgreSQLStoreError.query`.
-    func locked<T>(retry: Bool = false, _ body: (PGConnection) throws -> T) throws -> T {
+    /// broke. A transaction cut off before its COMMIT left nothing behind and runs again on a new
+    /// connection; one cut off during its COMMIT only when it is safe to repeat (`retry`). A
+    /// serialization failure or deadlock runs again too.
+    ///
+    /// With `patience`, a server that cannot be reached is tried again with backoff (0.5 s,
+    /// doubling to 8 s, the lock released while waiting) for up to that many seconds.
+    /// - Throws: `PostgreSQLStoreError.connectionLost` or `.cannotConnect` when the server stays
+    ///   away, `.query` for a statement it refuses.
+    func locked<T>(retry: Bool = false, patience: TimeInterval = 0, _ body: (PGConnection) throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(patience)
+        var delay = 0.5
+        while true {
+            var inDoubt = false
+            do {
+                return try lockedOnce(retry: retry, inDoubt: &inDoubt, body)
+            } catch let error as PostgreSQLStoreError where error.isConnectionFailure && !inDoubt && Date() < deadline {
+                Thread.sleep(forTimeInterval: max(0, min(delay, deadline.timeIntervalSinceNow)))
+                delay = min(delay * 2, 8)
+            }
+        }
+    }
+
+    private func lockedOnce<T>(retry: Bool, inDoubt: inout Bool, _ body: (PGConnection) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         var attempt = 0
@@ -156,18 +179,55 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
                 return try body(connection)
             } catch let error as PGStatementError {
                 attempt += 1
-                // A transaction cut off before its COMMIT left nothing behind and runs again on
-                // a new connection; one cut off during its COMMIT only if it is safe to repeat.
+                let broken = connection.isBroken
                 let again = attempt < 3 && (PGConnection.retryableStates.contains(error.sqlState)
-                                            || (connection.isBroken && (retry || !connection.commitInDoubt)))
+                                            || (broken && (retry || !connection.commitInDoubt)))
                 if again { continue }
                 let detail = redactedStoreURL(error.description)
-                if connection.isBroken || error.sqlState.hasPrefix("08") {
-                    throw PostgreSQLStoreError.connectionLost(url: shownURL, detail: detail)
+                if broken || error.sqlState.hasPrefix("08") {
+                    inDoubt = !retry && connection.commitInDoubt
+                    throw PostgreSQLStoreError.connectionLost(
+                        url: shownURL, detail: inDoubt ? detail + "; the connection broke during COMMIT, so whether this change was stored is unknown" : detail)
                 }
                 throw PostgreSQLStoreError.query(url: shownURL, detail: detail)
-            } catch let error as PostgreSQLStoreError {
-                throw error
+            }
+        }
+    }
+
+    // MARK: - Metric lines kept while the server is away
+
+    /// Metric lines `appendMetrics` could not write because the server was away, oldest first;
+    /// written (idempotently) before anything else once it is back. Guarded by `lock`.
+    private var pending: [(runID: Int, step: Int, values: [String: Double?])] = []
+
+    /// How many metric lines wait for the server.
+    public var pendingMetricLines: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return pending.count
+    }
+
+    /// Writes the waiting metric lines (inside `locked`). A line of a run deleted meanwhile is dropped.
+    private func writePending(_ c: PGConnection) throws {
+        while let line = pending.first {
+            do {
+                try Self.writeMetrics(c, runID: line.runID, step: line.step, values: line.values)
+            } catch RunStoreError.noSuchRun {}
+            pending.removeFirst()
+        }
+    }
+
+    private static func writeMetrics(_ c: PGConnection, runID: Int, step: Int, values: [String: Double?]) throws {
+        try c.transaction {
+            guard !(try c.execute("SELECT 1 FROM runs WHERE id = $1", [runID]).rows.isEmpty) else {
+                throw RunStoreError.noSuchRun(id: runID)
+            }
+            for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+                let stored: Double? = value.flatMap { $0.isFinite ? $0 : nil }
+                try c.execute("""
+                    INSERT INTO metrics (run_id, step, name, value) VALUES ($1, $2, $3, $4::float8)
+                    ON CONFLICT (run_id, step, name) DO UPDATE SET value = EXCLUDED.value
+                    """, [runID, step, name, stored])
             }
         }
     }
@@ -261,7 +321,7 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
     // MARK: - Runs
 
     public func claimRun(_ request: ClaimRequest) throws -> ClaimOutcome {
-        try locked { c in
+        try locked(patience: Self.patience) { c in
             try c.transaction {
                 // The sweep's row lock serialises every claim of this sweep, on any host.
                 guard let sweepRow = try c.execute("SELECT * FROM sweeps WHERE id = $1 FOR UPDATE", [request.sweepID]).rows.first else {
@@ -304,7 +364,8 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
     public func heartbeat(runIDs: [Int], at: Date) throws -> [Int] {
         guard !runIDs.isEmpty else { return [] }
         return try locked(retry: true) { c in
-            try c.transaction {
+            try writePending(c)
+            return try c.transaction {
                 let now = try self.now(c, caller: at)
                 var gone: [Int] = []
                 // Ascending ids: the same lock order as markStale, so the two never deadlock.
@@ -317,29 +378,28 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
         }
     }
 
+    /// While the server is away, the line is kept in memory (`pendingMetricLines`) and written
+    /// before the next call that reaches it, so a trial trains on through a server restart.
     public func appendMetrics(runID: Int, step: Int, values: [String: Double?]) throws {
         guard !values.isEmpty else { return }
-        try locked(retry: true) { c in
-            try c.transaction {
-                guard !(try c.execute("SELECT 1 FROM runs WHERE id = $1", [runID]).rows.isEmpty) else {
-                    throw RunStoreError.noSuchRun(id: runID)
-                }
-                for (name, value) in values.sorted(by: { $0.key < $1.key }) {
-                    let stored: Double? = value.flatMap { $0.isFinite ? $0 : nil }
-                    try c.execute("""
-                        INSERT INTO metrics (run_id, step, name, value) VALUES ($1, $2, $3, $4::float8)
-                        ON CONFLICT (run_id, step, name) DO UPDATE SET value = EXCLUDED.value
-                        """, [runID, step, name, stored])
-                }
+        do {
+            try locked(retry: true) { c in
+                try writePending(c)
+                try Self.writeMetrics(c, runID: runID, step: step, values: values)
             }
+        } catch let error as PostgreSQLStoreError where error.isConnectionFailure {
+            lock.lock()
+            pending.append((runID, step, values))
+            lock.unlock()
         }
     }
 
     public func finishRun(id: Int, state: RunState, reason: String?, exitCode: Int32?, summary: String?,
                           givenBack: Bool, at: Date) throws -> Bool {
         precondition(state.isFinished, "finishRun needs a terminal state, got \(state)")
-        return try locked { c in
-            try c.transaction {
+        return try locked(patience: Self.patience) { c in
+            try writePending(c)
+            return try c.transaction {
                 guard let row = try c.execute("SELECT state, reason FROM runs WHERE id = $1 FOR UPDATE", [id]).rows.first else {
                     throw RunStoreError.noSuchRun(id: id)
                 }
