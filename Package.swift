@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 //
 // ncf: Neural Collaborative Filtering trainer with a built-in hyperparameter sweep.
-// Data flows one way: CBLAS → NCFKernels → NCFData → NCFModel → NCFTraining, and NCFKernels →
+// NCFRunContract (the records, metric names and exit codes of a trial) comes first; then data flows
+// one way: CBLAS → NCFKernels → NCFData → NCFModel → NCFTraining, and NCFKernels →
 // NCFSweep → NCFAgent, NCFReport; the ncf CLI wires them together.
 // A target imports only targets listed above it.
 
@@ -60,18 +61,24 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // cpuid and xgetbv, for NCFKernels' choice of OpenBLAS kernels (BLASCore.swift).
+        .target(name: "CCPUFeatures"),
 
         // MARK: - Library targets, in flow order
 
-        .target(name: "NCFKernels", dependencies: ["CBLAS"], swiftSettings: numericSettings),
+        // The run contract: the JSON Lines records a trial writes, the metric names a trainer logs
+        // and the exit codes. Foundation only; the trainer, the sweep, the agent and the report share it.
+        .target(name: "NCFRunContract"),
+        .target(name: "NCFKernels", dependencies: ["CBLAS", "CCPUFeatures"], swiftSettings: numericSettings),
         .target(name: "NCFData", dependencies: ["NCFKernels", "CZlib"], swiftSettings: numericSettings),
         .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"], swiftSettings: numericSettings),
-        .target(name: "NCFTraining", dependencies: ["NCFModel", "NCFData", "NCFKernels"], swiftSettings: numericSettings),
+        .target(name: "NCFTraining", dependencies: ["NCFRunContract", "NCFModel", "NCFData", "NCFKernels"], swiftSettings: numericSettings),
         // The sweep engine: config, samplers, pruners, the run store and the records they share.
         // Pure: it knows nothing of training, processes or HTML.
         .target(
             name: "NCFSweep",
             dependencies: [
+                "NCFRunContract",
                 "NCFKernels",
                 "CLibPQ",
                 .product(name: "Yams", package: "Yams"),
@@ -79,45 +86,47 @@ let package = Package(
             ]
         ),
         // The agent: trial child processes and the claim loop over a store.
-        .target(name: "NCFAgent", dependencies: ["NCFSweep"]),
+        .target(name: "NCFAgent", dependencies: ["NCFRunContract", "NCFSweep"]),
         // The report: HTML pages and SVG charts drawn from a store or a run log.
-        .target(name: "NCFReport", dependencies: ["NCFSweep", "NCFKernels"]),
+        .target(name: "NCFReport", dependencies: ["NCFRunContract", "NCFSweep", "NCFKernels"]),
 
         // MARK: - Executables
 
         .executableTarget(
             name: "ncf",
             dependencies: [
-                "NCFAgent", "NCFReport", "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
+                "NCFAgent", "NCFReport", "NCFRunContract", "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "ncf-bench",
             dependencies: [
-                "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
+                "NCFRunContract", "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: - Tests
 
-        .target(name: "NCFTestSupport", dependencies: ["NCFModel", "NCFData", "NCFKernels"]),
+        .target(name: "NCFTestSupport", dependencies: ["NCFRunContract", "NCFModel", "NCFData", "NCFKernels"]),
+        .testTarget(name: "NCFRunContractTests", dependencies: ["NCFRunContract"]),
         .testTarget(name: "NCFKernelsTests", dependencies: ["NCFKernels", "NCFTestSupport"]),
         .testTarget(name: "NCFDataTests", dependencies: ["NCFData", "NCFTestSupport"]),
         .testTarget(name: "NCFModelTests", dependencies: ["NCFModel", "NCFTestSupport"]),
-        .testTarget(name: "NCFTrainingTests", dependencies: ["NCFTraining", "NCFTestSupport"]),
+        .testTarget(name: "NCFTrainingTests", dependencies: ["NCFTraining", "NCFRunContract", "NCFTestSupport"]),
         .testTarget(
             name: "NCFSweepTests",
-            dependencies: ["NCFSweep", "NCFTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            // NCFReport: the store's fault and fuzz tests also read damaged stores through the report.
+            dependencies: ["NCFSweep", "NCFReport", "NCFRunContract", "NCFTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["Assets"]  // read through #filePath by the store fault tests
         ),
         .testTarget(
             name: "NCFAgentTests",
-            dependencies: ["NCFAgent", "NCFSweep", "NCFTestSupport"],
+            dependencies: ["NCFAgent", "NCFRunContract", "NCFSweep", "NCFTestSupport"],
             exclude: ["Assets"]  // read through #filePath by the fault tests
         ),
-        .testTarget(name: "NCFReportTests", dependencies: ["NCFReport", "NCFSweep", "NCFTestSupport"]),
-        .testTarget(name: "ncfTests", dependencies: ["ncf", "ncf-bench", "NCFAgent", "NCFReport", "NCFSweep", "NCFData", "NCFTestSupport"]),
+        .testTarget(name: "NCFReportTests", dependencies: ["NCFReport", "NCFRunContract", "NCFSweep", "NCFTestSupport"]),
+        .testTarget(name: "ncfTests", dependencies: ["ncf", "ncf-bench", "NCFAgent", "NCFReport", "NCFRunContract", "NCFSweep", "NCFData", "NCFTestSupport"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import NCFRunContract
 import NCFSweep
 
 #if canImport(Glibc)
@@ -81,6 +82,9 @@ public enum AgentEnd: Sendable, Equatable, CustomStringConvertible {
     case interrupted
     /// Its first trials all failed fast; the message names them and what to do.
     case configLooksBroken(String)
+    /// The store did not take a run's metrics or its end (a full disk, a file-size limit): the
+    /// agent claimed nothing more; the message names the run, what became of it and what to do.
+    case storeFailed(String)
 
     var isSweepDone: Bool {
         if case .sweepDone = self { return true }
@@ -96,7 +100,7 @@ public enum AgentEnd: Sendable, Equatable, CustomStringConvertible {
             }
         case .countReached(let n): return "started its \(n) run\(n == 1 ? "" : "s") (--count)"
         case .interrupted: return "interrupted; running trials were stopped and their points given back"
-        case .configLooksBroken(let message): return message
+        case .configLooksBroken(let message), .storeFailed(let message): return message
         }
     }
 }
@@ -116,11 +120,11 @@ public struct AgentReport: Sendable, Equatable {
     }
 
     /// 0 normally; 128 + the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM); 1 when the
-    /// config looks broken or every trial failed.
+    /// config looks broken, the store did not take a result, or every trial failed.
     public var exitCode: Int32 {
         switch end {
         case .interrupted: return 128 + signal
-        case .configLooksBroken: return 1
+        case .configLooksBroken, .storeFailed: return 1
         default: return !runs.isEmpty && runs.values.allSatisfy { $0 == .failed } ? 1 : 0
         }
     }
@@ -134,16 +138,23 @@ public struct AgentReport: Sendable, Equatable {
 /// if such a run goes stale, its point comes back and the slot runs it.
 ///
 /// How a trial ends → the run's state and reason:
-/// - exit 0 → `finished`;
+/// - exit 0 → `finished`; but `failed` "metric `X` never logged; it logged: …" when the sweep has
+///   a metric and no line named it (a misspelt metric: it counts towards `maxInitialFailures`);
 /// - a NaN/±inf/null loss (or sweep metric) on a line → stopped at once, `failed` "non-finite loss: …";
 /// - pruned by hyperband → SIGTERM, `stopped` "early-terminated by hyperband after N epochs";
 /// - Ctrl-C or SIGTERM to the agent → the same signal to the trial (the trainer finishes its
 ///   epoch), `stopped` "interrupted", point given back; a second signal SIGKILLs the trial;
 /// - `--trial_timeout` → SIGTERM, `failed` "timed out after S s";
 /// - a non-zero exit whose last error line reports a diverged loss (the built-in trainer's
-///   `training diverged: …`) → `failed` "non-finite loss (exit code 1): …";
+///   divergence message, `RunExitCode`) → `failed` "non-finite loss (exit code 4): …";
 /// - other non-zero exit → `failed` "exit code C: <last stderr line>"; a signal → `failed`
-///   "killed by signal S (NAME)".
+///   "killed by signal S (NAME)";
+/// - its metrics could not be written to the store → SIGTERM, `failed` "could not record its
+///   metrics …", point given back (never `finished` with a partial history), and the agent claims
+///   no more runs (`AgentEnd.storeFailed`).
+///
+/// When the trial's process ends, whatever it started ends too (see `TrialProcess`), and a stdout
+/// line longer than 1 MB is cut (noted once in the log and on the run's reason).
 ///
 /// Non-finite losses are a property of the point, so they never count towards the
 /// `maxInitialFailures` guard, which stops an agent whose first trials all fail fast otherwise.
@@ -192,6 +203,30 @@ public final class Agent: @unchecked Sendable {
         self.claimsLeft = options.count
         self.scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("ncf-agent-\(getpid())-\(UUID().uuidString.prefix(8))")
+    }
+
+    /// Makes this process a child subreaper (Linux `PR_SET_CHILD_SUBREAPER`): a trial's
+    /// descendant whose parent exits is reparented to the agent instead of init, so the agent
+    /// reaps it when it ends the trial's tree, and zombies of orphans that exited on their own
+    /// are reaped at each trial's end. Call once, early, and only in a process whose children
+    /// are all trials (the `ncf agent` process): every other zombie child is reaped too.
+    /// Elsewhere (and in tests) orphans go to init, and trees are still ended.
+    /// - Returns: whether the process is now a subreaper.
+    @discardableResult
+    public static func adoptOrphans() -> Bool {
+        #if os(Linux)
+        // prctl is variadic in C, so Swift cannot call it directly; the symbol is called with
+        // its five integer arguments, as the x86-64 and AArch64 Linux calling conventions allow.
+        typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+        guard let symbol = dlsym(nil, "prctl") else { return false } // nil: RTLD_DEFAULT in glibc
+        let prctl = unsafeBitCast(symbol, to: Prctl.self)
+        let PR_SET_CHILD_SUBREAPER: Int32 = 36
+        guard prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 else { return false }
+        ProcessTree.adoptsOrphans = true
+        return true
+        #else
+        return false
+        #endif
     }
 
     /// `host:pid`.
@@ -379,7 +414,7 @@ public final class Agent: @unchecked Sendable {
     private func runTrial(_ run: StoredRun) {
         let started = Date()
         let trial = ActiveTrial()
-        let paramsText = run.config.keys.sorted().map { "\($0)=\(TrialCommand.flagText(run.config[$0]!))" }.joined(separator: " ")
+        let paramsText = run.config.keys.sorted().map { "\($0)=\(TrialCommand.displayText(run.config[$0]!))" }.joined(separator: " ")
         log("run \(run.id) started: \(paramsText)")
 
         let jsonFile = scratch.appendingPathComponent("run-\(run.id).json").path
@@ -391,7 +426,15 @@ public final class Agent: @unchecked Sendable {
         if command.usesJSONFile {
             try? ParamValue.canonicalJSON(run.config).write(toFile: jsonFile, atomically: true, encoding: .utf8)
         }
-        let arguments = command.arguments(config: run.config, seed: run.seed, jsonFile: jsonFile)
+        let arguments: [String]
+        do {
+            arguments = try command.arguments(config: run.config, seed: run.seed, jsonFile: jsonFile)
+        } catch {
+            let reason = (error as? TrialCommandError)?.reason ?? "\(error)"
+            finish(run, state: .failed, reason: reason, exitCode: nil, summary: nil, givenBack: false, started: started,
+                   failedFast: true)
+            return
+        }
         let environment = ["NCF_SWEEP_ID": sweep.id, "NCF_RUN_ID": String(run.id), "NCF_RUN_SEED": String(run.seed)]
 
         let process: TrialProcess
@@ -415,7 +458,8 @@ public final class Agent: @unchecked Sendable {
         }
         if let timeout = options.trialTimeout {
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [self] in
-                guard !trial.snapshot.ended else { return }
+                // A trial whose process has exited is not timed out, only still being drained.
+                guard !trial.snapshot.ended, !process.hasExited else { return }
                 trial.mark { $0.timedOut = true }
                 stop(trial, signal: SIGTERM)
             }
@@ -424,20 +468,38 @@ public final class Agent: @unchecked Sendable {
         var step = 0
         var epochs = 0
         var summary: String?
-        var storeWarned = false
+        var cutBytes = 0
+        var cutLines = 0
         let metricName = config.metric?.name
-        process.readLines { line in
+        var loggedNames: [String] = []
+        process.readLines(overlong: { dropped in
+            if cutLines == 0 {
+                log("run \(run.id): warning: its output holds a line longer than 1 MB; only its first 1 MB is read, the rest is dropped")
+            }
+            cutLines += 1
+            cutBytes += dropped
+        }) { line in
             guard let parsed = TrialLine.parse(line) else { return }
             switch parsed {
+            case .config:
+                break
             case .summary(let text, _):
                 summary = text
             case .metrics(let values):
+                for name in values.keys.sorted() where !RunLogRecord.bookkeepingKeys.contains(name) && !loggedNames.contains(name) {
+                    loggedNames.append(name)
+                }
                 step += 1
+                // After a failed write nothing more is written, so the run's history has no gaps.
+                guard trial.snapshot.storeFailure == nil else { return }
                 do {
                     try store.appendMetrics(runID: run.id, step: step, values: values)
                 } catch {
-                    if !storeWarned { log("run \(run.id): warning: could not record metrics: \(error)") }
-                    storeWarned = true
+                    trial.mark { $0.storeFailure = (step, Self.brief(error)) }
+                    log("run \(run.id): could not record its metrics at step \(step): \(Self.brief(error)); stopping it and claiming no more runs")
+                    stopClaiming(.storeFailed("the store failed"))
+                    stop(trial, signal: SIGTERM)
+                    return
                 }
                 if let bad = values.keys.sorted().first(where: { values[$0]! == nil && ($0.lowercased().contains("loss") || $0 == metricName) }),
                    trial.snapshot.nonFinite == nil {
@@ -463,7 +525,12 @@ public final class Agent: @unchecked Sendable {
         var reason: String?
         var givenBack = false
         var fast = false
-        if flags.cancelled {
+        if let failure = flags.storeFailure {
+            // Never `finished` with a partial history: its point goes back and runs again.
+            state = .failed
+            reason = "could not record its metrics at step \(failure.step) (\(failure.error)); its point is given back"
+            givenBack = true
+        } else if flags.cancelled {
             state = .stopped
             reason = "cancelled (`ncf sweep cancel`) after \(epochs) epoch\(epochs == 1 ? "" : "s")"
         } else if flags.interrupted {
@@ -482,6 +549,12 @@ public final class Agent: @unchecked Sendable {
         } else if let after = flags.prunedAfter {
             state = .stopped
             reason = "early-terminated by hyperband after \(after) epoch\(after == 1 ? "" : "s")"
+        } else if exit == .exited(0), let metricName, epochs == 0 {
+            // A misspelt metric (or a program that logs another name): the sweep searches blind.
+            state = .failed
+            let logged = loggedNames.isEmpty ? "nothing" : loggedNames.joined(separator: ", ")
+            reason = "metric `\(metricName)` never logged; it logged: \(logged)"
+            fast = true
         } else if exit == .exited(0) {
             state = .finished
         } else if let line = process.lastErrorLine(), Self.reportsDivergence(line) {
@@ -494,16 +567,49 @@ public final class Agent: @unchecked Sendable {
             fast = seconds < options.fastFailureSeconds
         }
         if flags.stolen { reason = (reason.map { $0 + "; " } ?? "") + "marked stale meanwhile by another agent" }
-        finish(run, state: state, reason: reason, exitCode: exit.code, summary: summary, givenBack: givenBack,
-               started: started, failedFast: fast)
+        if cutLines > 0 {
+            let note = "\(cutLines) output line\(cutLines == 1 ? "" : "s") longer than 1 MB cut (\(cutBytes) bytes dropped)"
+            reason = (reason.map { $0 + "; " } ?? "") + note
+        }
+        let recorded = finish(run, state: state, reason: reason, exitCode: exit.code, summary: summary, givenBack: givenBack,
+                              started: started, failedFast: fast)
+        if let failure = flags.storeFailure {
+            let fate = recorded
+                ? "it was stopped and its point given back, so it runs again"
+                : "it was stopped, but its end could not be recorded either: it stays `running` until an agent marks it stale (after --grace), then its point runs again"
+            stopClaiming(.storeFailed("""
+                could not record the metrics of run \(run.id) in the store at step \(failure.step) (\(failure.error)); \(fate). This agent claimed no more runs.
+                Hint: free space on the store's disk (or raise the file-size limit, `ulimit -f`), then run `ncf agent \(sweep.id)` again to go on with the sweep.
+                """), replacing: true)
+        }
     }
 
-    /// Whether a trial's last error line says its loss became NaN or infinite (the built-in
-    /// trainer's `training diverged: the loss is nan …`, or a message naming a non-finite loss).
+    /// Ends claiming: the agent's slots start no more trials, running ones finish as they are.
+    /// Keeps an earlier reason to stop (a signal, a broken config) unless `replacing` a store failure.
+    private func stopClaiming(_ reason: AgentEnd, replacing: Bool = false) {
+        condition.lock()
+        defer { condition.unlock() }
+        switch end {
+        case nil, .sweepDone?: end = reason
+        case .storeFailed? where replacing: end = reason
+        default: break
+        }
+        condition.broadcast()
+    }
+
+    /// An error's message without its hint (`… Hint: …`), for a run's reason or a log line.
+    static func brief(_ error: Error) -> String {
+        let text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+        guard let hint = text.range(of: " Hint:") else { return text }
+        var head = String(text[..<hint.lowerBound])
+        if head.hasSuffix(".") { head.removeLast() }
+        return head
+    }
+
+    /// Whether a trial's last error line says its loss became NaN or infinite (the run contract's
+    /// divergence message, or another program's naming a non-finite loss).
     static func reportsDivergence(_ line: String) -> Bool {
-        let l = line.lowercased()
-        return l.contains("training diverged") || l.contains("non-finite loss")
-            || ((l.contains("loss is nan") || l.contains("loss is inf") || l.contains("loss is -inf")))
+        RunExitCode.reportsDivergence(lastErrorLine: line)
     }
 
     /// SIGTERM (or another signal) now, SIGKILL after `killAfter` seconds if still running.
@@ -533,16 +639,25 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
+    /// Records how a run ended and logs it. Returns false when the store did not take it (the
+    /// run stays `running`; the agent then claims no more runs).
+    @discardableResult
     private func finish(_ run: StoredRun, state: RunState, reason: String?, exitCode: Int32?, summary: String?,
-                        givenBack: Bool, started: Date, failedFast: Bool) {
+                        givenBack: Bool, started: Date, failedFast: Bool) -> Bool {
         let seconds = Date().timeIntervalSince(started)
         var recorded = true
+        var stored = true
         TestPause.at("before-finish")
         do {
             recorded = try store.finishRun(id: run.id, state: state, reason: reason, exitCode: exitCode, summary: summary,
                                            givenBack: givenBack, at: Date())
         } catch {
-            log("run \(run.id): warning: could not record its end (\(state.rawValue)): \(error)")
+            stored = false
+            log("run \(run.id): could not record its end (\(state.rawValue)): \(Self.brief(error)); claiming no more runs")
+            stopClaiming(.storeFailed("""
+                could not record the end of run \(run.id) (\(state.rawValue)\(reason.map { ": " + $0 } ?? "")) in the store (\(Self.brief(error))); it stays `running` until an agent marks it stale (after --grace), then its point runs again. This agent claimed no more runs.
+                Hint: free space on the store's disk (or raise the file-size limit, `ulimit -f`), then run `ncf agent \(sweep.id)` again to go on with the sweep.
+                """))
         }
         var line = "run \(run.id) \(state.rawValue) in \(formatSeconds(seconds)) s"
         if let metric = config.metric, let best = try? store.histories(sweepID: sweep.id, metric: metric.name)[run.id]
@@ -591,6 +706,7 @@ public final class Agent: @unchecked Sendable {
                 log("warning: could not give back the points of runs \(brokenRuns.map(String.init).joined(separator: ", ")): \(error)")
             }
         }
+        return stored
     }
 
     // MARK: - Heartbeat
@@ -654,6 +770,8 @@ private final class ActiveTrial: @unchecked Sendable {
         var cancelled = false
         var ended = false
         var nonFinite: String?
+        /// The step whose metrics the store did not take, and why.
+        var storeFailure: (step: Int, error: String)?
     }
 
     private let lock = NSLock()

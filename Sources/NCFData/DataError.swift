@@ -26,6 +26,14 @@ public enum DataError: Error, LocalizedError, CustomStringConvertible, Equatable
     /// Two files that belong together disagree (e.g. test lines vs. negative lists).
     case inconsistentFiles(file: String, message: String, hint: String)
 
+    /// How many header columns a message quotes; the rest are counted.
+    static let quotedColumns = 8
+
+    /// `text` cut to 40 characters (with "…"), so a message quotes a bounded part of a file.
+    static func quotable(_ text: String) -> String {
+        text.count > 40 ? String(text.prefix(40)) + "…" : text
+    }
+
     /// The hint appended to a malformed-line error when skipping is possible.
     public static let skipHint = "fix the line or pass --skip_bad_lines to skip malformed lines."
 
@@ -49,7 +57,8 @@ public enum DataError: Error, LocalizedError, CustomStringConvertible, Equatable
             return "\(file):\(line):\(column): expected \(expected), found \(found)"
         case let .missingColumn(file, line, role, tried, header, _):
             let names = tried.map { "\"\($0)\"" }.joined(separator: " or ")
-            let have = header.map { "\"\($0)\"" }.joined(separator: ", ")
+            let shown = header.prefix(Self.quotedColumns).map { "\"\(Self.quotable($0))\"" }.joined(separator: ", ")
+            let have = header.count > Self.quotedColumns ? "\(shown), … (\(header.count) columns)" : shown
             return "\(file):\(line):1: expected a \(role) column named \(names) in the header, found columns \(have)"
         case let .invalidColumnSpec(spec, reason):
             return "--columns \"\(spec)\": \(reason)"

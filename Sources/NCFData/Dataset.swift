@@ -354,7 +354,8 @@ public enum DatasetBuilder {
         var negatives: [Int32] = []
         var short = 0
         if case .sampled(let n) = protocol_ {
-            negatives.reserveCapacity(part.count * n)
+            // A case never gets more negatives than there are items, whatever was asked.
+            negatives.reserveCapacity(part.count * min(n, drawer.numItems))
             for c in 0..<part.count {
                 let got = drawer.draw(user: part.users[c], count: n, rng: &rng, into: &negatives)
                 if got < n { short += 1 }
@@ -444,7 +445,7 @@ public enum DatasetBuilder {
         _ part: Interactions, negatives: Int, drawer: inout FixedNegatives, rng: inout SplitMix64
     ) -> (LabeledPairs, Int) {
         var users: [Int32] = [], items: [Int32] = [], targets: [Float] = []
-        let capacity = part.count * (1 + negatives)
+        let capacity = part.count * (1 + min(max(0, negatives), drawer.numItems))
         users.reserveCapacity(capacity)
         items.reserveCapacity(capacity)
         targets.reserveCapacity(capacity)

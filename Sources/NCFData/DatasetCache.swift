@@ -61,20 +61,7 @@ public enum DatasetCache {
     /// or nil when a file cannot be examined (the caller then parses as usual and reports the error).
     /// - Complexity: reads at most 68 KiB of each file.
     public static func key(path: String, format: DataFormat, load: LoadOptions, split: SplitOptions) -> String? {
-        var files: [String]
-        if format == .ncf {
-            var prefix = path
-            for suffix in [".train.rating.gz", ".train.rating"] where prefix.hasSuffix(suffix) {
-                prefix.removeLast(suffix.count)
-                break
-            }
-            guard let train = try? RatingsReader.resolveNCFFile(prefix + ".train.rating"),
-                  let test = try? RatingsReader.resolveNCFFile(prefix + ".test.rating"),
-                  let negatives = try? RatingsReader.resolveNCFFile(prefix + ".test.negative") else { return nil }
-            files = [train, test, negatives]
-        } else {
-            files = [path]
-        }
+        guard let files = files(path: path, format: format) else { return nil }
         // The path as given is part of the key too: the dataset's notes quote it.
         var parts = ["ncf-dataset-cache v\(version)", "path=\(path)"]
         for file in files {
@@ -87,6 +74,35 @@ public enum DatasetCache {
                      + "test=\(split.testRatio.bitPattern) seed=\(split.seed) eval=\(split.evalNegatives) "
                      + "lossNegatives=\(split.lossNegatives)")
         return parts.joined(separator: "\n")
+    }
+
+    /// The files read for `path`: the file itself, or an NCF prefix's three files.
+    static func files(path: String, format: DataFormat) -> [String]? {
+        guard format == .ncf else { return [path] }
+        var prefix = path
+        for suffix in [".train.rating.gz", ".train.rating"] where prefix.hasSuffix(suffix) {
+            prefix.removeLast(suffix.count)
+            break
+        }
+        guard let train = try? RatingsReader.resolveNCFFile(prefix + ".train.rating"),
+              let test = try? RatingsReader.resolveNCFFile(prefix + ".test.rating"),
+              let negatives = try? RatingsReader.resolveNCFFile(prefix + ".test.negative") else { return nil }
+        return [train, test, negatives]
+    }
+
+    /// A fingerprint of the content of the data at `path` (each file of an NCF prefix), for a run's
+    /// record: `size:BYTES checksum:HEX` per file, `; `-separated; the checksum is the cache's
+    /// word-at-a-time hash of every byte (fast; it tells versions of a file apart, it does not
+    /// resist tampering). Nil when a file cannot be read.
+    /// - Complexity: reads each file once.
+    public static func contentFingerprint(path: String, format: DataFormat) -> String? {
+        guard let files = files(path: path, format: format) else { return nil }
+        var parts: [String] = []
+        for file in files {
+            guard let bytes = readWhole(file) else { return nil }
+            parts.append("size:\(bytes.count) checksum:\(hex(checksum(bytes, from: 0, count: bytes.count)))")
+        }
+        return parts.joined(separator: "; ")
     }
 
     /// `realpath size mtime.ns head-hash tail-hash` of one file.

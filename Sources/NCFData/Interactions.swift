@@ -50,10 +50,13 @@ public struct Interactions: Sendable, Equatable {
 
 /// Raw ids (strings as written in the file) ↔ dense indices `0..<count`, in order of first appearance.
 ///
-/// The map is saved with the model so `ncf recommend --user 42` speaks the file's ids.
+/// Ids are compared as their exact UTF-8 bytes, not as Swift strings (which treat canonically
+/// equivalent spellings as equal): the NFC "é" (C3 A9) and the NFD "e" + U+0301 (65 CC 81) are two
+/// different ids, as `007` and `7` are. Nothing is normalised, so what the file says is what the
+/// model and `ncf recommend --user` see. The map is saved with the model.
 public struct IDMap: Sendable, Equatable {
     public private(set) var rawIDs: [String] = []
-    private var indexOf: [String: Int32] = [:]
+    private var indexOf: [ExactID: Int32] = [:]
 
     public init() {}
     public init(rawIDs: [String]) {
@@ -62,19 +65,42 @@ public struct IDMap: Sendable, Equatable {
 
     public var count: Int { rawIDs.count }
 
-    /// The dense index of `raw`, or nil if it never occurred.
-    public func index(of raw: String) -> Int32? { indexOf[raw] }
+    /// The dense index of `raw` (byte for byte), or nil if it never occurred.
+    public func index(of raw: String) -> Int32? { indexOf[ExactID(raw)] }
 
     /// The dense index of `raw`, adding it if new.
     public mutating func intern(_ raw: String) -> Int32 {
-        if let i = indexOf[raw] { return i }
+        let key = ExactID(raw)
+        if let i = indexOf[key] { return i }
         let i = Int32(rawIDs.count)
         rawIDs.append(raw)
-        indexOf[raw] = i
+        indexOf[key] = i
         return i
     }
 
     public func raw(_ index: Int32) -> String { rawIDs[Int(index)] }
+
+    /// Same ids, byte for byte, in the same order.
+    public static func == (a: IDMap, b: IDMap) -> Bool {
+        a.rawIDs.count == b.rawIDs.count && zip(a.rawIDs, b.rawIDs).allSatisfy { ExactID($0) == ExactID($1) }
+    }
+}
+
+/// A string hashed and compared by its UTF-8 bytes, so canonically equivalent spellings (NFC and
+/// NFD) stay apart. Used wherever raw ids are keys or checked for uniqueness.
+public struct ExactID: Hashable, Sendable {
+    public let string: String
+
+    public init(_ string: String) { self.string = string }
+
+    public static func == (a: ExactID, b: ExactID) -> Bool {
+        a.string.utf8.count == b.string.utf8.count && a.string.utf8.elementsEqual(b.string.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        let hashed: Void? = string.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if hashed == nil { Array(string.utf8).withUnsafeBytes { hasher.combine(bytes: $0) } }
+    }
 }
 
 /// For each user, the sorted items they interacted with (compressed sparse rows).

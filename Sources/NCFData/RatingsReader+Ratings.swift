@@ -83,11 +83,36 @@ extension RatingsReader {
                 lineNumber += 1
                 let lineStart = pos
                 var lineEnd = n
-                if let hit = memchr(p + pos, 0x0A, n - pos) {
+                // Scan at most one line's worth (plus CR LF) for the line break.
+                let window = min(n - pos, maximumLineLength + 2)
+                if let hit = memchr(p + pos, 0x0A, window) {
                     lineEnd = p.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                } else if window < n - pos {
+                    let error = DataError.malformedLine(
+                        file: path, line: lineNumber, column: maximumLineLength + 1,
+                        expected: "a line of at most \(maximumLineLength) bytes",
+                        found: "a line longer than that",
+                        hint: "check that this is a ratings file with one rating per line; "
+                            + "pass --skip_bad_lines to skip overlong lines.")
+                    guard skipBadLines else { throw error }
+                    skipped.record(line: lineNumber, reason: error.summary)
+                    let rest = memchr(p + pos + window, 0x0A, n - pos - window)
+                    pos = rest.map { p.distance(to: $0.assumingMemoryBound(to: UInt8.self)) + 1 } ?? n
+                    continue
                 }
                 pos = lineEnd + 1
                 if lineEnd > lineStart && p[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                if lineEnd - lineStart > maximumLineLength {
+                    let error = DataError.malformedLine(
+                        file: path, line: lineNumber, column: maximumLineLength + 1,
+                        expected: "a line of at most \(maximumLineLength) bytes",
+                        found: "a line of \(lineEnd - lineStart) bytes",
+                        hint: "check that this is a ratings file with one rating per line; "
+                            + "pass --skip_bad_lines to skip overlong lines.")
+                    guard skipBadLines else { throw error }
+                    skipped.record(line: lineNumber, reason: error.summary)
+                    continue
+                }
 
                 splitFields(p, lineStart, lineEnd, format: format, into: &fields)
                 if fields.isEmpty { continue }
@@ -262,7 +287,7 @@ extension RatingsReader {
                     + "columns. Drop --columns to read a headerless file."
             } else if header.count >= 3 {
                 hint = "name the header's columns with --columns user,item,rating[,timestamp], e.g. --columns "
-                    + header.prefix(4).joined(separator: ",") + "."
+                    + header.prefix(4).map { DataError.quotable($0) }.joined(separator: ",") + "."
             } else {
                 hint = "the file needs user, item and rating columns; check the separator (--format)."
             }

@@ -82,6 +82,9 @@ extension StringProtocol {
 /// and `7` are different ids). A malformed line throws `DataError.malformedLine` with its
 /// `FILE:LINE:COLUMN`, unless `LoadOptions.skipBadLines` is set.
 public enum RatingsReader {
+    /// The longest line the reader scans, in bytes (1 MiB).
+    public static let maximumLineLength = 1 << 20
+
     /// Header names accepted without a `ColumnSpec` (compared lowercased).
     public static let commonNames: (user: [String], item: [String], rating: [String], timestamp: [String]) = (
         user: ["user", "userid", "user_id"],

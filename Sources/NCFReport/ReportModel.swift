@@ -1,4 +1,5 @@
 import Foundation
+import NCFRunContract
 import NCFSweep
 
 // What a sweep report shows, computed once from the store's values: every run with its parameter
@@ -58,7 +59,7 @@ public struct ReportModel: Sendable {
 
         /// The held-out test metrics of its summary, by name.
         public var testMetrics: [(name: String, value: Double)] {
-            summary.keys.filter { $0.hasPrefix("Test ") }.sorted().compactMap { name in
+            summary.keys.filter { MetricSplit.of($0) == .test }.sorted().compactMap { name in
                 summary[name]?.numericValue.map { (name, $0) }
             }
         }
@@ -179,7 +180,7 @@ public struct ReportModel: Sendable {
     public static func build(store: any RunStore, sweepID: String, now: Date = Date(),
                              options: Options = Options()) throws -> ReportModel {
         let sweep = try store.sweep(id: sweepID)
-        let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainerFlags: nil).config
+        let config = try? SweepConfig.parseStored(yaml: sweep.configText, sweepID: sweep.id)
         let runs = try store.runs(sweepID: sweep.id)
         let histories = try config?.metric.map { try store.histories(sweepID: sweep.id, metric: $0.name) } ?? [:]
         var model = ReportModel(sweep: sweep, config: config, runs: runs, histories: histories, now: now, options: options)
@@ -253,7 +254,8 @@ public struct ReportModel: Sendable {
         self.bestIndex = ranked.first
         self.topIndices = Array(ranked.prefix(max(1, options.topK)))
         self.bestSoFar = steps
-        self.curveMetrics = ["Train Loss", "Valid Loss"] + (metric.map { ["Train Loss", "Valid Loss"].contains($0.name) ? [] : [$0.name] } ?? [])
+        let losses = MetricName.lossCurves.map(\.description)
+        self.curveMetrics = losses + (metric.map { losses.contains($0.name) ? [] : [$0.name] } ?? [])
 
         // Hyperband's rungs and their thresholds from the histories, as the pruner computes them.
         var rungs: [(band: Int, threshold: Double?)] = []
@@ -325,7 +327,9 @@ public struct ReportModel: Sendable {
         curves = curveRunIDs(options).compactMap { id in
             guard let list = points[id] else { return nil }
             var epochAt: [Int: Double] = [:]
-            for p in list where p.name == "epoch" { if let v = p.value { epochAt[p.step] = v } }
+            // A logged epoch is drawn at its value when it is a plausible epoch number (else at
+            // its step): any number may stand in the store, and the axes count in Ints.
+            for p in list where p.name == "epoch" { if let v = p.value, v >= 0, v <= 1e9 { epochAt[p.step] = v } }
             var series: [String: [CurvePoint]] = [:]
             for p in list where curveMetrics.contains(p.name) {
                 guard let v = p.value, v.isFinite else { continue }

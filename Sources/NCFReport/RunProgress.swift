@@ -20,8 +20,9 @@ public struct RunProgress: Sendable, Equatable {
     /// - Complexity: O(points).
     public init(run: StoredRun, points: [MetricPoint], metric: SweepConfig.Metric?, now: Date) {
         runID = run.id
-        epoch = points.last { $0.name == "epoch" }?.value.map { Int($0) } ?? points.map(\.step).max() ?? 0
-        totalEpochs = run.config["epochs"]?.numericValue.map { Int($0) }
+        // Checked conversions: the values come from the store, where any number may stand.
+        epoch = points.last { $0.name == "epoch" }?.value.flatMap { Int(exactly: $0.rounded(.towardZero)) } ?? points.map(\.step).max() ?? 0
+        totalEpochs = run.config["epochs"]?.numericValue.flatMap { $0.isFinite ? Int(exactly: $0.rounded(.towardZero)) : nil }
         elapsed = max(0, now.timeIntervalSince(run.startedAt))
         latest = nil
         best = nil

@@ -1,57 +1,87 @@
 import Foundation
+import NCFRunContract
 import NCFSweep
 
 // `ncf report RUN.jsonl`: one training run's `--json` log as a self-contained HTML page, drawn
 // with the sweep report's chart code: learning curves per epoch, the best epoch, test metrics.
 
-/// A training run's JSON Lines log: one object per epoch, then `{"summary": {...}}`.
+/// A training run's JSON Lines log, read through the run contract (`TrialLine`): the config
+/// record, one object per epoch, then `{"summary": {...}}`.
 public struct RunLog: Sendable, Equatable {
+    /// The opening config record (hyperparameters, data, seed, version); nil when the log has none.
+    public var config: RunConfigRecord?
     /// Each epoch line's numeric values (nil for a non-finite value), in order.
     public var lines: [[String: Double?]]
     /// The closing summary (test metrics, `best_epoch`, `protocol`, …); empty when the run printed none.
     public var summary: [String: ParamValue]
+    /// The 1-based numbers of the lines skipped because they are not valid UTF-8 (a damaged byte
+    /// costs its line, not the whole log).
+    public var invalidLines: [Int]
 
-    public init(lines: [[String: Double?]], summary: [String: ParamValue]) {
+    public init(config: RunConfigRecord? = nil, lines: [[String: Double?]], summary: [String: ParamValue],
+                invalidLines: [Int] = []) {
+        self.config = config
         self.lines = lines
         self.summary = summary
+        self.invalidLines = invalidLines
     }
 
     /// Reads a log's text; lines that are not JSON objects (human output) are skipped.
     public static func parse(_ text: String) -> RunLog {
         var log = RunLog(lines: [], summary: [:])
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            switch TrialLine.parse(String(line)) {
-            case .metrics(let values)?: log.lines.append(values)
-            case .summary(let json, _)?:
-                if case .map(let map)? = try? ParamValue.parseJSON(json) { log.summary = map }
-            case nil: continue
-            }
+            log.add(String(line))
         }
         return log
     }
 
-    /// Reads the log at `path`.
+    /// Reads a log's bytes line by line: a line that is not valid UTF-8 is skipped and its number
+    /// recorded in `invalidLines`; other lines as in `parse(_:)`.
+    /// - Complexity: O(bytes).
+    public static func parse(bytes: [UInt8]) -> RunLog {
+        var log = RunLog(lines: [], summary: [:])
+        var number = 0
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            number += 1
+            if line.isEmpty { continue }
+            guard let text = String(validating: line, as: UTF8.self) else {
+                log.invalidLines.append(number)
+                continue
+            }
+            log.add(text)
+        }
+        return log
+    }
+
+    private mutating func add(_ line: String) {
+        switch TrialLine.parse(line) {
+        case .config(let record)?: config = record
+        case .metrics(let values)?: lines.append(values)
+        case .summary(let json, _)?:
+            if case .map(let map)? = try? ParamValue.parseJSON(json) { summary = map }
+        case nil: break
+        }
+    }
+
+    /// Reads the log at `path`; lines of invalid UTF-8 are skipped (see `invalidLines`).
     /// - Throws: `ReportError.unreadable`, or `.emptyLog` when it holds no JSON line.
     public static func read(path: String) throws -> RunLog {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ReportError.unreadable(path: path, detail: (error as NSError).localizedDescription)
         }
-        let log = parse(text)
+        let log = parse(bytes: [UInt8](data))
         if log.lines.isEmpty && log.summary.isEmpty { throw ReportError.emptyLog(path: path) }
         return log
     }
-
-    /// Fields of an epoch line that are bookkeeping, not metrics.
-    static let bookkeeping: Set<String> = ["epoch", "seconds", "samples_per_second", "step", "peak_memory_bytes"]
 
     /// The logged metric names, losses first, then in first-seen order.
     public var metricNames: [String] {
         var names: [String] = []
         for line in lines {
-            for key in line.keys.sorted() where !Self.bookkeeping.contains(key) && !names.contains(key) { names.append(key) }
+            for key in line.keys.sorted() where !RunLogRecord.bookkeepingKeys.contains(key) && !names.contains(key) { names.append(key) }
         }
-        let losses = ["Train Loss", "Valid Loss"].filter(names.contains)
+        let losses = MetricName.lossCurves.map(\.description).filter(names.contains)
         return losses + names.filter { !losses.contains($0) }
     }
 
@@ -74,7 +104,11 @@ public enum RunReport {
         page.head(title: "ncf run — \(title)", refresh: nil)
         page.add("<header><h1>Training run <code>\(htmlEscape(title))</code></h1>")
         var facts = ["\(log.lines.count) epoch line\(log.lines.count == 1 ? "" : "s")"]
-        if let e = log.summary["best_epoch"]?.numericValue { facts.append("best epoch \(formatValue(e))") }
+        if let e = log.summary["best_epoch"]?.numericValue {
+            var by = ""
+            if case .string(let m)? = log.summary["select_metric"] { by = " (by \(htmlEscape(m)))" }
+            facts.append("best epoch \(formatValue(e))\(by)")
+        }
         if let s = log.summary["train_seconds"]?.numericValue { facts.append("trained in \(formatDuration(s))") }
         if case .string(let p)? = log.summary["protocol"] { facts.append("protocol \(htmlEscape(p))") }
         page.add("<p class=\"sub\">\(facts.joined(separator: " · "))</p>")
@@ -87,7 +121,7 @@ public enum RunReport {
         let bestEpoch = log.summary["best_epoch"]?.numericValue
         let names = log.metricNames
         var charts: [(String, String)] = []
-        let losses = names.filter { $0 == "Train Loss" || $0 == "Valid Loss" }
+        let losses = names.filter { MetricName.lossCurves.map(\.description).contains($0) }
         if !losses.isEmpty, let svg = ReportCharts.runCurves(title: "loss", series: losses.map { ($0, log.series($0)) }, bestEpoch: bestEpoch,
                                                              clipID: "clip-loss") {
             charts.append((losses.joined(separator: " and "), svg))
@@ -102,7 +136,7 @@ public enum RunReport {
             page.add("<p class=\"note\">The log holds no per-epoch metric.</p>")
         } else {
             if losses.count == 2 {
-                page.add("<p class=\"legend\"><span><i class=\"sw best0\"></i>Train Loss</span><span><i class=\"sw best1\"></i>Valid Loss</span>"
+                page.add("<p class=\"legend\"><span><i class=\"sw best0\"></i>\(losses[0])</span><span><i class=\"sw best1\"></i>\(losses[1])</span>"
                          + (bestEpoch == nil ? "" : "<span>dashed: the best epoch (its model is the one kept)</span>") + "</p>")
             }
             page.add("<div class=\"grid two\">")
@@ -112,7 +146,7 @@ public enum RunReport {
         page.add("</section>")
 
         page.add("<section id=\"summary\"><h2>Held-out test metrics</h2>")
-        let tests = log.summary.keys.filter { $0.hasPrefix("Test ") }.sorted()
+        let tests = log.summary.keys.filter { MetricSplit.of($0) == .test }.sorted()
         if tests.isEmpty {
             page.add("<p class=\"note\">The log has no summary with test metrics (the run may have been stopped before its end).</p>")
         } else {
@@ -120,13 +154,28 @@ public enum RunReport {
             for name in tests { rows += "<tr><th>\(htmlEscape(name))</th><td>\(htmlEscape(valueText(log.summary[name]!)))</td></tr>" }
             page.add("<table class=\"kv\">\(rows)</table>")
         }
-        let others = log.summary.keys.filter { !$0.hasPrefix("Test ") }.sorted()
+        let others = log.summary.keys.filter { MetricSplit.of($0) != .test }.sorted()
         if !others.isEmpty {
             var rows = ""
-            for name in others { rows += "<tr><th>\(htmlEscape(name))</th><td>\(htmlEscape(valueText(log.summary[name]!)))</td></tr>" }
+            for name in others { rows += "<tr><th>\(htmlEscape(name))</th><td>\(htmlEscape(valueText(log.summary[name]!, key: name)))</td></tr>" }
             page.add("<table class=\"kv\"><caption>Summary</caption>\(rows)</table>")
         }
         page.add("</section>")
+
+        if let config = log.config {
+            page.add("<section id=\"config\"><h2>Configuration</h2>")
+            var facts: [(String, String)] = []
+            if let data = config.data {
+                facts.append(("data", data.path + (data.format.map { " (\($0))" } ?? "")))
+                if let print = data.fingerprint { facts.append(("data fingerprint", print)) }
+            }
+            if let seed = config.seed { facts.append(("seed", String(seed))) }
+            if let version = config.version { facts.append(("ncf version", version)) }
+            for (name, value) in config.parameters { facts.append((name, Self.parameterText(value))) }
+            var rows = ""
+            for (name, text) in facts { rows += "<tr><th>\(htmlEscape(name))</th><td>\(htmlEscape(text))</td></tr>" }
+            page.add("<table class=\"kv\">\(rows)</table></section>")
+        }
 
         if !log.lines.isEmpty {
             let columns = ["epoch"] + names + ["seconds"].filter { c in log.lines.contains { $0[c] != nil } }
@@ -152,7 +201,18 @@ public enum RunReport {
         return page.text
     }
 
-    private static func valueText(_ v: ParamValue) -> String {
+    /// A recorded parameter for people: a fractional number to 4 significant digits.
+    private static func parameterText(_ v: JSONValue) -> String {
+        switch v {
+        case .string(let s): return s
+        case .double(let d) where d.isFinite && d != d.rounded(): return formatValue(d)
+        default: return v.text
+        }
+    }
+
+    /// A summary value for people; `…_bytes` in MB.
+    private static func valueText(_ v: ParamValue, key: String = "") -> String {
+        if key.hasSuffix("_bytes"), let n = v.numericValue { return String(format: "%.1f MB", n / 1e6) }
         switch v {
         case .int(let i): return String(i)
         case .double(let d): return formatMetric(d)

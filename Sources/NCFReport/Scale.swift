@@ -286,9 +286,11 @@ func scientific(_ v: Double, digits: Int) -> String {
 }
 
 /// A pixel coordinate with one decimal, written fast (SVG of 2,000 runs has ~10⁵ of them).
+/// Coordinates far outside any page (an extreme value on a chart's axis) are clamped to ±10⁹ px,
+/// so no logged value can overflow the conversion.
 func coord(_ x: Double) -> String {
     guard x.isFinite else { return "0" }
-    let tenths = Int((x * 10).rounded())
+    let tenths = Int((min(max(x, -1e9), 1e9) * 10).rounded())
     let whole = tenths / 10, frac = abs(tenths % 10)
     if frac == 0 { return String(whole) }
     return (tenths < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(frac)

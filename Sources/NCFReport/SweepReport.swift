@@ -69,7 +69,7 @@ public enum SweepReport {
         } else {
             facts.append("no metric: runs are listed, not ranked")
         }
-        facts.append("sweep \(m.sweep.state.rawValue)")
+        facts.append("sweep \(htmlEscape(m.sweep.state.described(anyRunRunning: m.runs.contains { $0.state == .running })))")
         facts.append("seed \(m.sweep.seed)")
         facts.append("created \(htmlEscape(timestamp(m.sweep.created)))")
         page.add("<p class=\"sub\">\(facts.joined(separator: " · "))</p>")
@@ -140,12 +140,13 @@ public enum SweepReport {
         if m.config?.usesBuiltInTrainer ?? true {
             if config["seed"] == nil { config["seed"] = .int(Int(run.seed)) }
             if config["data"] == nil, let data = run.dataOverride ?? m.sweep.data?.path { config["data"] = .string(data) }
-            words = ["ncf", "train"] + commandLineFlags(config).split(separator: " ").map(String.init)
+            words = ["ncf", "train"] + commandLineWords(config)
             if config["data"] == nil { words.append("--data=PATH") }
         } else {
-            words = [shellQuoted(m.config?.program ?? "PROGRAM")] + commandLineFlags(config).split(separator: " ").map(String.init)
+            words = [shellQuoted(m.config?.program ?? "PROGRAM")] + commandLineWords(config)
         }
-        // Lines of at most ~90 characters, continued with a backslash (still one shell command).
+        // Lines of at most ~90 characters, continued with a backslash (still one shell command),
+        // broken only between words: a quoted value with spaces is one word.
         var lines: [String] = []
         var current = ""
         for word in words {

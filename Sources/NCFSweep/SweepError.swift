@@ -14,8 +14,7 @@ public struct SweepProblem: Sendable, Equatable, CustomStringConvertible {
         /// Rules the reference engine checks when it first suggests or stops runs (grid forms, bayes and
         /// hyperband needs, bands).
         case runtime
-        /// A parameter that is no flag of the built-in trainer (an error for `ncf sweep`, a warning for
-        /// `ncf sweep validate`, since the config may be meant for another program).
+        /// A parameter that is no flag of the built-in trainer, when the built-in trainer runs the trials.
         case unknownFlag
         /// Something accepted but ignored or likely unintended.
         case notice

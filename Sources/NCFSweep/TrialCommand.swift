@@ -14,9 +14,11 @@ import Darwin
 
 /// How a sweep's trials are started.
 public enum TrialCommand: Sendable, Equatable {
-    /// The built-in trainer: `executable train --key=value ... --seed=S [--data=PATH] --json`.
-    /// `data` (the agent's `--data`) is passed unless the config sets `data` itself.
-    case builtIn(executable: String, data: String?)
+    /// The built-in trainer: `executable train --key=value ... --seed=S [--data=PATH]
+    /// [--select_metric=M --select_goal=G] --json`. `data` (the agent's `--data`) is passed unless
+    /// the config sets `data` itself; `metric` (the sweep's) chooses the epoch each trial keeps and
+    /// tests, so a run is ranked by the epoch whose test metrics it reports.
+    case builtIn(executable: String, data: String?, metric: SweepConfig.Metric? = nil)
     /// Any other program, through the config's `command` list (default
     /// `${env} ${interpreter} ${program} ${args}`).
     case external(program: String, command: [String])
@@ -28,7 +30,7 @@ public enum TrialCommand: Sendable, Equatable {
     /// `command`, if any, is not used then), otherwise `program` through `command`.
     public init(config: SweepConfig, ncfExecutable: String, data: String?) {
         if config.usesBuiltInTrainer {
-            self = .builtIn(executable: ncfExecutable, data: data)
+            self = .builtIn(executable: ncfExecutable, data: data, metric: config.metric)
         } else {
             self = .external(program: config.program ?? "", command: config.command ?? Self.defaultCommand)
         }
@@ -45,7 +47,9 @@ public enum TrialCommand: Sendable, Equatable {
         return Bundle.main.executablePath ?? CommandLine.arguments[0]
     }
 
-    /// The argv of one trial (`argv[0]` first).
+    /// The argv of one trial (`argv[0]` first). No word ever holds a NUL: the kernel would end
+    /// the argument there and the trial would silently get another value (config validation
+    /// refuses NULs first; this is the guard for configs built in code).
     ///
     /// Values are rendered as flags expect them: a list as `16,32,64`, a string as is, a whole
     /// number without a fraction, a nested group as canonical JSON. For the built-in trainer a
@@ -53,10 +57,17 @@ public enum TrialCommand: Sendable, Equatable {
     /// - Parameters:
     ///   - seed: the run's seed (built-in trainer only: `--seed=S` unless the config sets `seed`).
     ///   - jsonFile: where `${args_json_file}` points (the caller writes the config there).
-    public func arguments(config: [String: ParamValue], seed: UInt64, jsonFile: String) -> [String] {
+    /// - Throws: `TrialCommandError` when a word would hold a NUL character.
+    public func arguments(config: [String: ParamValue], seed: UInt64, jsonFile: String) throws -> [String] {
+        let args = words(config: config, seed: seed, jsonFile: jsonFile)
+        if let bad = args.first(where: { $0.utf8.contains(0) }) { throw TrialCommandError(word: bad) }
+        return args
+    }
+
+    private func words(config: [String: ParamValue], seed: UInt64, jsonFile: String) -> [String] {
         let names = config.keys.sorted()
         switch self {
-        case let .builtIn(executable, data):
+        case let .builtIn(executable, data, metric):
             var args = [executable, "train"]
             for name in names {
                 switch config[name]! {
@@ -67,6 +78,10 @@ public enum TrialCommand: Sendable, Equatable {
             }
             if config["seed"] == nil { args.append("--seed=\(seed)") }
             if let data, config["data"] == nil { args.append("--data=\(data)") }
+            if let metric, config["select_metric"] == nil {
+                args.append("--select_metric=\(metric.name)")
+                if config["select_goal"] == nil { args.append("--select_goal=\(metric.goal.rawValue)") }
+            }
             args.append("--json")
             return args
         case let .external(program, command):
@@ -104,6 +119,17 @@ public enum TrialCommand: Sendable, Equatable {
         return false
     }
 
+    /// A parameter value for people (logs, status lines): as `flagText`, but a fractional number
+    /// with 4 significant digits (`0.007900491811886342` → `0.0079`). Commands and exports keep
+    /// the exact `flagText`.
+    public static func displayText(_ value: ParamValue) -> String {
+        switch value {
+        case .double(let d) where d.isFinite && d != d.rounded(): return String(format: "%.4g", d)
+        case .list(let items): return items.map(displayText).joined(separator: ",")
+        default: return flagText(value)
+        }
+    }
+
     /// A parameter value as a flag's text.
     public static func flagText(_ value: ParamValue) -> String {
         switch value {
@@ -116,4 +142,23 @@ public enum TrialCommand: Sendable, Equatable {
         case .map: return value.canonicalJSON
         }
     }
+}
+
+/// Why a trial's command line cannot be made.
+public struct TrialCommandError: Error, LocalizedError, CustomStringConvertible, Equatable {
+    /// The argument that would hold a NUL character.
+    public var word: String
+
+    public init(word: String) { self.word = word }
+
+    /// What a run records: `command-line argument '--tag=a\0b' holds a NUL character`.
+    public var reason: String {
+        "command-line argument '\(word.replacingOccurrences(of: "\u{0}", with: "\\0"))' holds a NUL character, which no command line can carry"
+    }
+
+    public var description: String {
+        reason + ". Hint: remove the NUL (`\\0`) from the sweep config's value; `ncf sweep validate FILE` names the key."
+    }
+
+    public var errorDescription: String? { description }
 }

@@ -81,8 +81,12 @@ public struct CLIRunner: Sendable {
     ///
     /// Stdout and stderr go to temporary files (so a chatty child can never block on a full
     /// pipe) and are read back once it exits. `NO_COLOR` is set so human output is plain.
-    /// - Parameter timeout: seconds before the child is terminated and `CLIRunnerError.timedOut` thrown.
-    public func run(_ arguments: [String], in directory: URL? = nil, timeout: Double = 120) throws -> CLIResult {
+    /// - Parameters:
+    ///   - environment: variables to set for the child, on top of this process's environment.
+    ///   - removing: variables to remove from the child's environment.
+    ///   - timeout: seconds before the child is terminated and `CLIRunnerError.timedOut` thrown.
+    public func run(_ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:],
+                    removing: [String] = [], timeout: Double = 120) throws -> CLIResult {
         let fm = FileManager.default
         let scratch = fm.temporaryDirectory.appendingPathComponent("cli-run-\(UUID().uuidString)")
         try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -100,6 +104,8 @@ public struct CLIRunner: Sendable {
         if let directory { process.currentDirectoryURL = directory }
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
+        for name in removing { environment[name] = nil }
+        for (name, value) in extra { environment[name] = value }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = outHandle

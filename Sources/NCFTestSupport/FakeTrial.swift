@@ -1,15 +1,17 @@
 import Foundation
+import NCFRunContract
 
 // MARK: - A fake sweep trial
 
 /// A tiny trial program for sweep tests: a bash script that prints JSON Lines like `ncf train
-/// --json` in milliseconds, so agent and store tests run in seconds.
+/// --json` in milliseconds, so agent and store tests run in seconds. Its metric names, divergence
+/// message and exit status come from the run contract.
 ///
 /// Flags (`--name=value`, as `${args}` renders them; unknown flags are ignored):
 /// - `--x=N`: the metric is `Valid Loss = x + 1/epoch` (so smaller x is better);
 /// - `--epochs=N` (default 3), `--sleep=S` seconds before each epoch (default 0);
 /// - `--mode=ok|fail|diverge|nan|crash|hang|stubborn`: `fail` writes `Error: boom` to stderr and
-///   exits 3; `diverge` writes the built-in trainer's divergence message and exits 1;
+///   exits 3; `diverge` writes the run contract's divergence message and exits with its status;
 ///   `nan` logs a NaN loss at epoch 2 and then waits 10 s (the agent must stop it); `crash` kills
 ///   itself with SIGKILL; `hang` sleeps 30 s before its first epoch; `stubborn` does too, ignoring
 ///   SIGINT and SIGTERM (only SIGKILL ends it early).
@@ -17,6 +19,9 @@ import Foundation
 /// SIGINT/SIGTERM make it finish the current epoch, print its summary and exit 130, as `ncf
 /// train` does. Each start appends `x` to `$FAKE_TRIAL_LOG` when that is set.
 public enum FakeTrial {
+    private static let train = MetricName.trainLoss.description
+    private static let valid = MetricName.validLoss.description
+
     public static let script = #"""
         #!/bin/bash
         x=0; epochs=3; sleep_s=0; mode=ok
@@ -33,7 +38,7 @@ public enum FakeTrial {
         trap 'stop=1' INT TERM
         case "$mode" in
           fail) echo "starting" >&2; echo "Error: boom (x=$x)" >&2; exit 3;;
-          diverge) echo "Error: training diverged: the loss is nan at epoch 1, step 3." >&2; exit 1;;
+          diverge) echo "Error: \#(RunExitCode.divergenceMessage(epoch: 1, step: 3, value: .nan))" >&2; exit \#(RunExitCode.diverged);;
           crash) kill -9 $$;;
           hang) sleep 30;;
           stubborn) trap '' INT TERM; sleep 30;;
@@ -41,15 +46,15 @@ public enum FakeTrial {
         for ((e = 1; e <= epochs; e++)); do
           if [ "$sleep_s" != "0" ]; then sleep "$sleep_s"; fi
           if [ "$mode" = "nan" ] && [ "$e" = "2" ]; then
-            echo "{\"epoch\": $e, \"Train Loss\": NaN, \"Valid Loss\": NaN}"
+            echo "{\"epoch\": $e, \"\#(train)\": NaN, \"\#(valid)\": NaN}"
             for ((i = 0; i < 200 && stop == 0; i++)); do sleep 0.05; done
             exit 0
           fi
           loss=$(awk -v x="$x" -v e="$e" 'BEGIN { printf "%.6f", x + 1 / e }')
-          echo "{\"epoch\": $e, \"Train Loss\": $loss, \"Valid Loss\": $loss}"
+          echo "{\"epoch\": $e, \"\#(train)\": $loss, \"\#(valid)\": $loss}"
           if [ "$stop" = "1" ]; then break; fi
         done
-        echo "{\"summary\": {\"Test RMSE\": $x, \"Test MAE\": 0.5, \"protocol\": \"fake\"}}"
+        echo "{\"summary\": {\"\#(MetricName(.test, .rmse))\": $x, \"\#(MetricName(.test, .mae))\": 0.5, \"protocol\": \"fake\"}}"
         if [ "$stop" = "1" ]; then exit 130; fi
         exit 0
         """#
@@ -75,7 +80,7 @@ public enum FakeTrial {
           - ${program}
           - ${args}
         metric:
-          name: Valid Loss
+          name: \(MetricName.validLoss)
           goal: minimize
         \(extra)
         parameters:

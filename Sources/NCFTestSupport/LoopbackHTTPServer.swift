@@ -38,6 +38,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         case status(Int)
         /// Read the request and never answer (until `stop()`), for timeout tests.
         case silent
+        /// 200 announcing the whole body's length, then `chunk` bytes every `interval` seconds:
+        /// a slow server that never goes quiet long enough to trip an idle timeout. Stops early
+        /// when the client hangs up or the server is stopped.
+        case drip([UInt8], chunk: Int, interval: Double)
     }
 
     /// The port the server listens on (127.0.0.1).
@@ -171,14 +175,29 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             send(client, status: 200, body: body, type: "application/octet-stream")
         case let .status(code):
             send(client, status: code, body: Array("status \(code) for \(path)\n".utf8), type: "text/plain")
+        case let .drip(body, chunk, interval):
+            guard sendAll(client, Array(Self.head(status: 200, length: body.count, type: "application/octet-stream").utf8)) else { break }
+            var offset = 0
+            while offset < body.count, !lock.withLock({ stopping }) {
+                let end = min(body.count, offset + max(1, chunk))
+                guard sendAll(client, Array(body[offset..<end])) else { break }
+                offset = end
+                if offset < body.count { usleep(useconds_t(max(0, interval) * 1_000_000)) }
+            }
         }
         close(client)
     }
 
+    private static func head(status: Int, length: Int, type: String) -> String {
+        "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\nContent-Type: \(type)\r\nContent-Length: \(length)\r\nConnection: close\r\n\r\n"
+    }
+
     private func send(_ client: Int32, status: Int, body: [UInt8], type: String) {
-        let reason = HTTPStatus.reason(status)
-        let head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        let bytes = Array(head.utf8) + body
+        _ = sendAll(client, Array(Self.head(status: status, length: body.count, type: type).utf8) + body)
+    }
+
+    /// Writes all of `bytes`; false when the peer is gone.
+    private func sendAll(_ client: Int32, _ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { raw -> Int in
@@ -188,9 +207,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 return Darwin.send(client, raw.baseAddress! + sent, raw.count - sent, 0)
                 #endif
             }
-            if n <= 0 { return }
+            if n <= 0 { return false }
             sent += n
         }
+        return true
     }
 }
 

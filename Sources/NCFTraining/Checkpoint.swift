@@ -22,7 +22,8 @@
 // Reading checks, in order: the magic (else "not an ncf model file"), the version (else "unsupported
 // version"), the checksum, then every length and count against the bytes that remain, so a truncated
 // or damaged file gives an error, never a trap or a huge allocation. User ids, item ids and tensor
-// names must each be unique, and nothing may follow the last tensor.
+// names must each be unique (ids compared as exact bytes, see `IDMap`), and nothing may follow the
+// last tensor.
 //
 // Writing is atomic: the bytes go to `PATH.tmp-PID` in the same directory, are fsync'ed, then renamed
 // over PATH, so PATH holds either the old file or the complete new one.
@@ -260,8 +261,8 @@ extension Checkpoint {
     /// unique, each tensor's values matching its shape.
     /// - Complexity: O(file size).
     public func encoded() -> [UInt8] {
-        precondition(Set(userIDs).count == userIDs.count, "Checkpoint: user ids are not unique")
-        precondition(Set(itemIDs).count == itemIDs.count, "Checkpoint: item ids are not unique")
+        precondition(Set(userIDs.map(ExactID.init)).count == userIDs.count, "Checkpoint: user ids are not unique")
+        precondition(Set(itemIDs.map(ExactID.init)).count == itemIDs.count, "Checkpoint: item ids are not unique")
         precondition(Set(tensors.map(\.name)).count == tensors.count, "Checkpoint: tensor names are not unique")
         for t in tensors {
             precondition(t.shape.allSatisfy { $0 >= 0 } && t.shape.reduce(1, *) == t.values.count,
@@ -439,10 +440,10 @@ private struct ByteReader {
         let n = try count("\(what) id", minimumBytesEach: 8)
         var ids = [String]()
         ids.reserveCapacity(n)
-        var seen = Set<String>(minimumCapacity: n)
+        var seen = Set<ExactID>(minimumCapacity: n)
         for i in 0..<n {
             let id = try string("\(what) id \(i)")
-            guard seen.insert(id).inserted else { throw FormatProblem("\(what) id \"\(id)\" occurs twice") }
+            guard seen.insert(ExactID(id)).inserted else { throw FormatProblem("\(what) id \"\(id)\" occurs twice") }
             ids.append(id)
         }
         return ids

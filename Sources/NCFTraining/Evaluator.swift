@@ -2,6 +2,7 @@ import Dispatch
 import NCFData
 import NCFKernels
 import NCFModel
+import NCFRunContract
 
 /// Computes held-out metrics for a model on one split (valid or test).
 ///
@@ -10,13 +11,14 @@ import NCFModel
 /// `caseBlock` users against every item per call. Nothing proportional to the whole candidate list
 /// is held between evaluations.
 ///
-/// Metrics, with `P` = `Valid` or `Test`:
+/// Metrics (names from `MetricCatalog`), with `P` = `Valid` or `Test`:
 /// - rating task: `P Loss` = `P RMSE` = √(mean (ŷ − r)²), `P MAE` = mean |ŷ − r|;
 /// - implicit task: `P Loss` = mean binary cross-entropy over the split's held-out positives and
 ///   their fixed loss negatives; `P HR@K`, `P NDCG@K`, `P MRR`, `P AUC` over the ranking cases
 ///   (see `RankingMetrics`), against sampled negatives or every item not in the user's train set.
 public final class Evaluator {
-    public let prefix: String
+    /// Which split's metrics this evaluator names (`Valid` or `Test`).
+    public let split: MetricSplit
     public let k: Int
     private let task: Task
     private let pairs: LabeledPairs
@@ -38,8 +40,8 @@ public final class Evaluator {
     /// always gives the same figures; different counts differ only in the last bits of the sums).
     public var threads = 1
 
-    public init(prefix: String, pairs: LabeledPairs, ranking: RankingSet?, dataset: Dataset, k: Int) {
-        self.prefix = prefix
+    public init(split: MetricSplit, pairs: LabeledPairs, ranking: RankingSet?, dataset: Dataset, k: Int) {
+        self.split = split
         self.k = k
         self.task = dataset.task
         self.pairs = pairs
@@ -104,11 +106,11 @@ public final class Evaluator {
                 }
             }
             if implicit {
-                out.append(MetricValue("\(prefix) Loss", logLoss / Double(pairs.count)))
+                out.append(MetricValue(MetricName(split, .loss), logLoss / Double(pairs.count)))
             } else {
-                out.append(MetricValue("\(prefix) Loss", reg.rmse))
-                out.append(MetricValue("\(prefix) RMSE", reg.rmse))
-                out.append(MetricValue("\(prefix) MAE", reg.mae))
+                out.append(MetricValue(MetricName(split, .loss), reg.rmse))
+                out.append(MetricValue(MetricName(split, .rmse), reg.rmse))
+                out.append(MetricValue(MetricName(split, .mae), reg.mae))
             }
         }
         if let ranking, ranking.count > 0 {
@@ -118,10 +120,10 @@ public final class Evaluator {
             } else {
                 r = rankSampled(model, scorer, ranking)
             }
-            out.append(MetricValue("\(prefix) HR@\(k)", r.hitRate))
-            out.append(MetricValue("\(prefix) NDCG@\(k)", r.ndcg))
-            out.append(MetricValue("\(prefix) MRR", r.mrr))
-            out.append(MetricValue("\(prefix) AUC", r.auc))
+            out.append(MetricValue(MetricName(split, .hitRate(k: k)), r.hitRate))
+            out.append(MetricValue(MetricName(split, .ndcg(k: k)), r.ndcg))
+            out.append(MetricValue(MetricName(split, .mrr), r.mrr))
+            out.append(MetricValue(MetricName(split, .auc), r.auc))
         }
         return out
     }

@@ -85,15 +85,23 @@ extension TrainConfig {
     public func memoryEstimate(dataset: Dataset) -> MemoryEstimate {
         let model = modelConfig(task: dataset.task, numUsers: dataset.numUsers, numItems: dataset.numItems)
         var estimate = model.memoryEstimate(capacity: batch_size, optimizer: optimizer)
-        let users = dataset.numUsers, items = dataset.numItems, d = model.embedDim
-        var scorer = 0
-        if model.kind.usesGMF { scorer = scorer.saturatingAdd(users.saturatingMultiply(d)) }
-        if model.kind.usesMLP, let first = model.mlpDims.first {
-            scorer = scorer.saturatingAdd((users + items).saturatingMultiply(first))
-            for n in model.mlpDims { scorer = scorer.saturatingAdd(BatchScorer.defaultTileRows.saturatingMultiply(n)) }
-        }
-        estimate.workspaceBytes = estimate.workspaceBytes.saturatingAdd(scorer.saturatingMultiply(4))
+        estimate.workspaceBytes = estimate.workspaceBytes.saturatingAdd(model.scorerBytes)
         return estimate
+    }
+}
+
+extension ModelConfig {
+    /// The evaluation scorer's buffers (`BatchScorer`), in bytes, saturating: the first tower
+    /// layer's user and item halves `(U + I)·n₁`, the users' GMF rows `U·d`, and tiles of
+    /// `BatchScorer.defaultTileRows` pairs through the tower.
+    public var scorerBytes: Int {
+        var scorer = 0
+        if kind.usesGMF { scorer = scorer.saturatingAdd(numUsers.saturatingMultiply(embedDim)) }
+        if kind.usesMLP, let first = mlpDims.first {
+            scorer = scorer.saturatingAdd(numUsers.saturatingAdd(numItems).saturatingMultiply(first))
+            for n in mlpDims { scorer = scorer.saturatingAdd(BatchScorer.defaultTileRows.saturatingMultiply(n)) }
+        }
+        return scorer.saturatingMultiply(4)
     }
 }
 

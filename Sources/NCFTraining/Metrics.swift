@@ -4,10 +4,11 @@
 // batches, then read the means. Sums are kept in Double so the result does not depend on how the
 // cases were split into batches beyond rounding in the last bits.
 //
-// Metric names, as printed and stored (prefix "Valid "/"Test " is the caller's):
-//   "HR@10", "NDCG@10" (10 is K), "MRR", "AUC", "RMSE", "MAE".
+// The names under which they are printed and stored come from the run contract (`Measure.label`;
+// `MetricName` adds the split).
 
 import Foundation
+import NCFRunContract
 
 // MARK: - Ranking
 
@@ -121,13 +122,8 @@ public struct RankingMetrics: Sendable, Equatable {
 
     /// The metrics under their printed names, in print order: `HR@K`, `NDCG@K`, `MRR`, `AUC`.
     public var named: [(name: String, value: Double)] {
-        [(Self.hitRateName(k: k), hitRate), (Self.ndcgName(k: k), ndcg), ("MRR", mrr), ("AUC", auc)]
+        [(Measure.hitRate(k: k).label, hitRate), (Measure.ndcg(k: k).label, ndcg), (Measure.mrr.label, mrr), (Measure.auc.label, auc)]
     }
-
-    /// "HR@10" for k = 10.
-    public static func hitRateName(k: Int) -> String { "HR@\(k)" }
-    /// "NDCG@10" for k = 10.
-    public static func ndcgName(k: Int) -> String { "NDCG@\(k)" }
 
     private func mean(_ sum: Double) -> Double { count == 0 ? .nan : sum / Double(count) }
 }
@@ -176,5 +172,5 @@ public struct RegressionMetrics: Sendable, Equatable {
     }
 
     /// The metrics under their printed names, in print order: `RMSE`, `MAE`.
-    public var named: [(name: String, value: Double)] { [("RMSE", rmse), ("MAE", mae)] }
+    public var named: [(name: String, value: Double)] { [(Measure.rmse.label, rmse), (Measure.mae.label, mae)] }
 }

@@ -1,5 +1,6 @@
 import NCFData
 import NCFModel
+import NCFRunContract
 
 /// Which optimizer updates the parameters.
 public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
@@ -30,8 +31,14 @@ public struct TrainConfig: Sendable, Codable, Equatable {
     public var negatives: Int = 4
     public var topk: Int = 10
     public var seed: UInt64 = 0
-    /// Stop after this many epochs without a better Valid Loss; 0 turns early stopping off.
+    /// Stop after this many epochs without a better `select_metric`; 0 turns early stopping off.
     public var patience: Int = 0
+    /// The epoch metric that chooses the epoch kept, saved and tested; nil: the task's default
+    /// (`MetricCatalog.defaultSelection`: `Valid Loss` for ratings, `Valid HR@K` for implicit data).
+    public var select_metric: String? = nil
+    /// Which way `select_metric` is better; nil: the metric's own (`minimize` for losses and errors,
+    /// `maximize` for HR, NDCG, MRR, AUC).
+    public var select_goal: MetricGoal? = nil
     /// OpenBLAS threads.
     public var threads: Int = 1
 
@@ -57,6 +64,23 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         if patience < 0 { out.append("--patience \(patience): must be ≥ 0 (0 turns early stopping off)") }
         if threads < 1 || threads > 256 { out.append("--threads \(threads): must be 1...256") }
         return out
+    }
+
+    /// The metric and goal that choose the kept epoch on data of `task`.
+    /// - Throws: `TrainingError.invalidConfig` when `select_metric` is not logged on this task's
+    ///   epoch lines at this `topk`, naming the nearest one.
+    public func selection(task: Task) throws -> (metric: MetricName, goal: MetricGoal) {
+        let catalog = MetricCatalog(task: TaskKind(rawValue: task.rawValue)!, topk: topk)
+        guard let name = select_metric else { return catalog.defaultSelection }
+        guard let metric = catalog.epochMetric(named: name) else {
+            let near = catalog.nearest(to: name).map { "did you mean `\($0)`? " } ?? ""
+            let all = catalog.epochMetrics.map(\.description).joined(separator: ", ")
+            throw TrainingError.invalidConfig([
+                "--select_metric \(name): not a metric this run logs every epoch (\(task.rawValue) task, --topk \(topk)); \(near)"
+                    + "Use one of: \(all).",
+            ])
+        }
+        return (metric, select_goal ?? metric.goal)
     }
 
     /// The model shape for a dataset.

@@ -2,11 +2,14 @@ import Foundation
 import NCFData
 import NCFKernels
 import NCFModel
+import NCFRunContract
 
 /// The epoch loop: sample, step through mini-batches, validate, keep the best epoch, test once.
 ///
-/// Training never looks at the test split: the best epoch is chosen by `Valid Loss`, and the test
-/// metrics are computed once, at the end, with that epoch's weights. Events go to an observer
+/// Training never looks at the test split: the best epoch is chosen by the selection metric
+/// (`TrainConfig.selection`: `Valid Loss` for ratings, `Valid HR@K` for implicit data unless
+/// `select_metric` says otherwise), and the test metrics are computed once, at the end, with that
+/// epoch's weights. Events go to an observer
 /// closure, which may ask to stop (a sweep's early termination, or Ctrl-C).
 public final class Trainer {
     public let config: TrainConfig
@@ -15,6 +18,9 @@ public final class Trainer {
     public let optimizer: Optimizer
     /// A model's parameters, gradients and (Adam) two moment buffers may take at most this much.
     public static let memoryLimitBytes = 8 << 30
+
+    /// The epoch metric that chooses the kept epoch, and which way it is better.
+    public let selection: (metric: MetricName, goal: MetricGoal)
 
     private var sampler: NegativeSampler
     private let validEvaluator: Evaluator
@@ -26,6 +32,7 @@ public final class Trainer {
         if dataset.train.isEmpty {
             throw TrainingError.emptyData("the training split is empty. Hint: use a larger data file or lower --valid_ratio/--test_ratio.")
         }
+        selection = try config.selection(task: dataset.task)
         let modelConfig = config.modelConfig(task: dataset.task, numUsers: dataset.numUsers, numItems: dataset.numItems)
         let needed = modelConfig.makeLayout().totalCount * 4 * (config.optimizer == .sgd ? 2 : 4)
         if needed > Self.memoryLimitBytes { throw TrainingError.tooLarge(bytes: needed, limit: Self.memoryLimitBytes) }
@@ -38,8 +45,8 @@ public final class Trainer {
         if dataset.task == .rating { model.setOutputBias(dataset.meanTrainRating) }
         optimizer = Optimizer(kind: config.optimizer, lr: config.lr, weightDecay: config.weight_decay, model: model)
         sampler = NegativeSampler(dataset: dataset, negatives: config.negatives)
-        validEvaluator = Evaluator(prefix: "Valid", pairs: dataset.validPairs, ranking: dataset.validRanking, dataset: dataset, k: config.topk)
-        testEvaluator = Evaluator(prefix: "Test", pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset, k: config.topk)
+        validEvaluator = Evaluator(split: .valid, pairs: dataset.validPairs, ranking: dataset.validRanking, dataset: dataset, k: config.topk)
+        testEvaluator = Evaluator(split: .test, pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset, k: config.topk)
         validEvaluator.threads = config.threads
         testEvaluator.threads = config.threads
         testEvaluator.shareScorers(with: validEvaluator)
@@ -56,7 +63,7 @@ public final class Trainer {
         let steps = (epochPairs.count + batch - 1) / batch
         _ = observer(.started(epochs: config.epochs, stepsPerEpoch: steps, parameters: model.layout.totalCount))
 
-        var best = (loss: Double.infinity, epoch: 0, metrics: [MetricValue]())
+        var best = (value: Double.nan, epoch: 0, metrics: [MetricValue]())
         var bestParams = [Float](repeating: 0, count: model.params.count)
         var sinceBest = 0
         var stoppedEarly = false
@@ -114,13 +121,15 @@ public final class Trainer {
             // Train Loss: RMSE over the epoch's batches (rating) or mean log loss (implicit),
             // measured with dropout on, as the optimizer saw it.
             let meanLoss = lossSum / Double(max(n, 1))
-            var metrics = [MetricValue("Train Loss", implicit ? meanLoss : meanLoss.squareRoot())]
+            var metrics = [MetricValue(.trainLoss, implicit ? meanLoss : meanLoss.squareRoot())]
             metrics += validEvaluator.evaluate(model)
             let record = EpochRecord(epoch: epoch, metrics: metrics, seconds: seconds,
                                      samplesPerSecond: Double(n) / max(seconds, 1e-9))
-            let validLoss = metrics[metric: "Valid Loss"] ?? meanLoss
-            if validLoss < best.loss || best.epoch == 0 {
-                best = (validLoss, epoch, Array(metrics.dropFirst()))
+            // The first epoch, then any strictly better one (a NaN metric is never better).
+            let value = metrics[metric: selection.metric] ?? .nan
+            let better = selection.goal == .minimize ? value < best.value : value > best.value
+            if best.epoch == 0 || better || (best.value.isNaN && !value.isNaN) {
+                best = (value, epoch, Array(metrics.dropFirst()))
                 bestParams.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: model.params.pointer, count: model.params.count) }
                 sinceBest = 0
             } else {
@@ -135,7 +144,8 @@ public final class Trainer {
         }
         let test = testEvaluator.evaluate(model)
         let summary = TrainSummary(
-            bestEpoch: best.epoch, epochsRun: epochsRun, stoppedEarly: stoppedEarly,
+            bestEpoch: best.epoch, selectMetric: selection.metric.description, selectGoal: selection.goal,
+            epochsRun: epochsRun, stoppedEarly: stoppedEarly,
             validMetrics: best.metrics, testMetrics: test,
             protocolDescription: dataset.protocolDescription,
             trainSeconds: trainSeconds, samplesPerSecond: Double(samplesSeen) / max(trainSeconds, 1e-9),

@@ -1,4 +1,5 @@
 import Foundation
+import NCFRunContract
 
 /// Errors that end a training run. Each message says what happened and what to try.
 public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equatable {
@@ -14,8 +15,7 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     public var description: String {
         switch self {
         case let .nonFiniteLoss(epoch, step, value):
-            return "training diverged: the loss is \(value) at epoch \(epoch), step \(step). "
-                + "Hint: lower --lr (e.g. by 10×), or add --weight_decay."
+            return RunExitCode.divergenceMessage(epoch: epoch, step: step, value: value)
         case let .invalidConfig(problems):
             return problems.joined(separator: "\n")
         case let .tooLarge(bytes, limit):

@@ -93,10 +93,11 @@ struct EvalBench: ParsableCommand {
         let config = ModelConfig(kind: .neumf, task: .implicit, numUsers: dataset.numUsers, numItems: dataset.numItems,
                                  embedDim: embedDim, mlpDims: dims, dropout: 0)
         let model = NeuMF(config: config, capacity: 256, seed: 0)
-        let evaluator = Evaluator(prefix: "Test", pairs: LabeledPairs(), ranking: ranking, dataset: dataset, k: 10)
+        let evaluator = Evaluator(split: .test, pairs: LabeledPairs(), ranking: ranking, dataset: dataset, k: 10)
         evaluator.tileRows = tileRows
         evaluator.threads = threads
         let pairs = ranking.count * dataset.numItems
+        for line in machineLines() { console.progress(line) }
         console.progress("data: \(data) (\(ranking.count) test cases × \(dataset.numItems) items = \(pairs) pairs; loaded in "
                          + String(format: "%.2f", loadSeconds) + " s)")
         console.progress("model: NeuMF d\(embedDim) MLP \(mlpDims), untrained; \(threads) thread\(threads == 1 ? "" : "s")")
@@ -135,7 +136,7 @@ struct EvalBench: ParsableCommand {
             ("eval_s", JSONValue.rounded(seconds, 4)), ("pairs_per_s", JSONValue.rounded(rate, 0)),
             ("cpu_share", JSONValue.rounded(cpuShare, 3)),
             ("pairs_per_cpu_s", JSONValue.rounded(Double(pairs) / median(cpuTimes), 0)),
-        ]
+        ] + machineJSON()
         if reference {
             let start = monotonicSeconds()
             let slow = evaluator.evaluateReference(model)

@@ -36,6 +36,7 @@ struct MemoryBench: ParsableCommand {
                          + String(format: "VmRSS %7.1f MB   VmHWM %7.1f MB", Double(rss) / 1024, Double(hwm) / 1024))
             FileHandle.standardError.write(Data((lines.last! + "\n").utf8))
         }
+        for line in machineLines() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         stage("start")
         let files = try RatingsReader.readNCF(prefix: prefix, options: LoadOptions(format: .ncf))
         stage("files read")

@@ -30,6 +30,13 @@ struct NCFBench: ParsableCommand {
         subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, SweepFixture.self]
     )
 
+    /// Gets OpenBLAS's best kernels for this CPU first (see `BLASCore.selectKernels`; it may
+    /// execute the bench again with OPENBLAS_CORETYPE set), then runs the command line.
+    static func main() {
+        BLASCore.selectKernels()
+        main(nil)
+    }
+
     // MARK: Workload
 
     @Option(name: .customLong("config"), help: ArgumentHelp(
@@ -259,6 +266,7 @@ struct NCFBench: ParsableCommand {
     private func header(settings: RunSettings, optimizers: [OptimizerKind], impls: [ReferenceImpl], benchDirectory: URL,
                         explicit: Workload?, implicit: Workload?) -> String {
         var lines = ["ncf-bench: NeuMF training speed (compare ratios within one run: the machine is shared and noisy)"]
+        lines += machineLines()
         let steps = maxSteps > 0 ? "at most \(Fmt.grouped(maxSteps)) steps per epoch" : "whole epochs"
         lines.append("settings: \(threads) thread\(threads == 1 ? "" : "s"), \(epochs) timed epoch\(epochs == 1 ? "" : "s") after "
                      + "\(warmupEpochs) warm-up, \(steps), dropout \(dropout), lr 0.001, seed \(seed)"
@@ -297,7 +305,9 @@ struct NCFBench: ParsableCommand {
             }
         }
         let env = ProcessInfo.processInfo.environment
-        let tuned = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"].filter { env[$0] != nil }
+        // OPENBLAS_CORETYPE set by ncf's own restart (BLASCore) is no user tuning.
+        let userCore = BLASCore.status.decision.chooser == "user"
+        let tuned = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"].filter { env[$0] != nil && ($0 != "OPENBLAS_CORETYPE" || userCore) }
         if !tuned.isEmpty {
             lines.append("warning: \(tuned.map { "\($0)=\(env[$0]!)" }.joined(separator: " ")) is set for ncf-bench itself, so ncf's "
                          + "OpenBLAS runs with it; run `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ncf-bench ...` for an untuned figure")

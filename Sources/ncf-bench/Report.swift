@@ -104,7 +104,7 @@ extension ConfigResult {
             ("seed", .number(Double(settings.seed))),
             ("flops_per_sample", .number(Double(flopsPerSample))),
             ("peak_gflops", .number(peakGFLOPS)),
-        ]
+        ] + machineJSON()
         var ncfFields: [(String, JSONValue)] = []
         for kind in optimizers {
             guard let run = representative(kind), let rate = rate(kind) else { continue }

@@ -84,6 +84,7 @@ struct SweepQuality: ParsableCommand {
         let script = scratch.appendingPathComponent("quality.py")
         try Data(pythonScript.utf8).write(to: script)
 
+        for line in machineLines() { progress(line) }
         progress("sweep-quality: \(problems.count) functions × \(seeds) seeds × \(trials) trials; methods: random, ncf bayes"
                  + (methodNames.isEmpty ? "" : ", " + methodNames.joined(separator: ", ")))
         var notes: [String] = []

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NCFKernels
+import NCFRunContract
 import NCFSweep
 
 // A synthetic sweep for measuring and looking at the report without training anything: runs with
@@ -15,7 +16,7 @@ enum SyntheticSweep {
         name: synthetic
         method: random
         metric:
-          name: Valid Loss
+          name: \(MetricName.validLoss)
           goal: minimize
         early_terminate:
           type: hyperband
@@ -50,7 +51,7 @@ enum SyntheticSweep {
     @discardableResult
     static func fill(store: any RunStore, runs count: Int, epochs: Int = 20, seed: UInt64 = 1,
                             now: Date = Date()) throws -> SweepRecord {
-        let config = try SweepConfig.parse(yaml: yaml, file: "synthetic sweep", trainerFlags: nil).config
+        let config = try SweepConfig.parse(yaml: yaml, file: "synthetic sweep", trainer: nil).config
         var claimConfig = config
         claimConfig.metric = nil // claims need no histories: keeps filling fast
         claimConfig.earlyTerminate = nil
@@ -88,7 +89,8 @@ enum SyntheticSweep {
                 let train = base - 0.1 + 0.5 / epoch - 0.004 * epoch + 0.01 * rng.nextGaussian()
                 let nonFinite = state == .failed && e == last
                 try store.appendMetrics(runID: run.id, step: e + 1, values: [
-                    "epoch": epoch, "Train Loss": nonFinite ? nil : train, "Valid Loss": nonFinite ? nil : valid,
+                    "epoch": epoch, MetricName.trainLoss.description: nonFinite ? nil : train,
+                    MetricName.validLoss.description: nonFinite ? nil : valid,
                     "seconds": 1.5,
                 ])
             }
@@ -96,7 +98,8 @@ enum SyntheticSweep {
             if state == .finished {
                 let best = base + 0.4 / Double(epochs)
                 summary = ParamValue.canonicalJSON([
-                    "Test RMSE": .double(best + 0.005), "Test MAE": .double(best * 0.79), "best_epoch": .int(epochs),
+                    MetricName(.test, .rmse).description: .double(best + 0.005), MetricName(.test, .mae).description: .double(best * 0.79),
+                    "best_epoch": .int(epochs),
                     "protocol": .string("random 80/10/10 split, synthetic"), "train_seconds": .double(1.5 * Double(epochs)),
                 ])
             }

@@ -30,16 +30,18 @@ struct AgentCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try openStore(agent.store, create: false)
-        let sweep = try store.sweep(id: sweepID)
-        let config: SweepConfig
-        do {
-            config = try SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainerFlags: Set(trainFlagNames)).config
-        } catch {
-            throw CLIError(message: "the stored config of sweep \(sweep.id) no longer loads:\n\(error)")
+        try writingStore(agent.store, create: false) { store in
+            let sweep: SweepRecord
+            do { sweep = try store.sweep(id: sweepID) } catch { throw CLIError(error) }
+            let config: SweepConfig
+            do {
+                config = try SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainer: builtInTrainer).config
+            } catch {
+                throw CLIError(message: "the stored config of sweep \(sweep.id) no longer loads:\n\(error)")
+            }
+            say("joining sweep \(sweep.id) in \(agent.shownStore) (\(describe(config)))")
+            try runAgent(store: store, sweep: sweep, config: config, configDirectory: nil, flags: agent)
         }
-        say("joining sweep \(sweep.id) in \(agent.shownStore) (\(describe(config)))")
-        try runAgent(store: store, sweep: sweep, config: config, configDirectory: nil, flags: agent)
     }
 }
 
@@ -74,13 +76,16 @@ func resolveStore(_ given: String?, environment: [String: String] = ProcessInfo.
 
 /// How an agent runs its trials.
 struct AgentFlags: ParsableArguments {
+    /// The library's defaults (parallel trials, heartbeat, grace, fail-fast).
+    private static let d = AgentOptions()
+
     @Option(name: .customLong("count"), parsing: .unconditional, help: ArgumentHelp(
         "Runs this agent starts, then it exits. (default: until the sweep is done)", valueName: "n"))
     var count: Int?
 
     @Option(name: .customLong("parallel"), parsing: .unconditional, help: ArgumentHelp(
         "Trials run at the same time, each a child process.", valueName: "p"))
-    var parallel: Int = 1
+    var parallel: Int = d.parallel
 
     @Option(name: .customLong("store"), help: storeHelp)
     var storeArgument: String?
@@ -100,11 +105,11 @@ struct AgentFlags: ParsableArguments {
 
     @Option(name: .customLong("heartbeat"), parsing: .unconditional, help: ArgumentHelp(
         "Seconds between this agent's heartbeats.", valueName: "s"))
-    var heartbeat: Double = 10
+    var heartbeat: Double = d.heartbeat
 
     @Option(name: .customLong("grace"), parsing: .unconditional, help: ArgumentHelp(
         "A run silent for this many seconds (and 3 of its agent's heartbeats) is stale; its point is run again.", valueName: "s"))
-    var grace: Double = 60
+    var grace: Double = d.grace
 
     @Option(name: [.customLong("trial_timeout"), .customLong("trial-timeout")], parsing: .unconditional, help: ArgumentHelp(
         "Stop a trial (as failed) after this many seconds. (default: no limit)", valueName: "s"))
@@ -112,7 +117,7 @@ struct AgentFlags: ParsableArguments {
 
     @Option(name: [.customLong("max_initial_failures"), .customLong("max-initial-failures")], parsing: .unconditional,
             help: ArgumentHelp("Stop when the first N trials all fail within a minute (a broken config); 0 = never.", valueName: "n"))
-    var maxInitialFailures: Int = 3
+    var maxInitialFailures: Int = d.maxInitialFailures
 
     var options: AgentOptions {
         AgentOptions(count: count, parallel: parallel, heartbeat: heartbeat, grace: grace, trialTimeout: trialTimeout,
@@ -121,20 +126,6 @@ struct AgentFlags: ParsableArguments {
 }
 
 // MARK: - Running an agent from the command line
-
-/// Opens the store, turning its errors into one-sentence CLI errors: a PostgreSQL database for a
-/// `postgresql://` or `postgres://` URL, else a SQLite file. With `create`, an empty database
-/// (or a missing file) becomes a store.
-///
-/// SIGXFSZ is ignored from here on, so a file-size limit (`ulimit -f`) or a full disk makes a
-/// store write fail with an error message instead of killing the process mid-transaction.
-func openStore(_ location: String, create: Bool) throws -> any RunStore {
-    signal(SIGXFSZ, SIG_IGN)
-    do {
-        if isPostgreSQLStoreURL(location) { return try PostgreSQLRunStore(url: location, create: create) }
-        return try SQLiteRunStore(path: location, create: create)
-    } catch { throw CLIError(error) }
-}
 
 /// `grid, metric Valid Loss (minimize), 12 grid points`.
 func describe(_ config: SweepConfig) -> String {
@@ -160,11 +151,12 @@ func resolveProgram(_ program: String, configDirectory: String?) -> String {
 }
 
 /// One line to stdout, prefixed with the local time, written in one call so lines from
-/// parallel trials never interleave; flushed at once (for `nohup` logs).
+/// parallel trials never interleave; flushed at once (for `nohup` logs). Control characters
+/// (from a trial's output or a config's values) are shown as text (`terminalSafe`).
 func say(_ line: String) {
     let formatter = DateFormatter()
     formatter.dateFormat = "HH:mm:ss"
-    let text = line.split(separator: "\n", omittingEmptySubsequences: false)
+    let text = terminalSafe(line).split(separator: "\n", omittingEmptySubsequences: false)
         .map { "\(formatter.string(from: Date())) \($0)" }.joined(separator: "\n") + "\n"
     if let live = LiveDisplay.active { live.print(text) } else { FileHandle.standardOutput.write(Data(text.utf8)) }
 }
@@ -185,6 +177,8 @@ func runAgent(store: any RunStore, sweep: SweepRecord, config: SweepConfig, conf
     if flags.data != nil, config.parameters.contains(where: { $0.name == "data" }) {
         say("note: the config sets `data`, so --data is not passed to the trials")
     }
+    // Orphans of trials (a `setsid` child) are reparented to this process, which ends and reaps them.
+    Agent.adoptOrphans()
     let agent = Agent(store: store, sweep: sweep, config: config, sampler: config.sampler, pruner: config.pruner,
                       command: command, options: options, log: { say($0) })
     // On a terminal: a live line per running trial, redrawn in place (plain lines otherwise).
@@ -214,8 +208,9 @@ func runAgent(store: any RunStore, sweep: SweepRecord, config: SweepConfig, conf
     live?.stop()
     let counts = Dictionary(grouping: report.runs.values, by: { $0 }).mapValues(\.count)
     let tally = RunState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
-    if case .configLooksBroken(let message) = report.end {
-        throw CLIError(message: message)
+    switch report.end {
+    case .configLooksBroken(let message), .storeFailed(let message): throw CLIError(message: message)
+    default: break
     }
     say("agent stops: \(report.end)\(report.runs.isEmpty ? "" : "; it ran \(report.runs.count) run\(report.runs.count == 1 ? "" : "s") (\(tally))")")
     if let metric = config.metric, let best = try? store.bestRun(sweepID: sweep.id, metric: metric) {

@@ -121,3 +121,64 @@ private func jsonNumber(_ x: Double) -> String {
 
 /// `s` as a JSON string literal (the sweep engine's escaping, so every JSON ncf writes agrees).
 func quote(_ s: String) -> String { ParamValue.string(s).canonicalJSON }
+
+/// A number for people: 4 significant digits (`0.007900491811886342` → `0.0079`, `64` → `64`).
+/// Exports and JSON keep the exact value.
+func significant(_ x: Double, _ digits: Int = 4) -> String {
+    x.isFinite ? String(format: "%.\(digits)g", x) : String(x)
+}
+
+// MARK: - Text from trials and configs
+
+/// `text` as a terminal may show it: every control character a terminal would act on is written
+/// as visible text instead, so a trial's output or a config's value can never move the cursor,
+/// retitle the window, clear the screen or hide what follows. Line breaks are kept.
+///
+/// ESC → `\e` (which turns any escape sequence into plain text: `\e]0;title\a`, `\e[2J`), BEL →
+/// `\a`, BS → `\b`, TAB → `\t`, CR → `\r`, VT → `\v`, FF → `\f`, any other C0 control and DEL →
+/// `\xHH`, C1 controls (U+0080–U+009F, which some terminals obey as 8-bit escapes) → `\u{HH}`.
+/// Every line ncf prints that holds text from a trial (its reasons, log lines) or a config
+/// (names, values) passes through here: `say`, `out`, the live display and `CLIError`.
+/// - Complexity: O(length); the text is returned as is when it holds nothing to escape.
+func terminalSafe(_ text: String) -> String {
+    func unsafe(_ s: Unicode.Scalar) -> Bool { (s.value < 0x20 && s != "\n") || (0x7F...0x9F).contains(s.value) }
+    guard text.unicodeScalars.contains(where: unsafe) else { return text }
+    var out = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+        guard unsafe(scalar) else { out.append(scalar); continue }
+        let visible: String
+        switch scalar.value {
+        case 0x1B: visible = "\\e"
+        case 0x07: visible = "\\a"
+        case 0x08: visible = "\\b"
+        case 0x09: visible = "\\t"
+        case 0x0D: visible = "\\r"
+        case 0x0B: visible = "\\v"
+        case 0x0C: visible = "\\f"
+        case 0x80...: visible = "\\u{" + String(scalar.value, radix: 16) + "}"
+        default: visible = "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+        }
+        out.append(contentsOf: visible.unicodeScalars)
+    }
+    return String(out)
+}
+
+/// JSON text (whose C0 controls are already `\u00XX` escapes) with C1 controls escaped the same
+/// way: the same JSON value, safe on a terminal.
+func terminalSafeJSON(_ json: String) -> String {
+    guard json.unicodeScalars.contains(where: { (0x7F...0x9F).contains($0.value) }) else { return json }
+    var out = String.UnicodeScalarView()
+    for scalar in json.unicodeScalars {
+        if (0x7F...0x9F).contains(scalar.value) {
+            out.append(contentsOf: ("\\u00" + String(scalar.value, radix: 16)).unicodeScalars)
+        } else {
+            out.append(scalar)
+        }
+    }
+    return String(out)
+}
+
+/// `print`, for lines holding text from a trial or a config (see `terminalSafe`).
+func out(_ line: String) {
+    print(terminalSafe(line))
+}

@@ -35,7 +35,7 @@ extension DataCommand {
         @Flag(name: .customLong("force"), help: "Download and unpack again even if the cache holds the data set.")
         var force = false
 
-        @Option(name: .customLong("timeout"), help: ArgumentHelp("Seconds without data before the download gives up (whole seconds).", valueName: "seconds"))
+        @Option(name: .customLong("timeout"), help: ArgumentHelp("Seconds without data before the download gives up (whole seconds); the whole download may take 10× that.", valueName: "seconds"))
         var timeout: Double = 60
 
         func validate() throws {

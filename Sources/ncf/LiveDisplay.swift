@@ -10,7 +10,8 @@ import NCFSweep
 /// the plain `say` lines and no escape codes. While it is active, `say` prints through it: the
 /// block is erased, the line written, the block drawn again, all in one write under one lock, so
 /// log lines appear above the block and never tear it. Lines are cut to the terminal's width so
-/// none wraps (the redraw counts lines).
+/// none wraps (the redraw counts lines), after their control characters are made text
+/// (`terminalSafe`; `say` does the same for log lines).
 final class LiveDisplay: @unchecked Sendable {
     // MARK: The active display
 
@@ -100,7 +101,9 @@ final class LiveDisplay: @unchecked Sendable {
             for run in runs where run.state == .running && run.agent == agentID {
                 let points = (try? store.metrics(runID: run.id)) ?? []
                 let progress = RunProgress(run: run, points: points, metric: metric, now: now)
-                lines.append(progress.line(metricName: metric?.name, width: width - 2))
+                // Made safe (the metric name is the config's) before it is cut to the width.
+                let text = terminalSafe(progress.line(metricName: metric?.name, width: .max))
+                lines.append(text.count <= width - 2 ? text : String(text.prefix(width - 3)) + "…")
             }
         }
         lock.lock()

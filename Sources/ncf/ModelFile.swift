@@ -40,7 +40,13 @@ struct LoadedModel {
     var itemIDs: IDMap
 }
 
-/// Reads a model file; `capacity` picks the model's workspace rows from its metadata.
+/// Reads a model file; `capacity` picks the model's workspace rows from its metadata (the model
+/// may get fewer, see `Checkpoint.makeModel`).
+///
+/// Nothing in the metadata is trusted before it is checked: the model's shape against the tensors
+/// and id maps actually in the file (`Checkpoint.makeModel`), the training and split settings
+/// that `eval` and `recommend` use (top-K, negatives, ratios) against the limits a training run
+/// has, so a damaged or hostile file gives a message, never a trap or a huge allocation.
 func loadModel(path: String, capacity: (ModelMetadata) -> Int) throws -> LoadedModel {
     let checkpoint: Checkpoint
     do { checkpoint = try Checkpoint.read(from: path) } catch { throw CLIError(error) }
@@ -48,19 +54,18 @@ func loadModel(path: String, capacity: (ModelMetadata) -> Int) throws -> LoadedM
     do {
         meta = try JSONDecoder().decode(ModelMetadata.self, from: Data(checkpoint.metadataJSON.utf8))
     } catch {
-        throw CLIError(message: "\(path): the model's metadata cannot be read (\(error)). Hint: the file may come from another ncf version; retrain it.")
+        throw CLIError(message: "\(path): the model's metadata cannot be read (\(String(describing: error).prefix(300))). Hint: the file may come from another ncf version; retrain it.")
     }
-    let config = meta.model
-    guard config.numUsers == checkpoint.userIDs.count, config.numItems == checkpoint.itemIDs.count else {
-        throw CLIError(message: "\(path): the id maps (\(checkpoint.userIDs.count) users, \(checkpoint.itemIDs.count) items) do not match the model (\(config.numUsers), \(config.numItems)). Hint: the file is damaged; retrain it.")
+    var problems = meta.train.problems()
+    do { try meta.data.split.validate() } catch { problems.append(error.localizedDescription) }
+    if meta.data.split.lossNegatives > 1000 {
+        problems.append("lossNegatives \(meta.data.split.lossNegatives) is above 1000")
     }
-    let model = NeuMF(config: config, capacity: max(1, capacity(meta)), seed: 0)
-    for view in model.layout.views {
-        guard let t = checkpoint.tensors.first(where: { $0.name == view.name }), t.values.count == view.count else {
-            throw CLIError(message: "\(path): tensor \(view.name) is missing or has the wrong size. Hint: the file is damaged; retrain it.")
-        }
-        t.values.withUnsafeBufferPointer { view.pointer(in: model.params).update(from: $0.baseAddress!, count: view.count) }
+    guard problems.isEmpty else {
+        throw CLIError(message: "\(path) is a damaged ncf model file: its training settings are invalid (\(problems.prefix(3).joined(separator: "; "))). Hint: retrain the model or restore the file from a copy.")
     }
+    let model: NeuMF
+    do { model = try checkpoint.makeModel(config: meta.model, capacity: capacity(meta), path: path) } catch { throw CLIError(error) }
     return LoadedModel(metadata: meta, model: model, userIDs: IDMap(rawIDs: checkpoint.userIDs),
                        itemIDs: IDMap(rawIDs: checkpoint.itemIDs))
 }
@@ -101,8 +106,14 @@ struct Eval: ParsableCommand {
         let loaded = try loadModel(path: modelPath) { meta in
             meta.data.split.evalNegatives == .all ? max(4096, meta.model.numItems) : 4096
         }
+        // The scorer's buffers grow with users × the first layer; refuse what cannot fit.
+        let available = availableMemoryBytes()
+        if loaded.model.config.scorerBytes > available.bytes {
+            throw CLIError(message: "\(modelPath): evaluating this model would need \(formatBytes(loaded.model.config.scorerBytes)) of memory, "
+                + "more than the \(formatBytes(available.bytes)) of \(available.source). Hint: evaluate it on a larger machine.")
+        }
         let dataset = try reloadDataset(for: loaded, override: data) { console.say($0) }
-        let evaluator = Evaluator(prefix: "Test", pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset,
+        let evaluator = Evaluator(split: .test, pairs: dataset.testPairs, ranking: dataset.testRanking, dataset: dataset,
                                   k: loaded.metadata.train.topk)
         let metrics = evaluator.evaluate(loaded.model)
         console.say("\(modelPath): \(loaded.metadata.model.kind.rawValue) on \(loaded.metadata.data.path)")

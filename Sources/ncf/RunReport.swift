@@ -25,6 +25,13 @@ struct RunReportCommand: ParsableCommand {
         if output == nil && path == URL(fileURLWithPath: log).path { path += ".html" }
         do {
             let parsed = try RunLog.read(path: log)
+            if !parsed.invalidLines.isEmpty {
+                let shown = parsed.invalidLines.prefix(5).map { "\(log):\($0)" }.joined(separator: ", ")
+                let more = parsed.invalidLines.count > 5 ? " and \(parsed.invalidLines.count - 5) more" : ""
+                let count = parsed.invalidLines.count
+                FileHandle.standardError.write(Data(("warning: skipped \(count) line\(count == 1 ? "" : "s") that \(count == 1 ? "is" : "are") not valid UTF-8: "
+                    + "\(shown)\(more). The rest of the log is reported.\n").utf8))
+            }
             try SweepReport.write(RunReport.html(parsed, title: URL(fileURLWithPath: log).lastPathComponent), to: path)
             let best = parsed.summary["best_epoch"]?.numericValue.map { ", best epoch \(formatValue($0))" } ?? ""
             print("wrote \(path): \(parsed.lines.count) epoch line\(parsed.lines.count == 1 ? "" : "s")\(best)")

@@ -53,12 +53,18 @@ extension DataOptions {
 }
 
 /// An error from a lower layer, printed as its message (ArgumentParser prints `Error: <message>`).
+///
+/// Its message may quote a config or a trial, so its control characters are shown as text.
 struct CLIError: Error, CustomStringConvertible, LocalizedError {
     let message: String
     init(_ error: Error) {
-        if let e = error as? LocalizedError, let d = e.errorDescription { message = d } else { message = String(describing: error) }
+        if let e = error as? LocalizedError, let d = e.errorDescription {
+            message = terminalSafe(d)
+        } else {
+            message = terminalSafe(String(describing: error))
+        }
     }
-    init(message: String) { self.message = message }
+    init(message: String) { self.message = terminalSafe(message) }
     var description: String { message }
     var errorDescription: String? { message }
 }

@@ -33,8 +33,11 @@ struct SweepCopyCommand: ParsableCommand {
         guard source != to else {
             throw CLIError(message: "--from and --to are the same store (\(redactedStoreURL(to))). Hint: name another store with --to.")
         }
-        let from = try openStore(source, create: false)
-        guard let destination = try openStore(to, create: true) as? any SweepImporting else {
+        let from = try openStore(source, access: .readOnly)
+        defer { closeStore(from) }
+        let opened = try openStore(to, access: .create)
+        defer { closeStore(opened) }
+        guard let destination = opened as? any SweepImporting else {
             throw CLIError(message: "the store \(redactedStoreURL(to)) cannot take a copied sweep")
         }
         let summary: SweepCopySummary

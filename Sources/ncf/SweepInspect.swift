@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import NCFAgent
 import NCFReport
+import NCFRunContract
 import NCFSweep
 
-// `ncf sweep status | list | best`: read a sweep store without changing it.
+// `ncf sweep status | list | best`: read a sweep store without changing it. Names, values and
+// reasons come from configs and trials, so lines are printed through `out` (see `terminalSafe`).
 
 /// `ncf sweep status ID`: counts by state, the best run so far, and what is running now.
 struct SweepStatus: ParsableCommand {
@@ -16,48 +18,57 @@ struct SweepStatus: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
-        let (sweep, config) = try loadSweep(db, id: sweepID)
+        try readingStore(store.store, show)
+    }
+
+    private func show(_ db: any RunStore) throws {
+        let (sweep, loaded) = try loadSweep(db, id: sweepID)
+        let config = try? loaded.get()
         let runs = try db.runs(sweepID: sweep.id)
-        print("sweep \(sweep.id)\(config?.name.map { " \"\($0)\"" } ?? "") — \(sweep.state.rawValue)")
-        print("  \(config.map(describe) ?? "config unreadable"); seed \(sweep.seed); created \(timestamp(sweep.created))")
-        if let data = sweep.data { print("  data: \(describe(data))") }
+        out("sweep \(sweep.id)\(config?.name.map { " \"\($0)\"" } ?? "") — \(sweep.state.described(anyRunRunning: runs.contains { $0.state == .running }))")
+        let described: String
+        switch loaded {
+        case .success(let config): described = describe(config)
+        case .failure(let error): described = "config unreadable (\(firstLine(error)))"
+        }
+        out("  \(described); seed \(sweep.seed); created \(timestamp(sweep.created))")
+        if let data = sweep.data { out("  data: \(describe(data))") }
         let overrides = Set(runs.compactMap(\.dataOverride))
-        if !overrides.isEmpty { print("  data overridden by an agent (--override_data) on some runs: \(overrides.sorted().joined(separator: ", "))") }
+        if !overrides.isEmpty { out("  data overridden by an agent (--override_data) on some runs: \(overrides.sorted().joined(separator: ", "))") }
         let counts = Dictionary(grouping: runs, by: \.state).mapValues(\.count)
         let tally = RunState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
-        print("  runs: \(runs.count)\(tally.isEmpty ? "" : " (\(tally))")")
+        out("  runs: \(runs.count)\(tally.isEmpty ? "" : " (\(tally))")")
         if let config, config.method == .grid, let total = GridSampler.pointCount(config.parameters) {
             let done = Set(runs.filter { $0.counts && $0.state.isFinished }.map { ParamValue.canonicalJSON($0.config) }).count
-            print("  grid: \(done) of \(total) points done")
+            out("  grid: \(done) of \(total) points done")
         }
         guard let metric = config?.metric else { return }
         if let best = try db.bestRun(sweepID: sweep.id, metric: metric) {
-            print("  best so far: run \(best.run.id), \(metric.name) \(formatMetric(best.value)): \(flagList(best.run.config))")
+            out("  best so far: run \(best.run.id), \(metric.name) \(formatMetric(best.value)): \(flagList(best.run.config))")
         } else {
-            print("  best so far: none (no finished run has logged \(metric.name) yet)")
+            out("  best so far: none (no finished run has logged \(metric.name) yet)")
         }
         let histories = try db.histories(sweepID: sweep.id, metric: metric.name)
         let silent = runs.filter { $0.state != .pending && $0.state != .running && (histories[$0.id] ?? []).isEmpty }.count
         if silent > 0 {
-            print("  \(silent) run\(silent == 1 ? "" : "s") ended without logging \(metric.name) (left out of best and charts)")
+            out("  \(silent) run\(silent == 1 ? "" : "s") ended without logging \(metric.name) (left out of best and charts)")
         }
         let running = runs.filter { $0.state == .running }
         if !running.isEmpty {
-            print("  running:")
+            out("  running:")
             let now = Date()
             for run in running {
                 let progress = RunProgress(run: run, points: try db.metrics(runID: run.id), metric: metric, now: now)
-                let heard = Int(now.timeIntervalSince(run.heartbeatAt).rounded())
-                print("    \(progress.line(metricName: metric.name)), agent \(run.agent), heartbeat \(heard) s ago")
+                let heard = now.timeIntervalSince(run.heartbeatAt)
+                out("    \(progress.line(metricName: metric.name)), agent \(run.agent), heartbeat \(String(format: "%.0f", heard)) s ago")
             }
         }
         let failed = runs.filter { $0.state == .failed }.suffix(3)
         if !failed.isEmpty {
-            print("  last failures:")
-            for run in failed { print("    run \(run.id): \(run.reason ?? "no reason recorded")") }
+            out("  last failures:")
+            for run in failed { out("    run \(run.id): \(run.reason ?? "no reason recorded")") }
         }
-        print("  charts: ncf sweep report \(sweep.id) --store \(store.shownStore)")
+        out("  charts: ncf sweep report \(sweep.id) --store \(store.shownStore)")
     }
 }
 
@@ -70,26 +81,30 @@ struct SweepList: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
+        try readingStore(store.store, show)
+    }
+
+    private func show(_ db: any RunStore) throws {
         let sweeps = try db.sweeps()
         if sweeps.isEmpty {
-            print("no sweeps in \(store.shownStore). Start one with `ncf sweep FILE.yaml --store \(store.shownStore)`.")
+            out("no sweeps in \(store.shownStore). Start one with `ncf sweep FILE.yaml --store \(store.shownStore)`.")
             return
         }
         var rows = [["ID", "STATE", "METHOD", "RUNS", "BEST", "CREATED", "NAME"]]
         for sweep in sweeps {
-            let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainerFlags: nil).config
+            let config = try? SweepConfig.parseStored(yaml: sweep.configText, sweepID: sweep.id)
             let runs = try db.runs(sweepID: sweep.id)
             var best = "—"
             if let metric = config?.metric, let b = try db.bestRun(sweepID: sweep.id, metric: metric) {
                 best = "\(metric.name) \(formatMetric(b.value))"
             }
+            // Made safe before the widths are measured, so the columns line up.
             rows.append([sweep.id, sweep.state.rawValue, config?.method.rawValue ?? "?", String(runs.count), best,
-                         timestamp(sweep.created), config?.name ?? ""])
+                         timestamp(sweep.created), config?.name ?? ""].map(terminalSafe))
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         for row in rows {
-            print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+            out(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
         }
     }
@@ -114,9 +129,16 @@ struct SweepBest: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
-        let (sweep, config) = try loadSweep(db, id: sweepID)
-        guard let config, let metric = config.metric else {
+        try readingStore(store.store, show)
+    }
+
+    private func show(_ db: any RunStore) throws {
+        let (sweep, loaded) = try loadSweep(db, id: sweepID)
+        let config: SweepConfig
+        do { config = try loaded.get() } catch {
+            throw CLIError(message: "the stored config of sweep \(sweep.id) does not load (\(firstLine(error))), so ncf does not know its metric. Hint: `ncf sweep status \(sweep.id) --store \(store.shownStore)` lists its runs.")
+        }
+        guard let metric = config.metric else {
             throw CLIError(message: "sweep \(sweep.id) has no `metric`, so no run is best. Hint: `ncf sweep status \(sweep.id)` lists its runs.")
         }
         guard let best = try db.bestRun(sweepID: sweep.id, metric: metric) else {
@@ -130,47 +152,55 @@ struct SweepBest: ParsableCommand {
         }
         switch export {
         case .json:
-            print(ParamValue.canonicalJSON(values))
+            print(terminalSafeJSON(ParamValue.canonicalJSON(values)))
         case .yaml:
-            print("# best run \(best.run.id) of sweep \(sweep.id): \(metric.name) \(formatMetric(best.value))")
-            for name in values.keys.sorted() { print("\(name): \(values[name]!.canonicalJSON)") }
+            out("# best run \(best.run.id) of sweep \(sweep.id): \(metric.name) \(formatMetric(best.value))")
+            for name in values.keys.sorted() { print("\(name): \(terminalSafeJSON(values[name]!.canonicalJSON))") }
         case .flags:
+            // Shell-quoted; control characters as `$'\e…'` escapes, so the text is safe and exact.
             print(flagList(values, hyphens: true))
         case nil:
-            print("best run of sweep \(sweep.id): run \(best.run.id) (\(best.run.state.rawValue))")
-            print("  \(metric.name): \(formatMetric(best.value)) (\(metric.goal.rawValue), best epoch)")
-            print("  config:")
-            for name in values.keys.sorted() { print("    \(name): \(TrialCommand.flagText(values[name]!))") }
+            out("best run of sweep \(sweep.id): run \(best.run.id) (\(best.run.state.rawValue))")
+            out("  \(metric.name): \(formatMetric(best.value)) (\(metric.goal.rawValue), best epoch)")
+            out("  config:")
+            for name in values.keys.sorted() { out("    \(name): \(TrialCommand.displayText(values[name]!))") }
             guard let text = best.run.summary, case .map(let summary)? = try? ParamValue.parseJSON(text) else {
-                print("  test metrics: none (the trial printed no summary)")
+                out("  test metrics: none (the trial printed no summary)")
                 return
             }
-            let tests = summary.keys.filter { $0.hasPrefix("Test ") }.sorted()
+            let tests = summary.keys.filter { MetricSplit.of($0) == .test }.sorted()
             if tests.isEmpty {
-                print("  test metrics: none in the trial's summary")
+                out("  test metrics: none in the trial's summary")
             } else {
-                print("  test metrics (held-out split, best epoch):")
-                for name in tests { print("    \(name): \(summary[name].map(numberText) ?? "—")") }
+                out("  test metrics (held-out split, best epoch):")
+                for name in tests { out("    \(name): \(summary[name].map(numberText) ?? "—")") }
             }
-            if case .string(let p)? = summary["protocol"] { print("  protocol: \(p)") }
+            if case .string(let p)? = summary["protocol"] { out("  protocol: \(p)") }
         }
     }
 }
 
 // MARK: - Helpers
 
-/// The sweep and its parsed config (nil when the stored YAML no longer parses).
-private func loadSweep(_ db: any RunStore, id: String) throws -> (SweepRecord, SweepConfig?) {
+/// The sweep and its parsed config, or why the stored YAML does not load. The config is read as
+/// stored: whether its `program` exists (which depends on the working directory) is not checked.
+private func loadSweep(_ db: any RunStore, id: String) throws -> (SweepRecord, Result<SweepConfig, Error>) {
     let sweep: SweepRecord
     do { sweep = try db.sweep(id: id) } catch { throw CLIError(error) }
-    let config = try? SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainerFlags: nil).config
-    return (sweep, config)
+    return (sweep, Result { try SweepConfig.parseStored(yaml: sweep.configText, sweepID: sweep.id) })
 }
 
-/// `batch_size=64 lr=0.003` (or `--batch_size=64 --lr=0.003`, a true boolean as a bare flag).
+/// The first line of an error's message (a config's first problem).
+private func firstLine(_ error: Error) -> String {
+    let text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+    return text.split(separator: "\n").first.map(String.init) ?? text
+}
+
+/// `batch_size=64 lr=0.003` for people (4 significant digits), or the exact
+/// `--batch_size=64 --lr=0.003` for reuse (a true boolean as a bare flag).
 func flagList(_ config: [String: ParamValue], hyphens: Bool = false) -> String {
     if hyphens { return commandLineFlags(config) }
-    return config.keys.sorted().map { "\($0)=\(TrialCommand.flagText(config[$0]!))" }.joined(separator: " ")
+    return config.keys.sorted().map { "\($0)=\(TrialCommand.displayText(config[$0]!))" }.joined(separator: " ")
 }
 
 private func numberText(_ v: ParamValue) -> String {

@@ -40,7 +40,10 @@ struct SweepReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
+        try readingStore(store.store, write)
+    }
+
+    private func write(_ db: any RunStore) throws {
         let path = output ?? "sweep-\(sweepID).html"
         do {
             if watch {
@@ -52,7 +55,7 @@ struct SweepReportCommand: ParsableCommand {
             } else {
                 let model = try ReportModel.build(store: db, sweepID: sweepID)
                 try SweepReport.write(SweepReport.html(model, storePath: store.shownStore), to: path)
-                print("wrote \(path): \(summaryLine(model))")
+                out("wrote \(path): \(summaryLine(model))")
             }
         } catch let error as RunStoreError {
             throw CLIError(error)

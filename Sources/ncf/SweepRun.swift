@@ -37,9 +37,9 @@ struct SweepRun: ParsableCommand {
 
     func run() throws {
         let loaded: (config: SweepConfig, warnings: [SweepProblem])
-        do { loaded = try SweepConfig.load(path: file, trainerFlags: Set(trainFlagNames)) } catch { throw CLIError(error) }
+        do { loaded = try SweepConfig.load(path: file, trainer: builtInTrainer) } catch { throw CLIError(error) }
         for warning in loaded.warnings {
-            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            FileHandle.standardError.write(Data(terminalSafe("warning: \(warning)\n").utf8))
         }
         let config = loaded.config
         var text = config.sourceText
@@ -53,15 +53,19 @@ struct SweepRun: ParsableCommand {
             }
             data = try sweepData(path: path)
         }
-        let store = try openStore(agent.store, create: true)
-        let sweep: SweepRecord
-        do { sweep = try store.createSweep(configText: text, seed: seed, data: data, now: Date()) } catch { throw CLIError(error) }
-        let storePath = isPostgreSQLStoreURL(agent.store) ? agent.shownStore : URL(fileURLWithPath: agent.store).standardizedFileURL.path
-        say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.shownStore)")
-        if let data { say("data: \(describe(data)), recorded for every agent") }
-        say("to join: ncf agent \(sweep.id) --store \(shellQuoted(storePath))")
-        if agent.count == 0 { return }
-        let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
-        try runAgent(store: store, sweep: sweep, config: config, configDirectory: directory, flags: agent)
+        try writingStore(agent.store, create: true) { store in
+            let sweep: SweepRecord
+            do { sweep = try store.createSweep(configText: text, seed: seed, data: data, now: Date()) } catch { throw CLIError(error) }
+            let storePath = isPostgreSQLStoreURL(agent.store) ? agent.shownStore : URL(fileURLWithPath: agent.store).standardizedFileURL.path
+            say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.shownStore)")
+            if config.builtInFallback, let program = config.program {
+                say("note: program `\(program)` was not found and every parameter is an `ncf train` flag, so the trials run ncf's built-in trainer")
+            }
+            if let data { say("data: \(describe(data)), recorded for every agent") }
+            say("to join: ncf agent \(sweep.id) --store \(shellQuoted(storePath))")
+            if agent.count == 0 { return }
+            let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+            try runAgent(store: store, sweep: sweep, config: config, configDirectory: directory, flags: agent)
+        }
     }
 }

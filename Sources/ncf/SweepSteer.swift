@@ -5,20 +5,27 @@ import NCFSweep
 // `ncf sweep stop | cancel | pause | resume | delete ID`: steer a sweep from any shell, as W&B's
 // `wandb sweep --stop | --cancel | --pause | --resume` do. Agents obey within one heartbeat.
 
+/// The arguments every steering command takes.
+struct SteerArguments: ParsableArguments {
+    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
+    @OptionGroup var store: StoreOption
+}
+
 /// What each steering command does to the sweep's state.
 private enum Steer {
     /// Sets the sweep's state and says what agents will do.
     static func apply(_ state: SweepState, sweepID: String, store path: String, says: String) throws {
-        let db = try openStore(path, create: false)
-        let old: SweepState
-        do { old = try db.setState(sweepID: sweepID, state) } catch { throw CLIError(error) }
-        let running = (try? db.runs(sweepID: sweepID).filter { $0.state == .running }.count) ?? 0
-        if old == state {
-            print("sweep \(sweepID) was already \(state.rawValue)")
-        } else {
-            print("sweep \(sweepID): \(old.rawValue) → \(state.rawValue); \(says)")
+        try writingStore(path, create: false) { db in
+            let old: SweepState
+            do { old = try db.setState(sweepID: sweepID, state) } catch { throw CLIError(error) }
+            let running = (try? db.runs(sweepID: sweepID).filter { $0.state == .running }.count) ?? 0
+            if old == state {
+                print("sweep \(sweepID) was already \(state.rawValue)")
+            } else {
+                print("sweep \(sweepID): \(old.rawValue) → \(state.rawValue); \(says)")
+            }
+            if running > 0 { print("  \(running) run\(running == 1 ? " is" : "s are") running") }
         }
-        if running > 0 { print("  \(running) run\(running == 1 ? " is" : "s are") running") }
     }
 }
 
@@ -26,10 +33,9 @@ struct SweepStop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
         abstract: "Stop a sweep: running runs finish, no new run starts, agents exit.")
-    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: SteerArguments
     func run() throws {
-        try Steer.apply(.stopped, sweepID: sweepID, store: store.store,
+        try Steer.apply(.stopped, sweepID: target.sweepID, store: target.store.store,
                         says: "agents start no new run and exit when their running runs finish (`ncf sweep resume` undoes it)")
     }
 }
@@ -38,10 +44,9 @@ struct SweepCancel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel",
         abstract: "Cancel a sweep: running runs are stopped now, no new run starts, agents exit.")
-    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: SteerArguments
     func run() throws {
-        try Steer.apply(.cancelled, sweepID: sweepID, store: store.store,
+        try Steer.apply(.cancelled, sweepID: target.sweepID, store: target.store.store,
                         says: "agents stop their running runs within one heartbeat (they end `stopped`) and exit")
     }
 }
@@ -50,11 +55,10 @@ struct SweepPause: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pause",
         abstract: "Pause a sweep: no new run starts until `ncf sweep resume`; agents wait.")
-    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: SteerArguments
     func run() throws {
-        try Steer.apply(.paused, sweepID: sweepID, store: store.store,
-                        says: "running runs go on; agents wait for `ncf sweep resume \(sweepID)`")
+        try Steer.apply(.paused, sweepID: target.sweepID, store: target.store.store,
+                        says: "running runs go on; agents wait for `ncf sweep resume \(target.sweepID)`")
     }
 }
 
@@ -62,11 +66,10 @@ struct SweepResume: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
         abstract: "Resume a paused, stopped or cancelled sweep: agents claim runs again.")
-    @Argument(help: ArgumentHelp("The sweep's id.", valueName: "sweep-id")) var sweepID: String
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: SteerArguments
     func run() throws {
-        try Steer.apply(.running, sweepID: sweepID, store: store.store,
-                        says: "waiting agents claim runs again; agents that exited can be started again with `ncf agent \(sweepID)`")
+        try Steer.apply(.running, sweepID: target.sweepID, store: target.store.store,
+                        says: "waiting agents claim runs again; agents that exited can be started again with `ncf agent \(target.sweepID)`")
     }
 }
 
@@ -80,7 +83,10 @@ struct SweepDelete: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, create: false)
+        try writingStore(store.store, create: false) { db in try delete(db) }
+    }
+
+    private func delete(_ db: any RunStore) throws {
         let runs: [StoredRun]
         do {
             _ = try db.sweep(id: sweepID)

@@ -43,10 +43,10 @@ struct SweepSuggest: ParsableCommand {
     func run() throws {
         let config: SweepConfig
         do {
-            let loaded = try SweepConfig.load(path: file, trainerFlags: Set(trainFlagNames), unknownFlagsAreErrors: false)
+            let loaded = try SweepConfig.load(path: file, trainer: builtInTrainer)
             config = loaded.config
-            for warning in loaded.warnings where warning.kind != .unknownFlag {
-                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            for warning in loaded.warnings {
+                FileHandle.standardError.write(Data(terminalSafe("warning: \(warning)\n").utf8))
             }
         } catch {
             throw CLIError(error)
@@ -61,7 +61,7 @@ struct SweepSuggest: ParsableCommand {
             text = String(decoding: data, as: UTF8.self)
         }
         let runs = try Self.parseHistory(text, source: history == "-" ? "stdin" : history, metric: config.metric)
-        print(suggest(config: config, history: runs, seed: seed, n: count).json)
+        print(terminalSafeJSON(suggest(config: config, history: runs, seed: seed, n: count).json))
     }
 
     /// The runs of a history file; each run's `metric` defaults to its best history value.

@@ -26,21 +26,21 @@ struct SweepValidate: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = SweepConfig.check(path: file, trainerFlags: Set(trainFlagNames), unknownFlagsAreErrors: false)
+        let report = SweepConfig.check(path: file, trainer: builtInTrainer)
         if json {
-            print(Self.jsonText(report))
+            print(terminalSafeJSON(Self.jsonText(report)))
         } else {
-            for problem in report.errors { print(problem.description) }
-            for problem in report.warnings { print("warning: " + problem.description) }
+            for problem in report.errors { out(problem.description) }
+            for problem in report.warnings { out("warning: " + problem.description) }
             if report.isValid {
                 var summary = "\(file): valid"
                 if let method = report.method { summary += ", method \(method)" }
                 if let points = report.gridPoints { summary += ", \(points) grid point\(points == 1 ? "" : "s")" }
                 if !report.warnings.isEmpty { summary += " (\(report.warnings.count) warning\(report.warnings.count == 1 ? "" : "s"))" }
-                print(summary)
+                out(summary)
             } else {
                 let n = report.errors.count
-                print("\(file): invalid, \(n) problem\(n == 1 ? "" : "s")")
+                out("\(file): invalid, \(n) problem\(n == 1 ? "" : "s")")
             }
         }
         if !report.isValid { throw ExitCode(1) }

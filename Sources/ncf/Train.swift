@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import NCFData
+import NCFKernels
 import NCFModel
+import NCFRunContract
+import NCFSweep
 import NCFTraining
 
 /// `ncf train`: train one model, report validation metrics every epoch and test metrics once.
@@ -10,8 +13,10 @@ struct Train: ParsableCommand {
         abstract: "Train one model (the default subcommand).",
         discussion: """
             Prints a line per epoch (Train Loss, Valid Loss and the validation metrics), then the \
-            held-out test metrics of the best epoch (lowest Valid Loss). Ctrl-C finishes early and \
-            still evaluates the best epoch; a second Ctrl-C stops at once.
+            held-out test metrics of the best epoch: the best --select_metric (default: lowest Valid \
+            Loss for ratings, highest Valid HR@K for implicit data). Ctrl-C finishes early and still \
+            evaluates the best epoch; a second Ctrl-C stops at once. Exit status 0 when done, 4 when \
+            the loss diverged, 130/143 after Ctrl-C/SIGTERM, 1 for any other error.
             """)
 
     @OptionGroup(title: "Data") var data: DataOptions
@@ -20,7 +25,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("save"), help: ArgumentHelp("Write the trained model (best epoch) to this file.", valueName: "path"))
     var save: String?
 
-    @Flag(name: .customLong("json"), help: "Write JSON Lines to stdout (one object per epoch, then a summary); human output goes to stderr.")
+    @Flag(name: .customLong("json"), help: "Write JSON Lines to stdout (the run's config, one object per epoch, then a summary); human output goes to stderr.")
     var json = false
 
     func run() throws {
@@ -48,12 +53,14 @@ struct Train: ParsableCommand {
 
         let trainer: Trainer
         do { trainer = try Trainer(config: config, dataset: dataset) } catch { throw CLIError(error) }
+        console.emit(RunLogRecord.config(runConfigRecord(config: config, selection: trainer.selection, source: source)).line)
         let mc = trainer.model.config
         let shape = [mc.kind.usesGMF ? "GMF \(mc.embedDim)" : nil,
                      mc.kind.usesMLP ? "MLP \(2 * mc.embedDim)→\(mc.mlpDims.map(String.init).joined(separator: "→"))" : nil]
             .compactMap { $0 }.joined(separator: " + ")
         console.say("model: \(mc.kind.rawValue) (\(shape)), \(grouped(trainer.model.layout.totalCount)) parameters; "
-            + "\(dataset.task.rawValue) task, \(config.optimizer.rawValue) lr \(config.lr), batch \(config.batch_size), seed \(config.seed)")
+            + "\(dataset.task.rawValue) task, \(config.optimizer.rawValue) lr \(significant(config.lr)), batch \(config.batch_size), seed \(config.seed); "
+            + "keeps the epoch with the \(trainer.selection.goal == .minimize ? "lowest" : "highest") \(trainer.selection.metric)")
 
         Interrupts.install()
         defer { Interrupts.uninstall() }
@@ -63,6 +70,10 @@ struct Train: ParsableCommand {
                 report(event, console: console, epochs: config.epochs)
                 return Interrupts.requested ? .stop : .proceed
             }
+        } catch TrainingError.nonFiniteLoss(let epoch, let step, let value) {
+            console.clearBar()
+            FileHandle.standardError.write(Data("Error: \(RunExitCode.divergenceMessage(epoch: epoch, step: step, value: value))\n".utf8))
+            throw ExitCode(RunExitCode.diverged)
         } catch {
             console.clearBar()
             throw CLIError(error)
@@ -88,38 +99,53 @@ struct Train: ParsableCommand {
             let num = String(repeating: " ", count: width - String(record.epoch).count) + String(record.epoch)
             let metrics = record.metrics.map { "\($0.name) \(fixed($0.value, 4))" }.joined(separator: "  ")
             console.say("epoch \(num)/\(epochs)  \(metrics)  \(fixed(record.seconds, 2))s  \(rate(record.samplesPerSecond)) samples/s")
-            var o = JSONObject()
-            o.add("epoch", record.epoch)
-            for m in record.metrics { o.add(m.name, m.value) }
-            o.add("seconds", record.seconds)
-            o.add("samples_per_second", record.samplesPerSecond)
-            console.emit(o.text)
+            console.emit(RunLogRecord.epoch(EpochLine(epoch: record.epoch, metrics: record.metrics.named, seconds: record.seconds,
+                                                      samplesPerSecond: record.samplesPerSecond)).line)
         case let .finished(summary):
             if Interrupts.requested { console.say("interrupted: evaluating the best epoch so far") }
             if summary.stoppedEarly && !Interrupts.requested {
-                console.say("early stop after epoch \(summary.epochsRun): no better Valid Loss for \(model.patience) epochs")
+                console.say("early stop after epoch \(summary.epochsRun): no better \(summary.selectMetric) for \(model.patience) epochs")
             }
-            let valid = summary.validMetrics[metric: "Valid Loss"].map { fixed($0, 4) } ?? "n/a"
-            console.say("best epoch \(summary.bestEpoch) (Valid Loss \(valid)); test metrics of that epoch:")
+            let valid = summary.validMetrics[metric: summary.selectMetric].map { fixed($0, 4) } ?? "n/a"
+            console.say("best epoch \(summary.bestEpoch) (\(summary.selectMetric) \(valid)); test metrics of that epoch:")
             let test = summary.testMetrics.map { "\($0.name) \(fixed($0.value, 4))" }.joined(separator: "  ")
             console.say(console.bold("  " + (test.isEmpty ? "no test data" : test)))
             console.say("  protocol: \(summary.protocolDescription)")
             console.say("  \(fixed(summary.trainSeconds, 2))s training, \(rate(summary.samplesPerSecond)) samples/s, peak memory \(formatBytes(summary.peakMemoryBytes))")
-            var s = JSONObject()
-            for m in summary.testMetrics { s.add(m.name, m.value) }
-            for m in summary.validMetrics { s.add(m.name, m.value) }
-            s.add("best_epoch", summary.bestEpoch)
-            s.add("epochs_run", summary.epochsRun)
-            s.add("stopped_early", summary.stoppedEarly)
-            s.add("protocol", summary.protocolDescription)
-            s.add("train_seconds", summary.trainSeconds)
-            s.add("samples_per_second", summary.samplesPerSecond)
-            s.add("peak_memory_bytes", summary.peakMemoryBytes)
-            var o = JSONObject()
-            o.add("summary", object: s)
-            console.emit(o.text)
+            let blas = BLASCore.status
+            console.say("  \(blas.summary)")
+            if let hint = blas.decision.hint { console.say("  note: \(hint)") }
+            console.emit(RunLogRecord.summary(RunSummaryRecord(
+                testMetrics: summary.testMetrics.named, validMetrics: summary.validMetrics.named, bestEpoch: summary.bestEpoch,
+                epochsRun: summary.epochsRun, stoppedEarly: summary.stoppedEarly, selectMetric: summary.selectMetric,
+                selectGoal: summary.selectGoal, protocolDescription: summary.protocolDescription, trainSeconds: summary.trainSeconds,
+                samplesPerSecond: summary.samplesPerSecond, peakMemoryBytes: summary.peakMemoryBytes,
+                blasCore: blas.core, cpu: blas.cpu.model)).line)
         }
     }
+}
+
+/// The run's first JSON line: every option by its flag name (the selection as resolved for the
+/// data's task), the data (path, format, content fingerprint), the seed and ncf's version.
+func runConfigRecord(config: TrainConfig, selection: (metric: MetricName, goal: MetricGoal), source: DataSource) -> RunConfigRecord {
+    let split = source.split
+    var parameters: [(key: String, value: JSONValue)] = [
+        ("model", .string(config.model.rawValue)), ("lr", .double(config.lr)), ("batch_size", .int(config.batch_size)),
+        ("embed_dim", .int(config.embed_dim)), ("mlp_dims", .string(config.mlp_dims.map(String.init).joined(separator: ","))),
+        ("epochs", .int(config.epochs)), ("dropout", .double(config.dropout)), ("optimizer", .string(config.optimizer.rawValue)),
+        ("weight_decay", .double(config.weight_decay)), ("negatives", .int(config.negatives)), ("topk", .int(config.topk)),
+        ("patience", .int(config.patience)), ("threads", .int(config.threads)),
+        ("select_metric", .string(selection.metric.description)), ("select_goal", .string(selection.goal.rawValue)),
+        ("task", .string(split.task.rawValue)), ("split", .string(split.kind.rawValue)),
+        ("valid_ratio", .double(split.validRatio)), ("test_ratio", .double(split.testRatio)),
+        ("split_seed", split.seed <= UInt64(Int.max) ? .int(Int(split.seed)) : .double(Double(split.seed))),
+        ("eval_negatives", .string(split.evalNegatives.description)),
+        ("format", .string(source.format.rawValue)), ("skip_bad_lines", .bool(source.skipBadLines)),
+    ]
+    if let columns = source.columns { parameters.append(("columns", .string(columns))) }
+    let data = DataRecord(path: source.path, format: source.format.rawValue,
+                          fingerprint: DatasetCache.contentFingerprint(path: source.path, format: source.format))
+    return RunConfigRecord(parameters: parameters, seed: config.seed, data: data, version: NCFVersion.string)
 }
 
 /// Fails before training when the model could not be written: a missing or read-only directory

@@ -1,10 +1,15 @@
 import ArgumentParser
 import NCFData
 import NCFModel
+import NCFRunContract
 import NCFTraining
+import NCFSweep
 
 /// Where the data comes from and how it is split. Shared by `train`, `eval` and `recommend`.
 struct DataOptions: ParsableArguments {
+    /// The library's defaults (ratios, split seed, evaluation negatives).
+    private static let d = SplitOptions(kind: .random, task: .rating)
+
     @Option(name: .customLong("data"), help: ArgumentHelp(
         "Ratings file, or the NCF files' prefix with --format ncf. (default: Data/ratings.tsv, the bundled synthetic set)",
         valueName: "path"))
@@ -36,27 +41,28 @@ struct DataOptions: ParsableArguments {
 
     @Option(name: [.customLong("valid_ratio"), .customLong("valid-ratio")], parsing: .unconditional, help: ArgumentHelp(
         "Fraction of ratings held out for validation (random split).", valueName: "ratio"))
-    var validRatio: Double = 0.1
+    var validRatio: Double = d.validRatio
 
     @Option(name: [.customLong("test_ratio"), .customLong("test-ratio")], parsing: .unconditional, help: ArgumentHelp(
         "Fraction of ratings held out for the final test (random split).", valueName: "ratio"))
-    var testRatio: Double = 0.1
+    var testRatio: Double = d.testRatio
 
     @Option(name: [.customLong("split_seed"), .customLong("split-seed")], parsing: .unconditional, help: ArgumentHelp(
         "Seeds the split and the fixed evaluation negatives; kept apart from --seed so that runs with different seeds (a sweep's trials) are scored on the same held-out data.",
         valueName: "n"))
-    var splitSeed: UInt64 = 0
+    var splitSeed: UInt64 = d.seed
 
     @Option(name: [.customLong("eval_negatives"), .customLong("eval-negatives")], parsing: .unconditional, help: ArgumentHelp(
-        "Implicit task: rank each held-out item against N sampled negatives, or 'all' items the user has not seen in train. (default: 99)",
+        "Implicit task: rank each held-out item against N sampled negatives, or 'all' items the user has not seen in train. (default: \(d.evalNegatives))",
         valueName: "N|all"), transform: parseEvalNegatives)
-    var evalNegatives: EvalNegatives = .sampled(99)
+    var evalNegatives: EvalNegatives = d.evalNegatives
 }
 
-/// Every flag of `ncf train` that a sweep parameter may set (the YAML parameter names).
+/// Every flag of `ncf train` that a sweep parameter may set (the YAML parameter names): all its
+/// options but `--save`, `--json` and `--help` (`TrainFlagTests` checks this against `ncf train`).
 let trainFlagNames: [String] = [
     "model", "lr", "batch_size", "embed_dim", "mlp_dims", "epochs", "dropout", "optimizer", "weight_decay",
-    "negatives", "topk", "seed", "patience", "threads",
+    "negatives", "topk", "seed", "patience", "threads", "select_metric", "select_goal",
     "data", "format", "columns", "task", "split", "split_seed", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines",
 ]
 
@@ -113,8 +119,18 @@ struct ModelOptions: ParsableArguments {
     var seed: UInt64 = d.seed
 
     @Option(name: .customLong("patience"), parsing: .unconditional,
-            help: ArgumentHelp("Stop after this many epochs without a better Valid Loss (an integer; 0 = off).", valueName: "n"))
+            help: ArgumentHelp("Stop after this many epochs without a better value of the selection metric (an integer; 0 = off).", valueName: "n"))
     var patience: Int = d.patience
+
+    @Option(name: [.customLong("select_metric"), .customLong("select-metric")], help: ArgumentHelp(
+        "The epoch metric that chooses the epoch kept, saved and tested, e.g. \"Valid NDCG@10\". (default: Valid Loss for rating, Valid HR@K for implicit)",
+        valueName: "name"))
+    var selectMetric: String?
+
+    @Option(name: [.customLong("select_goal"), .customLong("select-goal")], help: ArgumentHelp(
+        "minimize or maximize --select_metric. (default: the metric's own: minimize losses and errors, maximize HR, NDCG, MRR, AUC)",
+        valueName: "goal"), transform: parseGoal)
+    var selectGoal: MetricGoal?
 
     @Option(name: .customLong("threads"), parsing: .unconditional, help: ArgumentHelp("OpenBLAS threads, 1...256.", valueName: "n"))
     var threads: Int = d.threads
@@ -135,6 +151,8 @@ struct ModelOptions: ParsableArguments {
         c.seed = seed
         c.patience = patience
         c.threads = threads
+        c.select_metric = selectMetric
+        c.select_goal = selectGoal
         return c
     }
 
@@ -181,6 +199,13 @@ func parseEvalNegatives(_ s: String) throws -> EvalNegatives {
     return e
 }
 
+func parseGoal(_ s: String) throws -> MetricGoal {
+    guard let g = MetricGoal(rawValue: s.lowercased()) else {
+        throw ValidationError("--select_goal \(s): use minimize or maximize")
+    }
+    return g
+}
+
 func parseModel(_ s: String) throws -> ModelKind {
     guard let m = ModelKind(argument: s) else {
         throw ValidationError("--model \(s): use GMF, MLP, NeuMF or NCF")
@@ -212,3 +237,9 @@ func parseLayerSizes(_ s: String) throws -> [Int] {
 }
 
 import Foundation
+
+/// The built-in trainer as sweep validation sees it: `ncf train`'s flags, the metrics it logs
+/// (the run contract's catalog) and its defaults for `topk` and `task`.
+let builtInTrainer = BuiltInTrainer(
+    flags: Set(trainFlagNames), metrics: MetricCatalog.init, defaultTopK: TrainConfig().topk,
+    defaultTask: { format in format == DataFormat.ncf.rawValue ? .implicit : .rating })

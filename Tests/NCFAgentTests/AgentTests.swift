@@ -1,5 +1,6 @@
 import Foundation
 import NCFKernels
+import NCFRunContract
 import NCFTestSupport
 import XCTest
 
@@ -129,8 +130,24 @@ final class AgentTests: XCTestCase {
         XCTAssertEqual(report.end, .sweepDone(.exhausted), "diverging points do not look like a broken config")
         let runs = try store.runs(sweepID: sweep.id)
         XCTAssertEqual(runs.count, 4)
-        XCTAssertEqual(runs[0].reason, "non-finite loss (exit code 1): training diverged: the loss is nan at epoch 1, step 3.")
+        XCTAssertEqual(runs[0].reason, "non-finite loss (exit code \(RunExitCode.diverged)): "
+                       + RunExitCode.divergenceMessage(epoch: 1, step: 3, value: .nan))
         XCTAssertTrue(runs.allSatisfy { $0.state == .failed })
+    }
+
+    func testARunThatNeverLogsTheMetricFailsAndCountsAsABrokenConfig() throws {
+        let store = InMemoryRunStore()
+        var config = gridConfig([xs(6)])
+        config.metric = .init(name: "Valid loss")  // the fake trial logs `Valid Loss`
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        let report = try makeAgent(store, sweep, config).run()
+        guard case .configLooksBroken(let message) = report.end else { return XCTFail("\(report.end)") }
+        let runs = try store.runs(sweepID: sweep.id)
+        XCTAssertEqual(runs.count, 3, "the agent stops after its first 3 trials")
+        XCTAssertEqual(runs.map(\.state), [.failed, .failed, .failed])
+        XCTAssertTrue(runs[0].reason?.hasPrefix("metric `Valid loss` never logged; it logged: Train Loss, Valid Loss") ?? false,
+                      runs[0].reason ?? "")
+        XCTAssertTrue(message.contains("metric `Valid loss` never logged"), message)
     }
 
     func testCountRunCapAndTarget() throws {
@@ -327,19 +344,31 @@ final class AgentTests: XCTestCase {
         let command = TrialCommand.builtIn(executable: "/bin/ncf", data: "ratings.tsv")
         let config: [String: ParamValue] = ["lr": .double(0.001), "mlp_dims": .string("16,32,64"), "epochs": .int(10),
                                             "skip_bad_lines": .bool(true), "dropout": .double(1.0), "dims": .list([.int(8), .int(4)])]
-        XCTAssertEqual(command.arguments(config: config, seed: 7, jsonFile: "/tmp/a.json"), [
+        XCTAssertEqual(try command.arguments(config: config, seed: 7, jsonFile: "/tmp/a.json"), [
             "/bin/ncf", "train", "--dims=8,4", "--dropout=1", "--epochs=10", "--lr=0.001", "--mlp_dims=16,32,64",
             "--skip_bad_lines", "--seed=7", "--data=ratings.tsv", "--json",
         ])
-        XCTAssertEqual(command.arguments(config: ["seed": .int(3), "data": .string("x.csv")], seed: 7, jsonFile: ""),
+        XCTAssertEqual(try command.arguments(config: ["seed": .int(3), "data": .string("x.csv")], seed: 7, jsonFile: ""),
                        ["/bin/ncf", "train", "--data=x.csv", "--seed=3", "--json"], "the config's own seed and data win")
+    }
+
+    /// No argv word ever holds a NUL (execve would cut it there, silently changing the value).
+    func testArgumentsNeverHoldANUL() {
+        let config: [String: ParamValue] = ["tag": .string("a\u{0}b"), "list": .list([.string("c\u{0}")])]
+        for command in [TrialCommand.builtIn(executable: "/bin/ncf", data: nil),
+                        .external(program: "p", command: TrialCommand.defaultCommand + ["${args_no_hyphens}", "${args_json}"])] {
+            XCTAssertThrowsError(try command.arguments(config: config, seed: 1, jsonFile: "/tmp/x.json")) { error in
+                XCTAssertEqual((error as? TrialCommandError)?.word, "--list=c\u{0}", "the first such word is named")
+                XCTAssertTrue("\(error)".contains(#"'--list=c\0' holds a NUL character"#), "\(error)")
+            }
+        }
     }
 
     func testCommandMacros() {
         let config: [String: ParamValue] = ["lr": .double(0.01), "flag": .bool(true), "off": .bool(false),
                                             "opt": .map(["b": .int(1)])]
         func args(_ command: [String]) -> [String] {
-            TrialCommand.external(program: "train.py", command: command).arguments(config: config, seed: 1, jsonFile: "/tmp/p.json")
+            (try? TrialCommand.external(program: "train.py", command: command).arguments(config: config, seed: 1, jsonFile: "/tmp/p.json")) ?? []
         }
         XCTAssertEqual(args(TrialCommand.defaultCommand),
                        ["/usr/bin/env", "python3", "train.py", "--flag=true", "--lr=0.01", "--off=false", #"--opt={"b":1}"#])
@@ -352,15 +381,19 @@ final class AgentTests: XCTestCase {
         XCTAssertFalse(TrialCommand.external(program: "p", command: TrialCommand.defaultCommand).usesJSONFile)
     }
 
-    func testTrialLinesReadMetricsSummariesAndNonFiniteValues() {
-        XCTAssertEqual(TrialLine.parse(#"{"epoch": 3, "Train Loss": 0.91, "name": "x"}"#), .metrics(["epoch": 3, "Train Loss": 0.91]))
-        XCTAssertEqual(TrialLine.parse(#"{"Train Loss": NaN, "b": -Infinity, "c": null, "s": "NaN stays"}"#),
-                       .metrics(["Train Loss": Double?.none, "b": Double?.none, "c": Double?.none]))
-        XCTAssertEqual(TrialLine.parse(#"{"summary": {"Test RMSE": 0.9, "protocol": "p"}}"#),
-                       .summary(text: #"{"Test RMSE":0.9,"protocol":"p"}"#, values: ["Test RMSE": 0.9]))
-        XCTAssertNil(TrialLine.parse("epoch 3/10 loss 0.4"))
-        XCTAssertNil(TrialLine.parse("{broken"))
-        XCTAssertNil(TrialLine.parse("[1, 2]"))
+    func testBuiltInTrialsKeepTheEpochTheSweepRanksThemBy() throws {
+        let metric = SweepConfig.Metric(name: "Valid HR@10", goal: .maximize)
+        let command = TrialCommand.builtIn(executable: "/bin/ncf", data: nil, metric: metric)
+        XCTAssertEqual(try command.arguments(config: ["epochs": .int(2)], seed: 1, jsonFile: ""),
+                       ["/bin/ncf", "train", "--epochs=2", "--seed=1", "--select_metric=Valid HR@10", "--select_goal=maximize", "--json"])
+        XCTAssertEqual(try command.arguments(config: ["select_metric": .string("Valid NDCG@10")], seed: 1, jsonFile: ""),
+                       ["/bin/ncf", "train", "--select_metric=Valid NDCG@10", "--seed=1", "--json"], "the config's own choice wins")
+    }
+
+    func testParameterValuesForPeopleAreRounded() {
+        XCTAssertEqual(TrialCommand.displayText(.double(0.007900491811886342)), "0.0079")
+        XCTAssertEqual(TrialCommand.flagText(.double(0.007900491811886342)), "0.007900491811886342")
+        XCTAssertEqual(TrialCommand.displayText(.int(64)), "64")
     }
 
     // MARK: - Steering (ncf sweep stop|cancel|pause|resume)

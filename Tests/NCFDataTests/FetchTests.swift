@@ -92,9 +92,19 @@ final class FetchTests: XCTestCase {
 
     /// Fetches movielens-100k from `server` at `path` into this test's cache.
     private func fetch(_ server: LoopbackHTTPServer, path: String = "/x.zip", sha256: String = ZipFixtures.infoZipSHA256,
-                       force: Bool = false, timeout: Double = 10, log: ((String) -> Void)? = nil) throws -> FetchResult {
-        let options = FetchOptions(url: server.baseURL + path, sha256: sha256, cacheDirectory: cache, force: force, timeout: timeout)
+                       force: Bool = false, timeout: Double = 10, totalTimeout: Double? = nil,
+                       maximumDownloadBytes: Int = FetchOptions.defaultMaximumDownloadBytes,
+                       log: ((String) -> Void)? = nil) throws -> FetchResult {
+        var options = FetchOptions(url: server.baseURL + path, sha256: sha256, cacheDirectory: cache, force: force, timeout: timeout)
+        options.totalTimeout = totalTimeout
+        options.maximumDownloadBytes = maximumDownloadBytes
         return try Fetcher.fetch(.movielens100k, options: options, log: log ?? { _ in })
+    }
+
+    /// Files named like URLSession's download scratch files (`UUID.tmp`) in the temporary directory.
+    private func scratchDownloads() -> Set<String> {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []
+        return Set(names.filter { $0.hasSuffix(".tmp") && UUID(uuidString: String($0.dropLast(4))) != nil })
     }
 
     /// Everything under the cache directory (hidden files included), relative, sorted.
@@ -213,6 +223,46 @@ final class FetchTests: XCTestCase {
         XCTAssertEqual(server.requestCount(for: "/x.zip"), 1, "the request reached the server before the timeout")
         XCTAssertTrue(error?.description.contains("--timeout") ?? false)
         XCTAssertEqual(cacheContents(), [])
+    }
+
+    /// A server that keeps sending a byte now and then never trips the idle timeout; the whole
+    /// transfer's limit stops it, and the message gives that limit.
+    func testDrippingServerHitsTheWholeTransferLimit() throws {
+        let server = try LoopbackHTTPServer(routes: ["/x.zip": .drip(ZipFixtures.infoZip, chunk: 1, interval: 0.1)])
+        defer { server.stop() }
+        let before = scratchDownloads()
+        let error = assertFetchError { try fetch(server, timeout: 1, totalTimeout: 1.5) }
+        XCTAssertEqual(error, .timedOut(url: server.baseURL + "/x.zip", seconds: 1.5))
+        XCTAssertTrue(error?.description.contains("1.5 s") ?? false, error?.description ?? "")
+        XCTAssertEqual(cacheContents(), [])
+        XCTAssertEqual(scratchDownloads().subtracting(before), [])
+    }
+
+    /// A body over the size cap is refused (announced by Content-Length or counted as it arrives),
+    /// and nothing is left behind.
+    func testDownloadOverTheSizeCapIsRefused() throws {
+        let body = [UInt8](repeating: 7, count: 5_000)
+        let server = try LoopbackHTTPServer(routes: ["/x.zip": .ok(body), "/drip.zip": .drip(body, chunk: 1_000, interval: 0.01)])
+        defer { server.stop() }
+        let before = scratchDownloads()
+        for path in ["/x.zip", "/drip.zip"] {
+            let error = assertFetchError { try fetch(server, path: path, maximumDownloadBytes: 1_000) }
+            XCTAssertEqual(error, .downloadTooLarge(url: server.baseURL + path, limit: 1_000))
+            XCTAssertTrue(error?.description.contains(path) ?? false)
+        }
+        XCTAssertEqual(cacheContents(), [])
+        XCTAssertEqual(scratchDownloads().subtracting(before), [])
+    }
+
+    /// Failed downloads (an error status, a timeout) leave no scratch file anywhere.
+    func testFailedDownloadsLeaveNoTemporaryFiles() throws {
+        let server = try LoopbackHTTPServer(routes: ["/gone.zip": .status(404), "/slow.zip": .drip(ZipFixtures.infoZip, chunk: 10, interval: 0.2)])
+        defer { server.stop() }
+        let before = scratchDownloads()
+        XCTAssertEqual(assertFetchError { try fetch(server, path: "/gone.zip") }, .httpStatus(url: server.baseURL + "/gone.zip", status: 404))
+        XCTAssertNotNil(assertFetchError { try fetch(server, path: "/slow.zip", timeout: 1, totalTimeout: 0.5) })
+        XCTAssertEqual(cacheContents(), [])
+        XCTAssertEqual(scratchDownloads().subtracting(before), [])
     }
 
     func testArchiveWithoutTheRatingsFile() throws {

@@ -345,3 +345,149 @@ final class ZipTests: XCTestCase {
         XCTAssertEqual(path, "/nonexistent/x.zip")
     }
 }
+
+// MARK: - Zip bombs
+
+/// Raw deflate streams of zeros, written by hand (fixed Huffman codes: one literal 0, then copies
+/// of 258 bytes at distance 1), so a test can make a real, tiny, highly compressed entry.
+enum ZeroDeflate {
+    /// A raw deflate stream (no zlib header) that inflates to `count` zero bytes (`count >= 1`).
+    static func stream(zeros count: Int) -> [UInt8] {
+        var bits = BitWriter()
+        bits.write(1, count: 1)          // BFINAL
+        bits.write(1, count: 2)          // BTYPE = 01, fixed Huffman
+        bits.writeCode(0b0011_0000, length: 8)   // literal 0
+        var left = count - 1
+        while left > 0 {
+            // Lengths 3...258; 258 is code 285 (8 bits, no extra), others use codes 257... with extras.
+            if left >= 258 {
+                bits.writeCode(0b1100_0101, length: 8)  // length 258 (code 285)
+                bits.writeCode(0, length: 5)             // distance 1 (code 0)
+                left -= 258
+            } else {
+                bits.writeCode(0b0011_0000, length: 8)  // one more literal 0
+                left -= 1
+            }
+        }
+        bits.writeCode(0, length: 7)     // end of block (code 256)
+        return bits.bytes
+    }
+
+    private struct BitWriter {
+        var bytes: [UInt8] = []
+        private var used = 8
+
+        /// Writes `count` bits of `value`, least significant first (header fields).
+        mutating func write(_ value: UInt32, count: Int) {
+            for k in 0..<count { bit(UInt8((value >> UInt32(k)) & 1)) }
+        }
+
+        /// Writes a Huffman code, most significant bit first.
+        mutating func writeCode(_ code: UInt32, length: Int) {
+            for k in stride(from: length - 1, through: 0, by: -1) { bit(UInt8((code >> UInt32(k)) & 1)) }
+        }
+
+        private mutating func bit(_ b: UInt8) {
+            if used == 8 { bytes.append(0); used = 0 }
+            bytes[bytes.count - 1] |= b << UInt8(used)
+            used += 1
+        }
+    }
+}
+
+/// A zip whose central directory lists `names`, every one pointing at the same local header and
+/// deflate stream (the overlapping-entries trick that multiplies one stream's output).
+func overlappingZip(names: [String], zeros: Int) -> [UInt8] {
+    let stream = ZeroDeflate.stream(zeros: zeros)
+    let crc = ZipArchive.crc32([UInt8](repeating: 0, count: zeros))
+    var out: [UInt8] = []
+    func le16(_ x: Int, _ o: inout [UInt8]) { o += [UInt8(x & 0xFF), UInt8((x >> 8) & 0xFF)] }
+    func le32(_ x: UInt32, _ o: inout [UInt8]) { for k in 0..<4 { o.append(UInt8((x >> (8 * UInt32(k))) & 0xFF)) } }
+    let first = Array(names[0].utf8)
+    le32(0x0403_4b50, &out); le16(20, &out); le16(0, &out); le16(8, &out); le16(0, &out); le16(0x21, &out)
+    le32(crc, &out); le32(UInt32(stream.count), &out); le32(UInt32(zeros), &out)
+    le16(first.count, &out); le16(0, &out)
+    out += first + stream
+    var central: [UInt8] = []
+    for name in names {
+        let n = Array(name.utf8)
+        le32(0x0201_4b50, &central); le16(0x031E, &central); le16(20, &central); le16(0, &central); le16(8, &central)
+        le16(0, &central); le16(0x21, &central)
+        le32(crc, &central); le32(UInt32(stream.count), &central); le32(UInt32(zeros), &central)
+        le16(n.count, &central); le16(0, &central); le16(0, &central); le16(0, &central); le16(0, &central)
+        le32(0, &central); le32(0, &central)
+        central += n
+    }
+    let cdOffset = out.count
+    out += central
+    le32(0x0605_4b50, &out); le16(0, &out); le16(0, &out); le16(names.count, &out); le16(names.count, &out)
+    le32(UInt32(central.count), &out); le32(UInt32(cdOffset), &out); le16(0, &out)
+    return out
+}
+
+final class ZipBombTests: XCTestCase {
+    /// The hand-made deflate stream really inflates to zeros (the fixture the bomb tests rely on).
+    func testZeroDeflateFixtureInflates() throws {
+        let zeros = 100_000
+        let zip = overlappingZip(names: ["z"], zeros: zeros)
+        let archive = try ZipArchive(bytes: zip, path: "z.zip")
+        XCTAssertLessThan(zip.count, 1_000)
+        XCTAssertEqual(try archive.contents(of: archive.entries[0]), [UInt8](repeating: 0, count: zeros))
+    }
+
+    /// Entries sharing one compressed stream are refused as a whole, before anything is written.
+    func testOverlappingEntriesAreRefused() throws {
+        let dir = try ReaderFixtureDirectory()
+        let zip = overlappingZip(names: ["a", "b", "c"], zeros: 10_000)
+        let archive = try ZipArchive(bytes: zip, path: "overlap.zip")
+        let out = dir.url.appendingPathComponent("out")
+        let error = assertFetchError { try archive.extract(to: out) }
+        guard case .badZip(let path, let reason)? = error else { return XCTFail("got \(String(describing: error))") }
+        XCTAssertEqual(path, "overlap.zip")
+        XCTAssertTrue(reason.contains("overlap"), reason)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? [], [])
+    }
+
+    /// The recorded sizes of all entries together may not pass the limit; checked before writing.
+    func testTotalUncompressedSizeIsCapped() throws {
+        let dir = try ReaderFixtureDirectory()
+        let entries = (0..<3).map { TestZipWriter.Entry("f\($0)", String(repeating: "x", count: 400)) }
+        let archive = try ZipArchive(bytes: TestZipWriter(entries).bytes(), path: "big.zip")
+        let out = dir.url.appendingPathComponent("out")
+        let error = assertFetchError { try archive.extract(to: out, maximumTotalSize: 1_000) }
+        XCTAssertEqual(error, .zipTooLarge(path: "big.zip", bytes: 1_200, limit: 1_000))
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? [], [])
+        // Under the limit it unpacks.
+        XCTAssertEqual(try archive.extract(to: out, maximumTotalSize: 1_200).count, 3)
+    }
+
+    /// A deflate bomb: 4 MB of zeros from a few kB, over a 1 MB limit.
+    func testDeflateBombOverTheLimitIsRefused() throws {
+        let dir = try ReaderFixtureDirectory()
+        let archive = try ZipArchive(bytes: overlappingZip(names: ["bomb"], zeros: 4_000_000), path: "bomb.zip")
+        let out = dir.url.appendingPathComponent("out")
+        let error = assertFetchError { try archive.extract(to: out, maximumTotalSize: 1 << 20) }
+        XCTAssertEqual(error, .zipTooLarge(path: "bomb.zip", bytes: 4_000_000, limit: 1 << 20))
+        XCTAssertTrue(error?.description.contains("bomb.zip") ?? false)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("bomb").path))
+    }
+
+    /// A stream that inflates to more than its recorded size stops at the recorded size: the file
+    /// is never longer than the archive claims.
+    func testStreamLongerThanRecordedIsRefused() throws {
+        let dir = try ReaderFixtureDirectory()
+        var zip = overlappingZip(names: ["z"], zeros: 50_000)
+        // Record 1,000 bytes (local header at 22, central directory at cdOffset + 24).
+        func put32(_ x: UInt32, at i: Int) { for k in 0..<4 { zip[i + k] = UInt8((x >> (8 * UInt32(k))) & 0xFF) } }
+        let cd = zip.count - 22 - (46 + 1)
+        put32(1_000, at: 22)
+        put32(1_000, at: cd + 24)
+        let archive = try ZipArchive(bytes: zip, path: "long.zip")
+        let out = dir.url.appendingPathComponent("out")
+        let error = assertFetchError { try archive.extract(to: out) }
+        guard case .badZip(_, let reason)? = error else { return XCTFail("got \(String(describing: error))") }
+        XCTAssertTrue(reason.contains("more than"), reason)
+        let attributes = try? FileManager.default.attributesOfItem(atPath: out.appendingPathComponent("z").path)
+        XCTAssertLessThanOrEqual((attributes?[.size] as? Int) ?? 0, 1_000)
+    }
+}

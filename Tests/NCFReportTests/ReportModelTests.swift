@@ -25,7 +25,7 @@ final class ReportFixture {
     /// - Parameter storedText: the config text the store keeps (default: `yaml`); text that does
     ///   not parse makes the report infer the parameters from the runs.
     init(yaml: String, storedText: String? = nil) throws {
-        config = try SweepConfig.parse(yaml: yaml, file: "test", trainerFlags: nil).config
+        config = try SweepConfig.parse(yaml: yaml, file: "test", trainer: nil).config
         sweep = try store.createSweep(configText: storedText ?? yaml, seed: 7, now: clock)
     }
 

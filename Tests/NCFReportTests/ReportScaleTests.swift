@@ -147,4 +147,13 @@ final class ReportScaleTests: XCTestCase {
     func testEscapingCoversMarkupAndQuotes() {
         XCTAssertEqual(htmlEscape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;")
     }
+
+    /// A coordinate from an extreme logged value (±1e300 on a learning curve) is clamped, not an
+    /// overflow trap.
+    func testExtremeCoordinatesAreClamped() {
+        XCTAssertEqual(coord(1e300), "1000000000")
+        XCTAssertEqual(coord(-1e300), "-1000000000")
+        XCTAssertEqual(coord(12.34), "12.3")
+        XCTAssertEqual(coord(-0.24), "-0.2")
+    }
 }

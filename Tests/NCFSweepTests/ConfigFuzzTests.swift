@@ -71,14 +71,14 @@ final class ConfigFuzzTests: XCTestCase {
         var parses = 0, accepted = 0, rejected = 0, problems = 0
         for (k, name) in files.enumerated() {
             let original = try String(contentsOf: Self.sweepsDirectory.appendingPathComponent(name), encoding: .utf8)
-            XCTAssertNoThrow(try SweepConfig.parse(yaml: original, file: name, trainerFlags: Self.trainerFlags), "\(name) itself loads")
+            XCTAssertNoThrow(try SweepConfig.parse(yaml: original, file: name, trainer: .flags(Self.trainerFlags)), "\(name) itself loads")
             var rng = SplitMix64(seed: 0xC0_F1, stream: UInt64(k))
             for iteration in 0..<Self.iterations {
                 let text = Self.mutate(original, rng: &rng)
                 let file = "fuzz-\(name)"
                 parses += 1
                 do {
-                    _ = try SweepConfig.parse(yaml: text, file: file, trainerFlags: iteration % 2 == 0 ? Self.trainerFlags : nil)
+                    _ = try SweepConfig.parse(yaml: text, file: file, trainer: iteration % 2 == 0 ? .flags(Self.trainerFlags) : nil)
                     accepted += 1
                 } catch let error as SweepError {
                     rejected += 1
@@ -116,7 +116,7 @@ final class ConfigFuzzTests: XCTestCase {
             yaml += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
         }
         yaml += "method: grid\nparameters:\n  x:\n    values: *a9\n"
-        XCTAssertThrowsError(try SweepConfig.parse(yaml: yaml, file: "bomb.yaml", trainerFlags: nil)) { error in
+        XCTAssertThrowsError(try SweepConfig.parse(yaml: yaml, file: "bomb.yaml", trainer: nil)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("bomb.yaml:"), text)
             XCTAssertTrue(text.contains("aliases"), text)
@@ -129,7 +129,7 @@ final class ConfigFuzzTests: XCTestCase {
         let flow = "method: grid\nparameters:\n  x:\n    values: " + String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000) + "\n"
         let block = "method: grid\nparameters:\n  x:\n    values: " + String(repeating: "- ", count: 20_000) + "1\n"
         for (name, yaml) in [("flow.yaml", flow), ("block.yaml", block)] {
-            XCTAssertThrowsError(try SweepConfig.parse(yaml: yaml, file: name, trainerFlags: nil), name) { error in
+            XCTAssertThrowsError(try SweepConfig.parse(yaml: yaml, file: name, trainer: nil), name) { error in
                 let text = "\(error)"
                 XCTAssertTrue(text.contains("\(name):4:"), text)
             }

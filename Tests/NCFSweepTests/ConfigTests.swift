@@ -8,7 +8,7 @@ final class ConfigTests: XCTestCase {
     // MARK: - Helpers
 
     private func config(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) throws -> SweepConfig {
-        let report = SweepConfig.check(yaml: yaml, file: "t.yaml", trainerFlags: nil)
+        let report = SweepConfig.check(yaml: yaml, file: "t.yaml", trainer: nil)
         XCTAssertEqual(report.errors, [], "unexpected problems", file: file, line: line)
         return try XCTUnwrap(report.config, file: file, line: line)
     }
@@ -90,7 +90,7 @@ final class ConfigTests: XCTestCase {
     /// yes/no/on/off are YAML 1.1 booleans, as W&B's PyYAML reads them: a 2-point grid, with a warning per word.
     func testYAML11BooleansAreBooleansWithAWarning() throws {
         let report = SweepConfig.check(yaml: "method: grid\nparameters:\n  f:\n    values: [yes, no, on, off, true, \"yes\"]\n",
-                                       file: "t.yaml", trainerFlags: nil)
+                                       file: "t.yaml", trainer: nil)
         XCTAssertEqual(report.errors, [])
         XCTAssertEqual(report.config?.parameters[0].spec,
                        .categorical([.bool(true), .bool(false), .bool(true), .bool(false), .bool(true), .string("yes")], probabilities: nil))
@@ -171,14 +171,14 @@ final class ConfigTests: XCTestCase {
             parameters: {lr: {min: 0.1, max: 1.0}}
             """.write(toFile: path, atomically: true, encoding: .utf8)
         // A parameter that is no ncf flag is fine for another program.
-        let (c, warnings) = try SweepConfig.load(path: path, trainerFlags: ["epochs"])
+        let (c, warnings) = try SweepConfig.load(path: path, trainer: .flags(["epochs"]))
         XCTAssertEqual(c.command, ["${env}", "python3", "${program}", "${args}", "5"])
         XCTAssertFalse(c.usesBuiltInTrainer)
         XCTAssertEqual(warnings, [])
     }
 
     func testLoadOfMissingFileIsUnreadable() {
-        XCTAssertThrowsError(try SweepConfig.load(path: "/nonexistent/x.yaml", trainerFlags: nil)) { error in
+        XCTAssertThrowsError(try SweepConfig.load(path: "/nonexistent/x.yaml", trainer: nil)) { error in
             XCTAssertEqual(error as? SweepError, .unreadableFile(path: "/nonexistent/x.yaml", reason: "no such file"))
         }
     }
@@ -206,7 +206,7 @@ final class ConfigTests: XCTestCase {
         var counts: [String: Int?] = [:]
         for name in ["ncf.yaml", "grid.yaml", "hyperband.yaml"] {
             let path = Self.packageRoot.appendingPathComponent("Sweeps").appendingPathComponent(name).path
-            let report = SweepConfig.check(path: path, trainerFlags: flags)
+            let report = SweepConfig.check(path: path, trainer: .flags(flags))
             XCTAssertEqual(report.errors, [], name)
             XCTAssertEqual(report.warnings, [], name)
             XCTAssertNotNil(report.config, name)
@@ -214,12 +214,12 @@ final class ConfigTests: XCTestCase {
         }
         XCTAssertEqual(counts["grid.yaml"], 12)
         XCTAssertEqual(counts["ncf.yaml"], .some(nil))
-        let ncf = try SweepConfig.load(path: Self.packageRoot.appendingPathComponent("Sweeps/ncf.yaml").path, trainerFlags: flags).config
+        let ncf = try SweepConfig.load(path: Self.packageRoot.appendingPathComponent("Sweeps/ncf.yaml").path, trainer: .flags(flags)).config
         XCTAssertEqual(ncf.method, .bayes)
         XCTAssertEqual(ncf.metric?.name, "Valid Loss")
         XCTAssertEqual(ncf.parameters.map(\.name), ["batch_size", "dropout", "embed_dim", "epochs", "lr", "mlp_dims", "model"])
         XCTAssertEqual(ncf.parameters.first { $0.name == "lr" }?.spec, .uniform(min: 0.0001, max: 0.01))
-        let hyperband = try SweepConfig.load(path: Self.packageRoot.appendingPathComponent("Sweeps/hyperband.yaml").path, trainerFlags: flags).config
+        let hyperband = try SweepConfig.load(path: Self.packageRoot.appendingPathComponent("Sweeps/hyperband.yaml").path, trainer: .flags(flags)).config
         XCTAssertEqual(hyperband.earlyTerminate, SweepConfig.Hyperband(minIter: 2, eta: 2, strict: true))
         XCTAssertEqual(hyperband.parameters.first { $0.name == "epochs" }?.spec, .constant(.int(20)))
     }

@@ -54,7 +54,7 @@ final class FaultStoreTests: XCTestCase {
             let db = try DatabaseQueue(path: path)
             try db.write { try $0.execute(sql: "UPDATE sweeps SET id = 'v1sweep0'") }
             let sweep = try store.sweep(id: "v1sweep0")
-            let config = try SweepConfig.parse(yaml: Self.v1ConfigText, file: "v1.yaml", trainerFlags: nil).config
+            let config = try SweepConfig.parse(yaml: Self.v1ConfigText, file: "v1.yaml", trainer: nil).config
             var runs: [StoredRun] = []
             for k in 0..<6 {
                 guard case .claimed(let run) = try store.claimRun(ClaimRequest(
@@ -137,7 +137,7 @@ final class FaultStoreTests: XCTestCase {
         XCTAssertEqual(try store.setState(sweepID: sweep.id, sweep.state), .paused)
 
         // The sweep goes on: the given-back points 2 and 3 are claimed again, then it is exhausted.
-        let config = try SweepConfig.parse(yaml: Self.v1ConfigText, file: "v1.yaml", trainerFlags: nil).config
+        let config = try SweepConfig.parse(yaml: Self.v1ConfigText, file: "v1.yaml", trainer: nil).config
         var again: [ParamValue?] = []
         while case .claimed(let run) = try store.claimRun(ClaimRequest(sweepID: sweep.id, config: config, sampler: GridSampler(),
                                                                       agent: "new:1", heartbeatEvery: 1, now: Date())) {
@@ -219,7 +219,7 @@ final class FaultStoreTests: XCTestCase {
         for store in [InMemoryRunStore() as any RunStore, try SQLiteRunStore(path: path, create: true)] {
             let name = store is InMemoryRunStore ? "in-memory" : "sqlite"
             let sweep = try store.createSweep(configText: "", seed: 1, now: Self.t0)
-            let config = try SweepConfig.parse(yaml: Self.v1ConfigText, file: "v1.yaml", trainerFlags: nil).config
+            let config = try SweepConfig.parse(yaml: Self.v1ConfigText, file: "v1.yaml", trainer: nil).config
             guard case .claimed(let run) = try store.claimRun(ClaimRequest(sweepID: sweep.id, config: config, sampler: GridSampler(),
                                                                           agent: "slow:1", heartbeatEvery: 1, now: Self.t0)) else {
                 return XCTFail(name)

@@ -8,7 +8,7 @@ final class ValidationTests: XCTestCase {
     // MARK: - Helpers
 
     private func errors(_ yaml: String, flags: Set<String>? = nil, file: String = "t.yaml") -> [SweepProblem] {
-        SweepConfig.check(yaml: yaml, file: file, trainerFlags: flags).errors
+        SweepConfig.check(yaml: yaml, file: file, trainer: flags.map(BuiltInTrainer.flags)).errors
     }
 
     /// Asserts that exactly one error was found, with this message fragment, line and key.
@@ -96,7 +96,7 @@ final class ValidationTests: XCTestCase {
 
     func testAcceptedButIgnoredKeysWarn() {
         let report = SweepConfig.check(yaml: "method: random\njob: j\nimage_uri: u\napiVersion: v1\nkind: sweep\ncontroller: {type: cloud}\nscheduler: {engine: wandb}\nparameters: {lr: {value: 1}}",
-                                       file: "t.yaml", trainerFlags: nil)
+                                       file: "t.yaml", trainer: nil)
         XCTAssertEqual(report.errors, [])
         XCTAssertEqual(report.warnings.map(\.key), ["job", "image_uri", "controller.type", "scheduler"])
     }
@@ -241,7 +241,7 @@ final class ValidationTests: XCTestCase {
                        line: 7, key: "early_terminate.strict")
         // Both forms with s: the max_iter form is used, with a warning.
         let report = SweepConfig.check(yaml: withMetric + "early_terminate: {type: hyperband, min_iter: 3, max_iter: 27, s: 2}",
-                                       file: "t.yaml", trainerFlags: nil)
+                                       file: "t.yaml", trainer: nil)
         XCTAssertEqual(report.errors, [])
         XCTAssertEqual(report.config?.earlyTerminate, SweepConfig.Hyperband(minIter: nil, maxIter: 27, s: 2))
         XCTAssertEqual(report.warnings.map(\.key), ["early_terminate.min_iter"])
@@ -301,29 +301,73 @@ final class ValidationTests: XCTestCase {
         ])
         XCTAssertEqual(found.map(\.line), [3, 4])
         XCTAssertEqual(found.map(\.kind), [.unknownFlag, .unknownFlag])
-        // `ncf sweep validate` makes them warnings; another program skips the check.
-        let demoted = SweepConfig.check(yaml: yaml, file: "t.yaml", trainerFlags: flags, unknownFlagsAreErrors: false)
-        XCTAssertEqual(demoted.errors, [])
-        XCTAssertEqual(demoted.warnings.count, 2)
-        XCTAssertNotNil(demoted.config)
+        // The same verdict wherever the config is read; `program: ncf` is the built-in trainer too;
+        // a config without the trainer's flags (another program's) skips the check.
         XCTAssertEqual(errors("program: ncf\n" + yaml, flags: flags).count, 2)
         XCTAssertEqual(errors(yaml, flags: nil), [])
     }
 
-    func testMissingProgramFileIsAnErrorBeforeAnythingRuns() throws {
+    func testMissingProgramIsAWarningAndTheBuiltInTrainerRunsWhenEveryParameterIsAFlag() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ncf-val-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let yamlPath = dir.appendingPathComponent("sweep.yaml").path
-        let text = "program: train_missing.py\nmethod: random\nparameters: {lr: {value: 1}}\n"
-        let found = SweepConfig.check(yaml: text, file: yamlPath, trainerFlags: ["epochs"]).errors
-        XCTAssertEqual(found.count, 1)
-        XCTAssertTrue(found.first?.message.hasPrefix("program `train_missing.py` not found") ?? false, found.first?.message ?? "")
-        XCTAssertEqual(found.first?.line, 1)
-        XCTAssertEqual(found.first?.key, "program")
+        // Every parameter a flag: the built-in trainer runs it, and the warning says so.
+        let text = "program: train_missing.py\nmethod: random\nparameters: {epochs: {value: 1}}\n"
+        let report = SweepConfig.check(yaml: text, file: yamlPath, trainer: .flags(["epochs"]))
+        XCTAssertEqual(report.errors, [])
+        XCTAssertEqual(report.warnings.map(\.key), ["program"])
+        let warning = report.warnings.first?.message ?? ""
+        XCTAssertTrue(warning.hasPrefix("program `train_missing.py` not found"), warning)
+        XCTAssertTrue(warning.contains("built-in trainer"), warning)
+        XCTAssertEqual(report.warnings.first?.line, 1)
+        XCTAssertEqual(report.config?.usesBuiltInTrainer, true)
+        // Another program's parameters: still only a warning (an agent elsewhere may have the file).
+        let other = SweepConfig.check(yaml: "program: train_missing.py\nmethod: random\nparameters: {depth: {value: 1}}\n",
+                                      file: yamlPath, trainer: .flags(["epochs"]))
+        XCTAssertEqual(other.errors, [])
+        XCTAssertEqual(other.warnings.map(\.key), ["program"])
+        XCTAssertEqual(other.config?.usesBuiltInTrainer, false)
         // Beside the YAML file it is found, whatever the working directory.
         try "".write(to: dir.appendingPathComponent("train_missing.py"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(SweepConfig.check(yaml: text, file: yamlPath, trainerFlags: ["epochs"]).errors, [])
+        let found = SweepConfig.check(yaml: text, file: yamlPath, trainer: .flags(["epochs"]))
+        XCTAssertEqual(found.warnings, [])
+        XCTAssertEqual(found.config?.usesBuiltInTrainer, false)
+    }
+
+    // MARK: - The metric
+
+    func testBuiltInTrainerMetricMustBeOneItLogs() {
+        let flags: Set<String> = ["lr", "epochs", "task", "topk", "format"]
+        func metricErrors(_ metric: String, _ parameters: String = "lr: {value: 0.1}") -> [String] {
+            errors("method: random\nmetric: {name: \(metric), goal: minimize}\nparameters:\n  \(parameters)\n", flags: flags)
+                .map(\.message)
+        }
+        XCTAssertEqual(metricErrors("Valid Loss"), [])
+        XCTAssertEqual(metricErrors("Valid RMSE"), [])
+        let typo = metricErrors("Valid loss")
+        XCTAssertEqual(typo, ["metric `Valid loss` is not logged by the built-in trainer for every run of this sweep (not for rating task, topk 10); did you mean `Valid Loss`?"])
+        XCTAssertTrue(metricErrors("val_loss").first?.hasSuffix("did you mean `Valid Loss`?") ?? false)
+        // Ranking metrics need the implicit task; HR@K needs that K.
+        XCTAssertEqual(metricErrors("HR@10", "task: {value: implicit}").count, 1)
+        XCTAssertTrue(metricErrors("HR@10", "task: {value: implicit}").first?.hasSuffix("did you mean `Valid HR@10`?") ?? false)
+        XCTAssertEqual(metricErrors("Valid HR@10", "task: {value: implicit}"), [])
+        XCTAssertEqual(metricErrors("Valid HR@10", "format: {value: ncf}"), [], "ncf files default to the implicit task")
+        XCTAssertTrue(metricErrors("Valid HR@20", "task: {value: implicit}").first?.contains("did you mean `Valid HR@10`?") ?? false)
+        XCTAssertEqual(metricErrors("Valid HR@20", "topk: {value: 20}\n  task: {value: implicit}"), [])
+        XCTAssertEqual(metricErrors("Valid HR@20", "topk: {values: [10, 20]}\n  task: {value: implicit}").count, 1,
+                       "topk 10 runs would not log it")
+        let rating = errors("method: random\nmetric: {name: Valid HR@10}\nparameters: {lr: {value: 0.1}}\n", flags: flags)
+        XCTAssertEqual(rating.count, 1)
+        XCTAssertTrue(rating.first?.hint.hasPrefix("the implicit task logs it (set `task: {value: implicit}`)") ?? false, rating.first?.hint ?? "")
+        // Test metrics never steer a sweep.
+        let test = errors("method: random\nmetric: {name: Test RMSE, goal: minimize}\nparameters: {lr: {value: 0.1}}\n", flags: flags)
+        XCTAssertEqual(test.count, 1)
+        XCTAssertTrue(test.first?.hint.hasPrefix("test metrics are measured once") ?? false, test.first?.hint ?? "")
+        XCTAssertEqual(test.first?.key, "metric.name")
+        XCTAssertEqual(test.first?.line, 2)
+        // Another program's metric is its own business.
+        XCTAssertEqual(errors("method: random\nmetric: {name: val_acc, goal: maximize}\nparameters: {lr: {value: 0.1}}\n", flags: nil), [])
     }
 
     // MARK: - Gathering
@@ -341,7 +385,7 @@ final class ValidationTests: XCTestCase {
                 probabilities: [0.9, 0.9]
             early_terminate: {type: hyperband, min_iter: 3}
             """
-        XCTAssertThrowsError(try SweepConfig.parse(yaml: yaml, file: "s.yaml", trainerFlags: nil)) { error in
+        XCTAssertThrowsError(try SweepConfig.parse(yaml: yaml, file: "s.yaml", trainer: nil)) { error in
             guard case SweepError.invalidConfig(let problems) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(problems.map(\.line), [1, 2, 5, 9, 10])
             XCTAssertEqual(problems.map(\.key), ["metric", "trials", "parameters.lr", "parameters.opt.probabilities", "early_terminate"])
@@ -350,6 +394,17 @@ final class ValidationTests: XCTestCase {
             XCTAssertTrue(text.contains("\n  s.yaml:2: trials: unknown key `trials`; did you mean `run_cap`? (valid keys at the top level:"), text)
             XCTAssertEqual((error as? LocalizedError)?.errorDescription, text)
         }
+    }
+
+    /// A NUL cannot travel in a command line (the kernel would cut the argument there): a value,
+    /// `program` or a `command` word holding one is refused, naming its key.
+    func testANULInAValueOrCommandIsRefusedNamingTheKey() {
+        assertOneError(withParameter(#"value: "a\0b""#), "NUL", line: 4, key: "parameters.p.value")
+        assertOneError(withParameter(#"values: [ok, "x\0y"]"#), "NUL", line: 4, key: "parameters.p.values[1]")
+        assertOneError(withParameter("value: {inner: \"x\\0\"}"), "NUL", line: 4, key: "parameters.p.value.inner")
+        assertOneError("method: random\nparameters: {p: {value: 1}}\nprogram: ncf\ncommand: [\"${program}\", \"a\\0\"]",
+                       "NUL", line: 4, key: "command[1]")
+        XCTAssertTrue(errors(withParameter(#"value: "a\u0001b""#)).isEmpty, "other control characters are values like any")
     }
 
     func testProblemDescriptionFormat() {

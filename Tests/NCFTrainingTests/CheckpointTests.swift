@@ -80,6 +80,23 @@ final class CheckpointTests: XCTestCase {
 
     // MARK: - Round trips
 
+    /// Ids are exact bytes: the NFC and NFD spellings of "é" are two ids that survive a round trip.
+    func testCanonicallyEquivalentIDsStayDistinct() throws {
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        let checkpoint = Checkpoint(metadataJSON: "{}", userIDs: [nfc, nfd], itemIDs: [nfd, nfc], tensors: [])
+        let back = try Checkpoint.decode(checkpoint.encoded(), path: "ids.ncf")
+        XCTAssertEqual(back.userIDs.map { Array($0.utf8) }, [Array(nfc.utf8), Array(nfd.utf8)])
+        XCTAssertEqual(back.itemIDs.map { Array($0.utf8) }, [Array(nfd.utf8), Array(nfc.utf8)])
+        XCTAssertEqual(back.userMap.index(of: nfd), 1)
+        // The same spelling twice is still a duplicate.
+        var dup = Checkpoint(metadataJSON: "{}", userIDs: [nfc, "other"], itemIDs: [], tensors: []).encoded()
+        let other = dup.indices.first { Array(dup[$0..<min(dup.count, $0 + 5)]) == Array("other".utf8) }!
+        dup.replaceSubrange(other..<(other + 5), with: Array(nfc.utf8))
+        XCTAssertEqual(nfc.utf8.count, 5, "the swap below keeps the layout")
+        refreshChecksum(&dup)
+        XCTAssertTrue(corruptReason(decodeError(dup)).contains("occurs twice"), corruptReason(decodeError(dup)))
+    }
+
     func testRoundTripThroughAFile() throws {
         let original = sample()
         let p = path("model.ncfmodel")

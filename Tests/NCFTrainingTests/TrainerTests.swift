@@ -84,7 +84,7 @@ final class TrainerTests: XCTestCase {
         let bestIndex = validLosses.indices.min { validLosses[$0] < validLosses[$1] }!
         XCTAssertEqual(summary.bestEpoch, bestIndex + 1)
         // Re-evaluating the kept weights reproduces the best epoch's validation metrics exactly.
-        let evaluator = Evaluator(prefix: "Valid", pairs: dataset.validPairs, ranking: dataset.validRanking,
+        let evaluator = Evaluator(split: .valid, pairs: dataset.validPairs, ranking: dataset.validRanking,
                                   dataset: dataset, k: config.topk)
         XCTAssertEqual(evaluator.evaluate(trainer.model), summary.validMetrics)
         XCTAssertEqual(summary.validMetrics[metric: "Valid Loss"], validLosses[bestIndex])

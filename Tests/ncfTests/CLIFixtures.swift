@@ -32,6 +32,11 @@ class CLITestCase: XCTestCase {
         try Self.located.get().run(arguments, in: tmp)
     }
 
+    /// Runs `ncf` with `arguments` in another working directory.
+    func ncf(_ arguments: [String], in directory: URL) throws -> CLIResult {
+        try Self.located.get().run(arguments, in: directory)
+    }
+
     /// Runs `ncf` and fails the test (returning the result anyway) unless it exits 0.
     @discardableResult
     func ncfSucceeds(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLIResult {
@@ -137,7 +142,8 @@ func jsonLines(_ result: CLIResult, file: StaticString = #filePath, line: UInt =
 func trainingRecords(_ result: CLIResult, file: StaticString = #filePath, line: UInt = #line)
     -> (epochs: [[String: Any]], summary: [String: Any])
 {
-    let objects = jsonLines(result, file: file, line: line)
+    // The opening config record is not an epoch.
+    let objects = jsonLines(result, file: file, line: line).filter { !($0.count == 1 && $0["config"] != nil) }
     guard let last = objects.last, let summary = last["summary"] as? [String: Any] else {
         XCTFail("the last stdout line is not {\"summary\": {...}}:\n\(result)", file: file, line: line)
         return (objects, [:])

@@ -1,5 +1,6 @@
 import Foundation
 import NCFTestSupport
+import NCFTraining
 import XCTest
 
 /// `--save`, then `ncf eval` and `ncf recommend` on the saved file; damaged and misplaced files.
@@ -127,6 +128,47 @@ final class ModelFileTests: CLITestCase {
         XCTAssertTrue(try ncfFails(["eval", "--model", truncated.path]).contains("truncated.ncf"))
         XCTAssertTrue(try ncfFails(["eval", "--model", data]).contains("ratings.tsv"))
         XCTAssertTrue(try ncfFails(["eval", "--model", tmp.appendingPathComponent("none.ncf").path]).contains("none.ncf"))
+    }
+
+    /// A model file with a valid checksum but hostile sizes in its metadata is refused with a
+    /// message naming the file, before anything of that size is allocated (no trap, no 1 TB
+    /// allocation attempt).
+    func testHostileMetadataWithValidChecksumIsRefused() throws {
+        let data = try writeTinyRatings()
+        let model = tmp.appendingPathComponent("model.ncf").path
+        try ncfSucceeds(["--data", data, "--task", "implicit", "--split", "loo", "--eval_negatives", "5",
+                         "--save", model] + smallFlags)
+        let original = try Checkpoint.read(from: model)
+        let edits: [(String, (inout [String: Any]) -> Void)] = [
+            ("embedDim-1", { $0["model"] = self.edited($0["model"], "embedDim", -1) }),
+            ("embedDim0", { $0["model"] = self.edited($0["model"], "embedDim", 0) }),
+            ("embedDim2e31", { $0["model"] = self.edited($0["model"], "embedDim", 1 << 31) }),
+            ("embedDim1e6", { $0["model"] = self.edited($0["model"], "embedDim", 1_000_000) }),
+            ("mlpDims-5", { $0["model"] = self.edited($0["model"], "mlpDims", [-5]) }),
+            ("mlpDims1e9", { $0["model"] = self.edited($0["model"], "mlpDims", [1_000_000_000, 4]) }),
+            ("numUsers-3", { $0["model"] = self.edited($0["model"], "numUsers", -3) }),
+            ("numItems2e40", { $0["model"] = self.edited($0["model"], "numItems", 1 << 40) }),
+            ("topk0", { $0["train"] = self.edited($0["train"], "topk", 0) }),
+        ]
+        for (name, edit) in edits {
+            var meta = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(original.metadataJSON.utf8)) as? [String: Any])
+            edit(&meta)
+            var hostile = original
+            hostile.metadataJSON = String(decoding: try JSONSerialization.data(withJSONObject: meta), as: UTF8.self)
+            let path = tmp.appendingPathComponent("hostile-\(name).ncf").path
+            try hostile.write(to: path)
+            for command in [["eval", "--model", path], ["recommend", "--model", path, "--user", "u1"]] {
+                let stderr = try ncfFails(command)
+                XCTAssertTrue(stderr.contains("hostile-\(name).ncf"), "\(command): \(stderr)")
+                XCTAssertTrue(stderr.contains("Retrain") || stderr.contains("retrain"), "\(command): no hint: \(stderr)")
+            }
+        }
+    }
+
+    private func edited(_ object: Any?, _ key: String, _ value: Any) -> [String: Any] {
+        var dict = object as? [String: Any] ?? [:]
+        dict[key] = value
+        return dict
     }
 
     func testSaveIntoMissingDirectoryFailsBeforeTraining() throws {

@@ -148,9 +148,10 @@ final class ReliabilityFileTests: ReliabilityTestCase {
 
     // MARK: - Memory
 
-    /// `--embed_dim 1000000` on the bundled data is refused before the model is allocated, with
-    /// the memory it would need.
+    /// `--embed_dim 1000000` on the bundled-size synthetic data is refused before the model is
+    /// allocated, with the memory it would need.
     func testAnAbsurdEmbeddingSizeIsRefusedWithTheMemoryItNeeds() throws {
+        try ncfSucceeds(["data", "synth"])
         let stderr = try ncfFails(["train", "--embed_dim", "1000000", "--epochs", "1"])
         XCTAssertTrue(stderr.contains("this model would need"), stderr)
         XCTAssertNotNil(stderr.range(of: #"would need [0-9.]+ GB of memory"#, options: .regularExpression), stderr)

@@ -135,6 +135,21 @@ final class ReportCLITests: SweepProcessTestCase {
         XCTAssertTrue(stderr.contains("holds no JSON line"), stderr)
     }
 
+    /// One line with an invalid UTF-8 byte is skipped with a warning naming it; the rest of the
+    /// log is still reported.
+    func testRunReportSkipsALineOfInvalidUTF8() throws {
+        var bytes = Array(#"{"epoch": 1, "Train Loss": 1.2, "Valid Loss": 1.1, "seconds": 0.4}"#.utf8) + [10]
+        bytes += Array(#"{"epoch": 2, "Train Loss": 0.9, "note": "caf"#.utf8) + [0xE9] + Array(#""}"#.utf8) + [10]
+        bytes += Array(#"{"epoch": 3, "Train Loss": 0.8, "Valid Loss": 0.9, "seconds": 0.4}"#.utf8) + [10]
+        bytes += Array(#"{"summary": {"Test RMSE": 0.96, "best_epoch": 3}}"#.utf8) + [10]
+        try Data(bytes).write(to: tmp.appendingPathComponent("bad.jsonl"))
+        let result = try ncfSucceeds(["report", "bad.jsonl"])
+        XCTAssertTrue(result.stdout.contains("bad.html: 2 epoch lines, best epoch 3"), result.description)
+        XCTAssertTrue(result.stderr.contains("bad.jsonl:2"), "the warning names the line:\n\(result)")
+        XCTAssertTrue(result.stderr.contains("UTF-8"), result.description)
+        XCTAssertTrue(try read("bad.html").contains("Test RMSE"))
+    }
+
     // MARK: - Terminal output
 
     func testStatusShowsRunningRunsAndTheAgentPrintsPlainLinesWhenRedirected() throws {
@@ -146,10 +161,12 @@ final class ReportCLITests: SweepProcessTestCase {
         // A run left running (as if its agent were busy): status shows its epoch and metric.
         let db = try SQLiteRunStore(path: store, create: false)
         let sweep = try db.sweep(id: id)
-        let config = try SweepConfig.parse(yaml: sweep.configText, file: "t", trainerFlags: nil).config
+        let config = try SweepConfig.parse(yaml: sweep.configText, file: "t", trainer: nil).config
         var claimConfig = config
         claimConfig.method = .random
         claimConfig.runCap = nil
+        // A point the sweep has not run (random search never repeats a run's config).
+        claimConfig.parameters = [Parameter(name: "x", spec: .categorical([.int(7)], probabilities: nil))]
         guard case .claimed(let run) = try db.claimRun(ClaimRequest(sweepID: id, config: claimConfig, sampler: RandomSampler(),
                                                                      agent: "elsewhere:1", heartbeatEvery: 10, now: Date())) else {
             return XCTFail("no claim")

@@ -170,7 +170,7 @@ final class SweepCLITests: SweepProcessTestCase {
         XCTAssertEqual(runs.count, 4, "all four points ran")
         for run in runs {
             XCTAssertEqual(run.state, .failed)
-            XCTAssertTrue(run.reason?.hasPrefix("non-finite loss (exit code 1): training diverged: the loss is") ?? false,
+            XCTAssertTrue(run.reason?.hasPrefix("non-finite loss (exit code 4): training diverged: the loss is") ?? false,
                           run.reason ?? "nil")
         }
     }
@@ -375,6 +375,12 @@ final class SweepCLITests: SweepProcessTestCase {
 
     func testStopPauseResumeCancelAndDeleteFromTheCommandLine() throws {
         let id = try createSweep(try writeConfig(parameters: grid(3)))
+        // Created with --count 0: running, but nobody works on it, and status and report say so.
+        let idle = try ncfSucceeds(["sweep", "status", id, "--store", store])
+        XCTAssertTrue(idle.stdout.contains("— running, but no agent is working on it now"), idle.description)
+        try ncfSucceeds(["sweep", "report", id, "--store", store, "-o", "idle.html"])
+        let page = try String(contentsOf: tmp.appendingPathComponent("idle.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("sweep running, but no agent is working on it now"), "the report's header says no agent is running")
         let paused = try ncfSucceeds(["sweep", "pause", id, "--store", store])
         XCTAssertTrue(paused.stdout.contains("running → paused"), paused.description)
         XCTAssertTrue(try ncfSucceeds(["sweep", "status", id, "--store", store]).stdout.contains("— paused"))

@@ -62,7 +62,7 @@ final class SweepValidateCLITests: CLITestCase {
         XCTAssertTrue((human.stdout + human.stderr).contains("bad.yaml:4"), human.description)
     }
 
-    func testUnknownTrainerFlagIsOnlyAWarningHere() throws {
+    func testUnknownTrainerFlagIsTheSameErrorAsForSweep() throws {
         let yaml = """
             method: random
             parameters:
@@ -71,10 +71,23 @@ final class SweepValidateCLITests: CLITestCase {
             """
         let path = tmp.appendingPathComponent("other.yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try ncfSucceeds(["sweep", "validate", path, "--json"])
+        let result = try ncf(["sweep", "validate", path, "--json"])
+        XCTAssertEqual(result.exitCode, 1, result.description)
         let object = try json(result.stdout)
-        XCTAssertEqual(object["valid"] as? Bool, true)
-        let warnings = try XCTUnwrap(object["warnings"] as? [[String: Any]])
-        XCTAssertTrue(warnings.contains { ($0["message"] as? String)?.contains("lr") == true }, "\(warnings)")
+        XCTAssertEqual(object["valid"] as? Bool, false)
+        let errors = try XCTUnwrap(object["errors"] as? [[String: Any]])
+        XCTAssertTrue(errors.contains { ($0["message"] as? String)?.contains("nearest flag: `lr`") == true }, "\(errors)")
+        let sweep = try ncfFails(["sweep", path, "--store", tmp.appendingPathComponent("s.db").path])
+        XCTAssertTrue(sweep.contains("nearest flag: `lr`"), sweep)
+    }
+
+    func testAMetricTheTrainerDoesNotLogIsAnErrorNamingTheNearest() throws {
+        let path = tmp.appendingPathComponent("typo.yaml").path
+        try "method: random\nmetric: {name: Valid loss, goal: minimize}\nparameters:\n  lr: {values: [0.1, 0.01]}\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try ncf(["sweep", "validate", path])
+        XCTAssertEqual(result.exitCode, 1, result.description)
+        XCTAssertTrue(result.stdout.contains("typo.yaml:2: metric.name: metric `Valid loss` is not logged"), result.description)
+        XCTAssertTrue(result.stdout.contains("did you mean `Valid Loss`?"), result.description)
     }
 }

@@ -20,7 +20,7 @@ final class TrainTests: CLITestCase {
         for spelling in spellings {
             let result = try ncfSucceeds(spelling + common)
             let values = reproducibleValues(result)
-            XCTAssertEqual(values.count, 3, "2 epochs + summary expected:\n\(result)")
+            XCTAssertEqual(values.count, 4, "config record + 2 epochs + summary expected:\n\(result)")
             if let reference {
                 XCTAssertEqual(values, reference, "\(spelling) differs from \(spellings[0])")
             } else {

@@ -22,6 +22,10 @@ public enum FetchError: Error, LocalizedError, CustomStringConvertible, Equatabl
     case timedOut(url: String, seconds: Double)
     /// The downloaded file's SHA-256 is not the expected one. Nothing was kept.
     case checksumMismatch(url: String, expected: String, actual: String, bytes: Int)
+    /// The server sent, or announced, more than `limit` bytes.
+    case downloadTooLarge(url: String, limit: Int)
+    /// The archive's entries together unpack to `bytes`, more than the `limit` allowed.
+    case zipTooLarge(path: String, bytes: Int, limit: Int)
     /// The file is not a readable zip archive (`reason` says where it broke).
     case badZip(path: String, reason: String)
     /// The zip uses a feature this reader does not implement (zip64, encryption, a method other
@@ -54,6 +58,10 @@ public enum FetchError: Error, LocalizedError, CustomStringConvertible, Equatabl
             return "\(url): no complete response within \(Self.seconds(seconds)) s"
         case let .checksumMismatch(url, expected, actual, bytes):
             return "\(url): SHA-256 mismatch for the downloaded \(bytes) bytes: expected \(expected), got \(actual); the file was deleted"
+        case let .downloadTooLarge(url, limit):
+            return "\(url): the download is larger than the \(Self.bytes(limit)) allowed; it was stopped and deleted"
+        case let .zipTooLarge(path, bytes, limit):
+            return "\(path): the archive unpacks to \(bytes) bytes, more than the \(Self.bytes(limit)) allowed (a damaged archive or a zip bomb)"
         case let .badZip(path, reason):
             return "\(path): not a readable zip archive (\(reason))"
         case let .unsupportedZip(path, entry, reason):
@@ -91,6 +99,10 @@ public enum FetchError: Error, LocalizedError, CustomStringConvertible, Equatabl
             return "try again later, raise --timeout, or pass a closer mirror with --url."
         case let .checksumMismatch(_, _, actual, _):
             return "retry (the download may be damaged); if the upstream file changed on purpose and you trust it, rerun with --sha256 \(actual)."
+        case .downloadTooLarge:
+            return "check that --url points at the data set's archive (the known ones are a few MB)."
+        case .zipTooLarge:
+            return "do not unpack this archive; fetch the data set from its publisher's URL."
         case .badZip, .crcMismatch:
             return "the file is damaged or not a zip archive; fetch it again, and check that --url points at a .zip file."
         case .unsupportedZip:
@@ -112,6 +124,13 @@ public enum FetchError: Error, LocalizedError, CustomStringConvertible, Equatabl
     private static func hex32(_ x: UInt32) -> String {
         let digits = String(x, radix: 16)
         return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
+    /// `256 MiB`, `1 GiB`, `1000 bytes`.
+    private static func bytes(_ n: Int) -> String {
+        if n >= 1 << 30, n % (1 << 30) == 0 { return "\(n >> 30) GiB" }
+        if n >= 1 << 20, n % (1 << 20) == 0 { return "\(n >> 20) MiB" }
+        return "\(n) bytes"
     }
 
     private static func seconds(_ s: Double) -> String {

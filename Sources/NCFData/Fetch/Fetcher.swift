@@ -26,6 +26,15 @@ public struct FetchOptions: Sendable {
     public var force: Bool
     /// Seconds without data before the download gives up (see `Download.get`).
     public var timeout: Double
+    /// Seconds the whole download may take; nil means ten times `timeout`.
+    public var totalTimeout: Double?
+    /// The largest download accepted, in bytes.
+    public var maximumDownloadBytes: Int = FetchOptions.defaultMaximumDownloadBytes
+    /// The most the archive may unpack to, all entries together, in bytes.
+    public var maximumUnpackedBytes: Int = ZipArchive.defaultMaximumTotalSize
+
+    /// 256 MiB: over forty times the largest known archive (ML-1M, 5.9 MB).
+    public static let defaultMaximumDownloadBytes = 256 << 20
 
     public init(url: String? = nil, sha256: String? = nil, cacheDirectory: String? = nil,
                 force: Bool = false, timeout: Double = 60) {
@@ -124,7 +133,8 @@ public enum Fetcher {
         defer { try? fm.removeItem(at: part) }
         if options.force || !fm.fileExists(atPath: archive.path) || (try? SHA256.hexOfFile(atPath: archive.path)) != expected {
             log("downloading \(urlText)")
-            let bytes = try Download.get(url, to: part, timeout: options.timeout)
+            let bytes = try Download.get(url, to: part, timeout: options.timeout, totalTimeout: options.totalTimeout,
+                                         maximumBytes: options.maximumDownloadBytes)
             let actual = try SHA256.hexOfFile(atPath: part.path)
             guard actual == expected else {
                 throw .checksumMismatch(url: urlText, expected: expected, actual: actual, bytes: bytes)
@@ -145,7 +155,7 @@ public enum Fetcher {
         }
         let scratch = cache.appendingPathComponent(".\(dataset.name)-\(token).extracting")
         defer { try? fm.removeItem(at: scratch) }
-        let files = try zip.extract(to: scratch)
+        let files = try zip.extract(to: scratch, maximumTotalSize: options.maximumUnpackedBytes)
         let marker = "sha256 \(expected)\nurl \(urlText)\nratings \(dataset.ratingsPath)\n"
         let markerPath = scratch.appendingPathComponent(markerName).path
         guard fm.createFile(atPath: markerPath, contents: Data(marker.utf8)) else {

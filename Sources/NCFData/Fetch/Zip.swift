@@ -61,6 +61,10 @@ public struct ZipArchive: Sendable {
     /// an entry claiming more is damaged or hostile, and is refused before any memory is reserved.
     static let maximumDeflateRatio = 1032
 
+    /// 1 GiB: what `extract` unpacks at most by default, all entries together. The largest known
+    /// archive (ML-1M) unpacks to about 25 MB.
+    public static let defaultMaximumTotalSize = 1 << 30
+
     /// Reads the zip file at `path`.
     /// - Throws: `FetchError.fileSystem` when it cannot be read; otherwise as `init(bytes:path:)`.
     public init(contentsOfFile path: String) throws(FetchError) {
@@ -161,17 +165,26 @@ public struct ZipArchive: Sendable {
 
     /// The uncompressed contents of `entry`, checked against its CRC-32 and recorded size.
     ///
-    /// - Throws: `FetchError.unsupportedZip` for encrypted entries or methods other than 0 and 8,
-    ///   `.badZip` for a missing local header, data out of bounds or a deflate stream that does not
-    ///   inflate to the recorded size, `.crcMismatch` when the data does not match its CRC-32.
-    /// - Complexity: O(compressed + uncompressed size).
-    public func contents(of entry: ZipEntry) throws(FetchError) -> [UInt8] {
-        if entry.isEncrypted {
-            throw .unsupportedZip(path: path, entry: entry.name, reason: "encryption")
+    /// - Parameter maximumSize: an entry recording more uncompressed bytes is refused before
+    ///   anything is inflated.
+    /// - Throws: `FetchError.zipTooLarge` over `maximumSize`, `.unsupportedZip` for encrypted
+    ///   entries or methods other than 0 and 8, `.badZip` for a missing local header, data out of
+    ///   bounds or a deflate stream that does not inflate to the recorded size, `.crcMismatch`
+    ///   when the data does not match its CRC-32.
+    /// - Complexity: O(compressed + uncompressed size); the result is the only large allocation.
+    public func contents(of entry: ZipEntry, maximumSize: Int = ZipArchive.defaultMaximumTotalSize) throws(FetchError) -> [UInt8] {
+        guard entry.uncompressedSize <= maximumSize else {
+            throw .zipTooLarge(path: path, bytes: entry.uncompressedSize, limit: maximumSize)
         }
-        guard entry.method == 0 || entry.method == 8 else {
-            throw .unsupportedZip(path: path, entry: entry.name, reason: "compression method \(entry.method) (\(Self.methodName(entry.method)))")
-        }
+        var output = [UInt8]()
+        output.reserveCapacity(entry.uncompressedSize)
+        try stream(entry) { (chunk: UnsafeRawBufferPointer) throws(FetchError) in output.append(contentsOf: chunk) }
+        return output
+    }
+
+    /// Where `entry`'s local header starts and its compressed data ends: `localHeaderOffset..<end`.
+    /// - Throws: `.badZip` when the local header is missing or the data runs past the file.
+    private func span(of entry: ZipEntry) throws(FetchError) -> (header: Int, data: Range<Int>) {
         let reader = ByteReader(bytes: bytes)
         let local = entry.localHeaderOffset
         guard local + 30 <= bytes.count, reader.u32(local) == 0x0403_4b50 else {
@@ -181,44 +194,84 @@ public struct ZipArchive: Sendable {
         guard start + entry.compressedSize <= bytes.count else {
             throw .badZip(path: path, reason: "entry \"\(entry.name)\": its \(entry.compressedSize) bytes of data run past the end of the file; it may be truncated")
         }
+        return (local, start..<(start + entry.compressedSize))
+    }
 
-        let output: [UInt8]
+    /// Hands `entry`'s uncompressed bytes to `sink` in chunks of at most 64 KiB, then checks that
+    /// they are exactly the recorded size and match the recorded CRC-32. Never more than the
+    /// recorded size reaches `sink`: a stream that inflates further is stopped there.
+    /// - Complexity: O(compressed + uncompressed size) time, O(64 KiB) memory.
+    private func stream(_ entry: ZipEntry, into sink: (UnsafeRawBufferPointer) throws(FetchError) -> Void) throws(FetchError) {
+        if entry.isEncrypted {
+            throw .unsupportedZip(path: path, entry: entry.name, reason: "encryption")
+        }
+        guard entry.method == 0 || entry.method == 8 else {
+            throw .unsupportedZip(path: path, entry: entry.name, reason: "compression method \(entry.method) (\(Self.methodName(entry.method)))")
+        }
+        let data = try span(of: entry).data
         if entry.method == 0 {
             guard entry.compressedSize == entry.uncompressedSize else {
                 throw .badZip(path: path, reason: "stored entry \"\(entry.name)\" records \(entry.compressedSize) bytes stored but \(entry.uncompressedSize) bytes long")
             }
-            output = Array(bytes[start..<(start + entry.compressedSize)])
         } else {
             guard entry.uncompressedSize <= entry.compressedSize * Self.maximumDeflateRatio + 1024 else {
                 throw .badZip(path: path, reason: "entry \"\(entry.name)\" claims \(entry.uncompressedSize) bytes from \(entry.compressedSize) compressed, beyond deflate's maximum ratio")
             }
-            let inflated = bytes.withUnsafeBufferPointer { all in
-                Self.inflateRaw(UnsafeBufferPointer(rebasing: all[start..<(start + entry.compressedSize)]),
-                                expectedSize: entry.uncompressedSize)
+        }
+        var failure: FetchError?
+        var crc = CZlib.crc32(0, nil, 0)
+        bytes.withUnsafeBufferPointer { all in
+            let input = UnsafeBufferPointer(rebasing: all[data])
+            func pass(_ chunk: UnsafeRawBufferPointer) throws(FetchError) {
+                if chunk.count > 0 {
+                    crc = CZlib.crc32(crc, chunk.baseAddress!.assumingMemoryBound(to: UInt8.self), uInt(chunk.count))
+                }
+                try sink(chunk)
             }
-            switch inflated {
-            case let .success(data): output = data
-            case let .failure(failure): throw .badZip(path: path, reason: "entry \"\(entry.name)\": \(failure.reason)")
+            do throws(FetchError) {
+                if entry.method == 0 {
+                    var offset = 0
+                    while offset < input.count {
+                        let n = min(Self.chunkSize, input.count - offset)
+                        try pass(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(input)[offset..<(offset + n)]))
+                        offset += n
+                    }
+                } else if let problem = try Self.inflateRaw(input, expectedSize: entry.uncompressedSize, into: pass) {
+                    failure = .badZip(path: path, reason: "entry \"\(entry.name)\": \(problem)")
+                }
+            } catch {
+                failure = error
             }
         }
-        let crc = Self.crc32(output)
-        guard crc == entry.crc32 else {
-            throw .crcMismatch(path: path, entry: entry.name, expected: entry.crc32, actual: crc)
+        if let failure { throw failure }
+        let actual = UInt32(truncatingIfNeeded: crc)
+        guard actual == entry.crc32 else {
+            throw .crcMismatch(path: path, entry: entry.name, expected: entry.crc32, actual: actual)
         }
-        return output
     }
+
+    /// How many bytes `stream` hands on at a time.
+    static let chunkSize = 1 << 16
 
     // MARK: Extracting
 
     /// Writes every entry under `directory` (created if missing) and returns the relative paths of
     /// the files written, in archive order.
     ///
-    /// Each entry is read and checked (`contents(of:)`) before it is written; on an error the
-    /// files already written stay, so extract into a scratch directory and move it into place.
-    /// - Throws: as `contents(of:)`, or `FetchError.fileSystem` when a file cannot be written.
-    /// - Complexity: O(total uncompressed size); one entry in memory at a time.
+    /// Before anything is written, the whole archive is checked: every entry's local header must
+    /// be in place, no two entries may share bytes (one compressed stream listed under several
+    /// names is a zip-bomb trick), and the recorded uncompressed sizes together may not pass
+    /// `maximumTotalSize`. Each entry is then inflated straight to its file, 64 KiB at a time, and
+    /// stopped at its recorded size; a file whose CRC-32 or size turns out wrong is deleted. On an
+    /// error the files already written stay, so extract into a scratch directory and move it
+    /// into place.
+    /// - Parameter maximumTotalSize: the most all entries may unpack to together (default 1 GiB).
+    /// - Throws: `FetchError.zipTooLarge`, `.badZip` for overlapping entries, as `contents(of:)`
+    ///   for each entry, or `.fileSystem` when a file cannot be written.
+    /// - Complexity: O(total uncompressed size) time; O(entries + 64 KiB) memory.
     @discardableResult
-    public func extract(to directory: URL) throws(FetchError) -> [String] {
+    public func extract(to directory: URL, maximumTotalSize: Int = ZipArchive.defaultMaximumTotalSize) throws(FetchError) -> [String] {
+        try checkLayout(maximumTotalSize: maximumTotalSize)
         let fm = FileManager.default
         try Self.createDirectory(directory)
         var written: [String] = []
@@ -233,19 +286,54 @@ public struct ZipArchive: Sendable {
                 try Self.createDirectory(destination)
                 continue
             }
-            let data = try contents(of: entry)
             try Self.createDirectory(destination.deletingLastPathComponent())
             if fm.fileExists(atPath: destination.path) {
                 do { try fm.removeItem(at: destination) } catch {
                     throw .fileSystem(path: destination.path, reason: "cannot replace the existing file (\(error.localizedDescription))")
                 }
             }
-            guard fm.createFile(atPath: destination.path, contents: Data(data)) else {
-                throw .fileSystem(path: destination.path, reason: "cannot write \(data.count) bytes extracted from \(path)")
+            guard fm.createFile(atPath: destination.path, contents: nil), let handle = FileHandle(forWritingAtPath: destination.path) else {
+                throw .fileSystem(path: destination.path, reason: "cannot create the file to extract \(entry.name) from \(path)")
+            }
+            do throws(FetchError) {
+                try stream(entry) { (chunk: UnsafeRawBufferPointer) throws(FetchError) in
+                    do { try handle.write(contentsOf: Data(chunk)) } catch {
+                        throw .fileSystem(path: destination.path, reason: "cannot write the data extracted from \(path) (\(error.localizedDescription))")
+                    }
+                }
+                try? handle.close()
+            } catch {
+                try? handle.close()
+                try? fm.removeItem(at: destination)
+                throw error
             }
             written.append(relative)
         }
         return written
+    }
+
+    /// Checks, without inflating anything, that every entry's local header is where the central
+    /// directory says, that no two entries' bytes overlap, and that the recorded sizes of all files
+    /// together stay within `maximumTotalSize`.
+    /// - Throws: `.badZip` or `.zipTooLarge`.
+    /// - Complexity: O(entries · log entries).
+    public func checkLayout(maximumTotalSize: Int) throws(FetchError) {
+        var total = 0
+        for entry in entries where !entry.isDirectory { total += entry.uncompressedSize }  // < 65,536 × 4 GiB: no overflow
+        guard total <= maximumTotalSize else {
+            throw .zipTooLarge(path: path, bytes: total, limit: maximumTotalSize)
+        }
+        var spans: [(range: Range<Int>, name: String)] = []
+        spans.reserveCapacity(entries.count)
+        for entry in entries {
+            let span = try span(of: entry)
+            spans.append((span.header..<max(span.data.upperBound, span.header + 30), entry.name))
+        }
+        spans.sort { $0.range.lowerBound < $1.range.lowerBound }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.range.lowerBound < a.range.upperBound {
+            throw .badZip(path: path, reason: "entries \"\(a.name)\" and \"\(b.name)\" overlap at offset \(b.range.lowerBound) "
+                + "(one stream listed twice, a zip-bomb trick)")
+        }
     }
 
     // MARK: Helpers
@@ -302,48 +390,51 @@ public struct ZipArchive: Sendable {
     }
 
     /// Inflates a raw deflate stream (no zlib or gzip wrapper: windowBits −15) that must produce
-    /// exactly `expectedSize` bytes.
-    /// - Complexity: O(input + output); one output buffer of `expectedSize + 1` bytes (the spare
-    ///   byte detects a stream longer than recorded).
-    private static func inflateRaw(_ input: UnsafeBufferPointer<UInt8>, expectedSize: Int) -> Result<[UInt8], InflateFailure> {
+    /// exactly `expectedSize` bytes, handing the output to `sink` `chunkSize` bytes at a time.
+    /// - Returns: nil when the stream ends at exactly `expectedSize` bytes, else what is wrong
+    ///   (output stops at `expectedSize`: nothing past it reaches `sink`).
+    /// - Complexity: O(input + output) time, one `chunkSize` buffer.
+    private static func inflateRaw(_ input: UnsafeBufferPointer<UInt8>, expectedSize: Int,
+                                   into sink: (UnsafeRawBufferPointer) throws(FetchError) -> Void) throws(FetchError) -> String? {
         var stream = z_stream()
         let initStatus = inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        guard initStatus == Z_OK else { return .failure(InflateFailure("zlib could not start (status \(initStatus))")) }
+        guard initStatus == Z_OK else { return "zlib could not start (status \(initStatus))" }
         defer { inflateEnd(&stream) }
 
-        var output = [UInt8](repeating: 0, count: expectedSize + 1)
-        var spare: UInt8 = 0  // a valid address for empty input
-        let status: Int32 = output.withUnsafeMutableBufferPointer { out in
-            withUnsafeMutablePointer(to: &spare) { sparePointer in
-                stream.next_in = input.count > 0 ? UnsafeMutablePointer(mutating: input.baseAddress!) : sparePointer
-                stream.avail_in = UInt32(input.count)
-                stream.next_out = out.baseAddress!
-                stream.avail_out = UInt32(out.count)
-                return inflate(&stream, Z_FINISH)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 1)
+        defer { buffer.deallocate() }
+        var produced = 0
+        // An empty input still needs a valid address.
+        let inputStart = input.baseAddress ?? UnsafePointer(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        stream.next_in = UnsafeMutablePointer(mutating: inputStart)
+        stream.avail_in = UInt32(input.count)
+        while true {
+            // One byte past the recorded size is enough to tell that the stream is too long.
+            let room = min(chunkSize, expectedSize - produced + 1)
+            stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            stream.avail_out = UInt32(room)
+            let status = inflate(&stream, Z_NO_FLUSH)
+            let got = room - Int(stream.avail_out)
+            if produced + got > expectedSize {
+                return "inflates to more than the \(expectedSize) bytes the archive records"
+            }
+            if got > 0 { try sink(UnsafeRawBufferPointer(rebasing: buffer[0..<got])) }
+            produced += got
+            switch status {
+            case Z_STREAM_END:
+                guard produced == expectedSize else {
+                    return "inflates to \(produced) bytes, but the archive records \(expectedSize)"
+                }
+                return nil
+            case Z_OK:
+                continue
+            case Z_BUF_ERROR:
+                return "the deflate stream ends early (truncated data)"
+            default:
+                let message = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
+                return "the deflate data is corrupt (\(message))"
             }
         }
-        let produced = output.count - Int(stream.avail_out)
-        switch status {
-        case Z_STREAM_END:
-            guard produced == expectedSize else {
-                return .failure(InflateFailure("inflates to \(produced) bytes, but the archive records \(expectedSize)"))
-            }
-            output.removeLast()
-            return .success(output)
-        case Z_BUF_ERROR, Z_OK:
-            if stream.avail_out == 0 {
-                return .failure(InflateFailure("inflates to more than the \(expectedSize) bytes the archive records"))
-            }
-            return .failure(InflateFailure("the deflate stream ends early (truncated data)"))
-        default:
-            let message = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
-            return .failure(InflateFailure("the deflate data is corrupt (\(message))"))
-        }
-    }
-
-    private struct InflateFailure: Error {
-        let reason: String
-        init(_ reason: String) { self.reason = reason }
     }
 }
 

@@ -1,3 +1,5 @@
+import NCFRunContract
+
 /// Canonical JSON text for parameter values and run configs, and a JSON parser back to `ParamValue`.
 ///
 /// Canonical form (so two equal configs are equal as text, and grid points can be recognised across
@@ -78,28 +80,9 @@ extension ParamValue {
         return d.description
     }
 
-    /// Writes `s` as a JSON string literal.
+    /// Writes `s` as a JSON string literal: the run contract's escaping, so every JSON ncf writes agrees.
     static func writeJSONString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        JSONValue.writeString(s, to: &out)
     }
 }
 

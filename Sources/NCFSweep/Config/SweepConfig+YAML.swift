@@ -28,7 +28,7 @@ extension SweepConfig {
         public var gridPoints: Int?
         /// Problems that make the config unusable, in file order.
         public var errors: [SweepProblem]
-        /// Problems that do not (ignored keys, YAML 1.1 booleans, unknown flags when demoted).
+        /// Problems that do not (ignored keys, YAML 1.1 booleans, a `program` not found here).
         public var warnings: [SweepProblem]
 
         public var isValid: Bool { errors.isEmpty }
@@ -37,35 +37,34 @@ extension SweepConfig {
     /// Reads, parses and validates the config file at `path`; throws before anything runs.
     ///
     /// - Parameters:
-    ///   - trainerFlags: the built-in trainer's flags. When non-nil and the config's `program` is
-    ///     absent or `ncf`, a parameter that is no flag is a problem naming the nearest flag.
-    ///   - unknownFlagsAreErrors: whether that problem is an error (`ncf sweep`, `ncf agent`) or a
-    ///     warning (`ncf sweep validate`: the config may be meant for another program).
+    ///   - trainer: the built-in trainer's flags and metrics. When non-nil and the built-in trainer
+    ///     runs the trials, a parameter that is no flag, or a metric it does not log, is an error
+    ///     naming the nearest one (see `checkProgramAndFlags`).
     /// - Throws: `SweepError.invalidConfig` listing every problem (file, line, key path, hint), or
     ///   `SweepError.unreadableFile`.
-    public static func load(path: String, trainerFlags: Set<String>?, unknownFlagsAreErrors: Bool = true) throws
+    public static func load(path: String, trainer: BuiltInTrainer?) throws
         -> (config: SweepConfig, warnings: [SweepProblem])
     {
         let text = try readConfigText(path: path)
-        return try parse(yaml: text, file: path, trainerFlags: trainerFlags, unknownFlagsAreErrors: unknownFlagsAreErrors)
+        return try parse(yaml: text, file: path, trainer: trainer)
     }
 
     /// Parses and validates YAML text; `file` names it in messages, and its directory is where a
     /// relative `program` is looked for (besides the working directory).
     /// - Throws: `SweepError.invalidConfig` listing every problem.
-    public static func parse(yaml: String, file: String, trainerFlags: Set<String>?, unknownFlagsAreErrors: Bool = true) throws
+    public static func parse(yaml: String, file: String, trainer: BuiltInTrainer?) throws
         -> (config: SweepConfig, warnings: [SweepProblem])
     {
-        let report = check(yaml: yaml, file: file, trainerFlags: trainerFlags, unknownFlagsAreErrors: unknownFlagsAreErrors)
+        let report = check(yaml: yaml, file: file, trainer: trainer)
         guard let config = report.config, report.errors.isEmpty else { throw SweepError.invalidConfig(report.errors) }
         return (config, report.warnings)
     }
 
     /// Reads and checks the config file at `path` without throwing (for `ncf sweep validate`).
-    public static func check(path: String, trainerFlags: Set<String>?, unknownFlagsAreErrors: Bool = true) -> LoadReport {
+    public static func check(path: String, trainer: BuiltInTrainer?) -> LoadReport {
         do {
             let text = try readConfigText(path: path)
-            return check(yaml: text, file: path, trainerFlags: trainerFlags, unknownFlagsAreErrors: unknownFlagsAreErrors)
+            return check(yaml: text, file: path, trainer: trainer)
         } catch {
             var reason = "\(error)"
             if case .unreadableFile(_, let why) = error { reason = why }
@@ -76,8 +75,22 @@ extension SweepConfig {
         }
     }
 
+    /// Parses the config stored with a sweep, to look at the sweep (`ncf sweep status`, `best`,
+    /// `report`): the rules of `parse`, except that a relative `program` is not looked for on
+    /// disk. Whether it exists depends on the working directory and matters only to an agent
+    /// about to run trials, which checks it then.
+    /// - Throws: `SweepError.invalidConfig` listing every problem.
+    public static func parseStored(yaml: String, sweepID: String) throws -> SweepConfig {
+        let report = check(yaml: yaml, file: "sweep \(sweepID)", trainer: nil, checksProgram: false)
+        guard let config = report.config, report.errors.isEmpty else { throw SweepError.invalidConfig(report.errors) }
+        return config
+    }
+
     /// Checks YAML text without throwing: every error and warning, and the config when valid.
-    public static func check(yaml: String, file: String, trainerFlags: Set<String>?, unknownFlagsAreErrors: Bool = true) -> LoadReport {
+    /// - Parameter checksProgram: whether a `program` that is not `ncf` is looked for (beside the
+    ///   file, in the working directory or on `PATH`): a warning when absent, and the built-in
+    ///   trainer's fallback. A stored config is read without it (see `parseStored`).
+    public static func check(yaml: String, file: String, trainer: BuiltInTrainer?, checksProgram: Bool = true) -> LoadReport {
         let document = ConfigDocument.read(yaml)
         var reader = ConfigReader(file: file, sourceText: yaml)
         reader.problems = document.problems
@@ -87,7 +100,7 @@ extension SweepConfig {
         if document.root != nil || document.problems.isEmpty {
             reader.read(root: document.root, rootLine: document.rootLine)
             reader.checkRuntimeRules()
-            reader.checkProgramAndFlags(trainerFlags: trainerFlags, unknownFlagsAreErrors: unknownFlagsAreErrors)
+            reader.checkProgramAndFlags(trainer: trainer, checksProgram: checksProgram)
         }
         return reader.report()
     }

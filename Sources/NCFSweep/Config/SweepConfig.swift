@@ -65,11 +65,14 @@ public struct SweepConfig: Sendable, Equatable {
     public var controller: String?
     /// The YAML text as given, stored with the sweep.
     public var sourceText: String
+    /// `program` does not exist where the config was read and every parameter is an `ncf train`
+    /// flag, so the built-in trainer runs the trials (set by validation).
+    public var builtInFallback: Bool
 
     public init(method: Method, metric: Metric? = nil, parameters: [Parameter], earlyTerminate: Hyperband? = nil,
                 runCap: Int? = nil, program: String? = nil, command: [String]? = nil, name: String? = nil,
                 description: String? = nil, project: String? = nil, entity: String? = nil,
-                controller: String? = nil, sourceText: String = "") {
+                controller: String? = nil, sourceText: String = "", builtInFallback: Bool = false) {
         self.method = method
         self.metric = metric
         self.parameters = parameters.sorted { $0.name < $1.name }
@@ -83,8 +86,10 @@ public struct SweepConfig: Sendable, Equatable {
         self.entity = entity
         self.controller = controller
         self.sourceText = sourceText
+        self.builtInFallback = builtInFallback
     }
 
-    /// Whether trials run the built-in trainer (`program` absent or `ncf`).
-    public var usesBuiltInTrainer: Bool { program == nil || program == "ncf" }
+    /// Whether trials run the built-in trainer (`program` absent or `ncf`, or not found while every
+    /// parameter is a trainer flag).
+    public var usesBuiltInTrainer: Bool { program == nil || program == "ncf" || builtInFallback }
 }

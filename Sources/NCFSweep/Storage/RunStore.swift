@@ -155,6 +155,17 @@ public enum SweepState: String, Sendable, Codable, CaseIterable {
 
     /// Whether agents may claim runs of the sweep.
     public var acceptsClaims: Bool { self == .running || self == .finished }
+
+    /// The state as people read it: a `running` sweep with no run in progress says that no
+    /// agent is working on it now (`ncf agent ID` goes on), rather than looking busy.
+    public func described(anyRunRunning: Bool) -> String {
+        switch self {
+        case .running where !anyRunRunning: return "running, but no agent is working on it now"
+        case .paused where anyRunRunning: return "paused (runs in progress finish)"
+        case .stopped where anyRunRunning: return "stopped (runs in progress finish)"
+        default: return rawValue
+        }
+    }
 }
 
 /// One run as the store holds it: the frozen record's fields plus bookkeeping.
@@ -317,6 +328,12 @@ public enum RunStoreError: Error, LocalizedError, CustomStringConvertible, Equat
     /// A write failed: the disk is full, a file-size limit was reached, or an I/O error.
     case writeFailed(path: String, detail: String)
     case missingStore(path: String)
+    /// A store written by an older ncf, opened read-only (only a writer updates its schema).
+    case olderSchema(path: String)
+    /// A `--store` value that is no file path: an SQLite URI (`file:x.db`) or a URL (`postgresql://…`).
+    case unsupportedLocation(value: String, detail: String)
+    /// A row holds a value ncf cannot read (NULL, a wrong type, a time out of range, bad JSON).
+    case badRow(path: String, problem: StoreRowProblem)
     /// The database refused an operation (locked for too long, disk full, I/O error).
     case database(path: String, detail: String)
 
@@ -329,7 +346,13 @@ public enum RunStoreError: Error, LocalizedError, CustomStringConvertible, Equat
         case let .notAStore(path, detail):
             return "\(path) is not an ncf sweep store (\(detail)). Hint: pass another --store path; ncf never overwrites a file it did not create."
         case let .damaged(path, detail):
-            return "sweep store \(path) is damaged (\(detail)). Hint: restore it from a backup, or pass another --store; ncf never re-creates a store over a damaged one."
+            return "sweep store \(path) is damaged (\(detail)). Hint: ncf does not write to a damaged store; `ncf sweep check --store \(path)` lists what is wrong, and `ncf sweep status` and `report` still show what can be read. To go on, restore it from a backup, or copy what can be saved into a new store (`sqlite3 \(path) .recover | sqlite3 NEW.db`, or `.dump` where `.recover` is missing) and pass --store NEW.db."
+        case let .olderSchema(path):
+            return "\(path) was written by an older ncf, and a read-only command does not update it. Hint: `ncf agent SWEEP_ID --store \(path)` updates it (keeping its data), then look again."
+        case let .unsupportedLocation(value, detail):
+            return "--store \(value) is \(detail). Hint: pass the path of the store file, e.g. --store ncf-sweeps.db."
+        case let .badRow(path, problem):
+            return "sweep store \(path): \(problem). Hint: ncf does not write to a sweep with a row it cannot read, so that the row never decides a claim; `ncf sweep check --store \(path)` lists every such row; correct or delete it with sqlite3, or copy the store (`sqlite3 \(path) .recover | sqlite3 NEW.db`, or `.dump` where `.recover` is missing) and fix the copy."
         case let .writeFailed(path, detail):
             return "sweep store \(path): could not write (\(detail)). Hint: check the free disk space and any file-size limit (`ulimit -f`); what the store held before is intact, and a run this agent left running is marked stale and run again by the next agent."
         case let .notWritable(path, detail):

@@ -22,130 +22,170 @@ import GRDB
 /// ```
 /// Times are Unix seconds (`datetime(started_at, 'unixepoch')` in `sqlite3`); a non-finite
 /// metric value is stored as NULL.
-public final class SQLiteRunStore: RunStore {
-    /// The database file.
+///
+/// Opening (`SQLiteRunStore+Opening.swift`): a store is opened for writing (`ncf sweep`, `ncf
+/// agent`) only after `PRAGMA integrity_check` passed, and for reading (`status`, `list`, `best`,
+/// `report`, `check`) through a read-only connection that never creates, initialises or
+/// migrates anything. Only a file ncf builds itself gets a schema: a new store is written under a
+/// temporary name and linked into place complete, so no other file is ever initialised.
+///
+/// Reading: every value is decoded with checked conversions (`SQLiteRunStore+Decoding.swift`).
+/// A row ncf cannot read stops a writer (`RunStoreError.badRow`, naming table, row and column);
+/// a reader leaves the row out and lists it in `rowProblems`.
+///
+/// Closing: `close()` checkpoints the write-ahead log into the store file and truncates it, so
+/// after a clean exit the store is one self-contained file that can be copied.
+public final class SQLiteRunStore: RunStore, @unchecked Sendable {
+    /// What a command may do with the store.
+    public enum Access: Sendable, Equatable {
+        /// Write, creating the store when no file is at the path (`ncf sweep FILE`).
+        case create
+        /// Write an existing store (`ncf agent`).
+        case write
+        /// Only read, through a read-only connection (`ncf sweep status`, `list`, `best`, `report`, `check`).
+        case readOnly
+    }
+
+    /// The database file, as given.
     public let path: String
-    private let pool: DatabasePool
+    public let accessMode: Access
+    /// `PRAGMA integrity_check`'s findings when the store was opened: `["ok"]` for a sound file. A
+    /// store opened for writing is always sound (a damaged one is refused); one opened read-only
+    /// is read anyway, and its damage is listed here for the command to warn about.
+    public let openCheck: [String]
+    /// Whether the file has schema v2's columns; false for a v1 store opened read-only (readers
+    /// do not migrate), whose rows then read with no data and no override.
+    let hasV2Columns: Bool
+    /// The connections: a `DatabasePool` for writing, a read-only `DatabaseQueue` for reading.
+    let db: any DatabaseWriter
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var problems: [StoreRowProblem] = []
+    private var problemCount = 0
+    private var isClosed = false
 
     /// How long a writer waits for another agent's transaction before giving up.
     public static let busyTimeout: TimeInterval = 30
 
-    /// Opens the store at `path`, creating it when `create` is true and it does not exist.
+    /// At most this many unreadable rows are kept in `rowProblems` (the rest are counted).
+    static let problemLimit = 100
+
+    /// Opens the store at `path` (a file path, never an SQLite URI; see `Access`).
     ///
     /// Before SQLite touches the file, it is checked: a directory, an empty file, a file shorter
-    /// than its own SQLite header says (truncated), or a directory or file this process may not
-    /// write is refused with a message naming the path, so nothing is ever re-created over it.
-    /// - Throws: `RunStoreError.missingStore` (no file and `create` false), `.notAStore`,
-    ///   `.damaged`, `.notWritable`, `.newerSchema`, `.database`.
-    public init(path: String, create: Bool) throws {
+    /// than its own SQLite header says (truncated), an SQLite file that is not a store, or (for
+    /// writing) a damaged store or a file or directory this process may not write is refused with
+    /// a message naming the path, so nothing is ever re-created over it.
+    /// - Throws: `RunStoreError.unsupportedLocation`, `.missingStore` (no file, and `access` is
+    ///   not `.create`), `.notAStore`, `.damaged`, `.notWritable`, `.newerSchema`, `.database`.
+    public init(path: String, access: Access) throws {
         self.path = path
-        try Self.checkFile(path: path, create: create)
+        self.accessMode = access
+        let file = try Self.fileName(for: path)
+        if access == .create { try Self.createIfMissing(path: path, file: file) }
+        try Self.checkFile(path: path, file: file, writable: access != .readOnly)
+        let inspection = try Self.inspect(path: path, file: file)
+        if access == .readOnly {
+            let applied = (try? inspection.queue.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }) ?? []
+            guard inspection.migrated || applied == ["v1"] else {
+                try? inspection.queue.close()
+                throw RunStoreError.olderSchema(path: path)
+            }
+            db = inspection.queue
+            openCheck = inspection.quickCheck
+            hasV2Columns = inspection.migrated
+            return
+        }
+        if inspection.quickCheck != ["ok"] {
+            throw RunStoreError.damaged(path: path, detail: inspection.quickCheck.prefix(3).joined(separator: "; "))
+        }
+        try? inspection.queue.close()
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeout)
         config.foreignKeysEnabled = true
         config.label = "ncf-store"
+        let pool: DatabasePool
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            pool = try DatabasePool(path: file, configuration: config)
         } catch let error as DatabaseError {
             throw Self.translate(error, path: path)
         }
-        try migrate()
+        db = pool
+        openCheck = ["ok"]
+        hasV2Columns = true
+        if !inspection.migrated { try migrate() }
     }
 
-    // MARK: - Checks before opening
+    /// Opens the store for writing (`create`: making it when no file is there), as `init(path:access:)`.
+    public convenience init(path: String, create: Bool) throws {
+        try self.init(path: path, access: create ? .create : .write)
+    }
 
-    /// Refuses what SQLite would open badly: a missing file (unless `create`), a directory, an
-    /// empty file, a truncated file, a read-only file or directory (WAL mode needs `PATH-wal`
-    /// and `PATH-shm` beside the store).
-    private static func checkFile(path: String, create: Bool) throws {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            guard create else { throw RunStoreError.missingStore(path: path) }
-            var dirInfo = stat()
-            guard stat(dir, &dirInfo) == 0, (dirInfo.st_mode & S_IFMT) == S_IFDIR else {
-                throw RunStoreError.database(path: path, detail: "the directory \(dir) does not exist")
-            }
-            if access(dir, W_OK) != 0 {
-                throw RunStoreError.notWritable(path: path, detail: "cannot create it: the directory \(dir) is not writable (\(String(cString: strerror(errno))))")
-            }
-            return
+    deinit { close() }
+
+    /// Checkpoints the write-ahead log into the store file, truncates the log, and closes the
+    /// connections; later calls do nothing.
+    ///
+    /// Without this the last transactions stay in `PATH-wal` after ncf exits (a process that
+    /// exits does not close its connections), and a copy of `PATH` alone would miss them. When
+    /// other agents still use the store the checkpoint does what it can without waiting for
+    /// them (at most 1 s); the last one to close completes it. Errors are ignored: the log is
+    /// replayed by the next connection in any case.
+    public func close() {
+        let first = lock.withLock {
+            defer { isClosed = true }
+            return !isClosed
         }
-        if (info.st_mode & S_IFMT) == S_IFDIR { throw RunStoreError.notAStore(path: path, detail: "it is a directory") }
-        var size = Int(info.st_size)
-        if size == 0 {
-            // Another `ncf sweep` may be creating this store this very moment: SQLite writes its
-            // header within milliseconds of creating the file.
-            for _ in 0..<(create ? 10 : 0) where size == 0 {
-                usleep(100_000)
-                if stat(path, &info) == 0 { size = Int(info.st_size) }
-            }
-            if size == 0 {
-                throw RunStoreError.notAStore(path: path, detail: "the file is empty (0 bytes), while a store holds at least its tables; if it was a store, it has been truncated")
+        guard first else { return }
+        if accessMode != .readOnly {
+            _ = try? db.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA busy_timeout = 1000")
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
             }
         }
-        if let problem = truncation(path: path, size: size) { throw RunStoreError.damaged(path: path, detail: problem) }
-        try refuseForeignRollbackDatabase(path: path)
-        if access(path, W_OK) != 0 {
-            throw RunStoreError.notWritable(path: path, detail: "the file is not writable (\(String(cString: strerror(errno))))")
-        }
-        if access(dir, W_OK) != 0 {
-            throw RunStoreError.notWritable(path: path, detail: "its directory \(dir) is not writable (\(String(cString: strerror(errno)))), and the store needs to create \(URL(fileURLWithPath: path).lastPathComponent)-wal and -shm beside it")
+        try? db.close()
+    }
+
+    // MARK: - Rows that could not be read
+
+    /// The rows a read-only store left out because a value in them could not be read (at most
+    /// `problemLimit` of them, in the order met), and how many there were in all.
+    public var rowProblems: (first: [StoreRowProblem], count: Int) {
+        lock.withLock { (problems, problemCount) }
+    }
+
+    /// A row that could not be read: a writer stops (`RunStoreError.badRow`); a reader notes it
+    /// and goes on without the row.
+    func unreadable(_ problem: StoreRowProblem) throws {
+        if accessMode != .readOnly { throw RunStoreError.badRow(path: path, problem: problem) }
+        lock.withLock {
+            guard !problems.contains(problem) else { return }
+            problemCount += 1
+            if problems.count < Self.problemLimit { problems.append(problem) }
         }
     }
 
-    /// An SQLite file in rollback-journal mode (header bytes 18–19 = 1; a store is always in WAL
-    /// mode, 2) is looked at through a read-only connection first: opening it for writing would
-    /// switch it to WAL mode, a change to a file ncf did not create. One with tables but no
-    /// `grdb_migrations` is another program's database and is refused untouched.
-    private static func refuseForeignRollbackDatabase(path: String) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return }
-        let header = [UInt8](handle.readData(ofLength: 20))
-        try? handle.close()
-        guard header.count == 20, Array(header.prefix(16)) == Array("SQLite format 3\0".utf8), header[18] == 1 else { return }
-        var config = Configuration()
-        config.readonly = true
+    /// Decodes each row of a query with `decode`; rows that cannot be read go to `unreadable`.
+    /// For a reader, an SQLite error part-way (a damaged page) ends the list with what was read
+    /// before it and a problem naming the table; a writer throws it.
+    func decodeRows<T>(_ db: Database, table: String, sql: String, arguments: StatementArguments = [],
+                       _ decode: (Row) throws(StoreRowProblem) -> T) throws -> [T] {
+        var out: [T] = []
         do {
-            let tables = try DatabaseQueue(path: path, configuration: config).read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try rows.next() {
+                do throws(StoreRowProblem) { out.append(try decode(row)) } catch { try unreadable(error) }
             }
-            if !tables.isEmpty && !tables.contains("grdb_migrations") {
-                throw RunStoreError.notAStore(path: path, detail: "an SQLite database with other tables: \(tables.prefix(5).joined(separator: ", "))")
-            }
-        } catch let error as DatabaseError {
-            throw translate(error, path: path)
+        } catch let error as DatabaseError where accessMode == .readOnly && error.resultCode == .SQLITE_CORRUPT {
+            try unreadable(StoreRowProblem(table: table, row: "rows after the first \(out.count)", column: nil,
+                                           detail: "could not be read (\(error.message ?? "database disk image is malformed"))"))
         }
-    }
-
-    /// Why an SQLite file looks truncated, or nil: shorter than the page count its header gives
-    /// (checked only with no `-wal` file beside it, whose frames may still complete the file), or
-    /// a cut-off SQLite header.
-    private static func truncation(path: String, size: Int) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        let header = [UInt8](handle.readData(ofLength: 100))
-        let magic = Array("SQLite format 3\0".utf8)
-        if header.count < 100 {
-            let n = min(header.count, magic.count)
-            return n > 0 && Array(header.prefix(n)) == Array(magic.prefix(n))
-                ? "the file is \(size) bytes, cut off inside the SQLite header (truncated)" : nil
-        }
-        guard Array(header.prefix(16)) == magic else { return nil }
-        var walInfo = stat()
-        if stat(path + "-wal", &walInfo) == 0 && walInfo.st_size > 0 { return nil }
-        let rawPageSize = Int(header[16]) << 8 | Int(header[17])
-        let pageSize = rawPageSize == 1 ? 65_536 : rawPageSize
-        let pages = header[28..<32].reduce(0) { $0 << 8 | Int($1) }
-        // The page count is valid only when the "version valid for" number matches the change counter.
-        guard pageSize >= 512, pages > 0, header[92..<96].elementsEqual(header[24..<28]) else { return nil }
-        let expected = pages * pageSize
-        guard size < expected else { return nil }
-        return "the file has \(size) bytes but its header says \(pages) pages of \(pageSize) bytes (\(expected) bytes): it was truncated"
+        return out
     }
 
     // MARK: - Schema
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -208,44 +248,22 @@ public final class SQLiteRunStore: RunStore {
         return m
     }
 
-    /// Brings the schema up to date. Refuses foreign databases and newer schemas. Two processes
-    /// opening a new store at once may race on the first migration; the loser retries once and
-    /// finds it applied.
-    ///
-    /// Nothing is written unless a migration is due: an up-to-date store is only read here, and
-    /// an existing store with a migration due passes `PRAGMA quick_check` first, so a damaged
-    /// file is refused as it is, never written to.
+    /// Applies the migrations that are due (the store was checked, and found sound and an ncf
+    /// store of an older or the current schema, by `inspect`). Two processes migrating one store
+    /// at once may race; the loser retries once and finds it done.
     private func migrate() throws {
-        let migrator = Self.migrator
         do {
-            let (foreignTables, superseded, completed, hasMigrations) = try pool.read { db -> ([String], Bool, Bool, Bool) in
-                let hasMigrations = try db.tableExists("grdb_migrations")
-                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-                if !hasMigrations { return (tables, false, false, false) }
-                return ([], try migrator.hasBeenSuperseded(db), try migrator.hasCompletedMigrations(db), true)
-            }
-            if !foreignTables.isEmpty {
-                throw RunStoreError.notAStore(path: path, detail: "an SQLite database with other tables: \(foreignTables.prefix(5).joined(separator: ", "))")
-            }
-            if superseded { throw RunStoreError.newerSchema(path: path) }
-            if completed { return }
-            if hasMigrations {
-                let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
-                if problems != ["ok"] {
-                    throw RunStoreError.damaged(path: path, detail: problems.prefix(3).joined(separator: "; "))
-                }
-            }
             do {
-                try migrator.migrate(pool)
+                try Self.migrator.migrate(db)
             } catch {
-                try migrator.migrate(pool)
+                try Self.migrator.migrate(db)
             }
         } catch let error as DatabaseError {
             throw Self.translate(error, path: path)
         }
     }
 
-    private static func translate(_ error: DatabaseError, path: String) -> RunStoreError {
+    static func translate(_ error: DatabaseError, path: String) -> RunStoreError {
         if error.resultCode == .SQLITE_NOTADB {
             return .notAStore(path: path, detail: "not an SQLite database")
         }
@@ -265,23 +283,27 @@ public final class SQLiteRunStore: RunStore {
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction (the write lock taken before any read).
     private func immediate<T>(_ body: (Database) throws -> T) throws -> T {
+        guard accessMode != .readOnly else {
+            throw RunStoreError.database(path: path, detail: "the store was opened read-only, for looking at it")
+        }
         do {
-            return try pool.writeWithoutTransaction { db in
-                var result: T?
+            return try db.writeWithoutTransaction { db in
+                var result: Result<T, Error>?
                 try db.inTransaction(.immediate) {
-                    result = try body(db)
+                    result = .success(try body(db))
                     return .commit
                 }
-                return result!
+                guard let result else { throw RunStoreError.database(path: path, detail: "a transaction ended without a result") }
+                return try result.get()
             }
         } catch let error as DatabaseError {
             throw Self.translate(error, path: path)
         }
     }
 
-    private func reading<T>(_ body: (Database) throws -> T) throws -> T {
+    func reading<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try pool.read(body)
+            return try db.read(body)
         } catch let error as DatabaseError {
             throw Self.translate(error, path: path)
         }
@@ -330,7 +352,7 @@ public final class SQLiteRunStore: RunStore {
 
     public func sweep(id: String) throws -> SweepRecord {
         let found = try reading { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE id = ?", arguments: [id]).map(Self.sweep(from:))
+            try self.fetchSweep(db, id: id)
         }
         guard let found else { throw RunStoreError.noSuchSweep(id: id, store: path) }
         return found
@@ -338,31 +360,29 @@ public final class SQLiteRunStore: RunStore {
 
     public func sweeps() throws -> [SweepRecord] {
         try reading { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sweeps ORDER BY created, id").map(Self.sweep(from:))
+            try decodeRows(db, table: "sweeps", sql: "SELECT \(sweepColumns) FROM sweeps ORDER BY created, id", Self.sweep(from:))
         }
     }
 
-    private static func sweep(from row: Row) -> SweepRecord {
-        var data: SweepData?
-        if let path: String = row["data_path"], let absolute: String = row["data_absolute"] {
-            data = SweepData(path: path, absolutePath: absolute, size: row["data_size"] ?? 0, fingerprint: row["data_fingerprint"] ?? "")
+    /// The sweep `id`, or nil; a row that cannot be read throws `RunStoreError.badRow` (a sweep
+    /// cannot be shown or run without its config, seed and state).
+    private func fetchSweep(_ db: Database, id: String) throws -> SweepRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(sweepColumns) FROM sweeps WHERE id = ?", arguments: [id]) else {
+            return nil
         }
-        return SweepRecord(id: row["id"], configText: row["config"], seed: UInt64(bitPattern: row["seed"] as Int64),
-                           state: SweepState(rawValue: row["state"]) ?? .running,
-                           created: Date(timeIntervalSince1970: row["created"]), data: data)
+        do throws(StoreRowProblem) { return try Self.sweep(from: row) } catch { throw RunStoreError.badRow(path: path, problem: error) }
     }
 
     // MARK: - Runs
 
     public func claimRun(_ request: ClaimRequest) throws -> ClaimOutcome {
         try immediate { db in
-            guard let sweepRow = try Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE id = ?", arguments: [request.sweepID]) else {
+            guard let sweep = try fetchSweep(db, id: request.sweepID) else {
                 throw RunStoreError.noSuchSweep(id: request.sweepID, store: path)
             }
-            let sweep = Self.sweep(from: sweepRow)
             if let steered = SweepDone.steered(sweep.state) { return .done(steered) }
-            let runs = try Self.fetchRuns(db, sweepID: request.sweepID)
-            let histories = try request.config.metric.map { try Self.fetchHistories(db, sweepID: request.sweepID, name: $0.name) } ?? [:]
+            let runs = try fetchRuns(db, sweepID: request.sweepID)
+            let histories = try request.config.metric.map { try fetchHistories(db, sweepID: request.sweepID, name: $0.name) } ?? [:]
             switch ClaimPolicy.decide(config: request.config, sweepSeed: sweep.seed, runs: runs, histories: histories,
                                       sampler: request.sampler) {
             case .done(let done):
@@ -434,10 +454,16 @@ public final class SQLiteRunStore: RunStore {
                 return true
             }
             // A late result for a run marked stale meanwhile: kept, the state left alone.
-            if let row = try Row.fetchOne(db, sql: "SELECT state, reason, summary, exit_code FROM runs WHERE id = ?", arguments: [id]),
-               row["state"] as String == RunState.stale.rawValue {
+            if let row = try Row.fetchOne(db, sql: "SELECT state, reason FROM runs WHERE id = ?", arguments: [id]) {
+                let r = StoreRowReader(row: row, table: "runs", name: "row \(id)")
+                let old: String?
+                do throws(StoreRowProblem) {
+                    guard try r.rawEnum("state", RunState.self) == .stale else { return false }
+                    old = try r.optionalString("reason")
+                } catch {
+                    throw RunStoreError.badRow(path: path, problem: error)
+                }
                 let late = lateResultNote(state: state, reason: reason, exitCode: exitCode, at: at)
-                let old: String? = row["reason"]
                 try db.execute(sql: "UPDATE runs SET reason = ?, summary = COALESCE(?, summary), exit_code = COALESCE(?, exit_code) WHERE id = ?",
                                arguments: [old.map { $0 + "; " + late } ?? late, summary, exitCode.map { Int($0) }, id])
             }
@@ -463,13 +489,13 @@ public final class SQLiteRunStore: RunStore {
     public func markStale(sweepID: String, grace: Double, now: Date) throws -> [Int] {
         // A read first: the write lock is taken only when some run looks stale.
         let candidates = try reading { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE sweep_id = ? AND state = 'running'", arguments: [sweepID])
-                .map(Self.run(from:)).filter { ClaimPolicy.isStale($0, grace: grace, now: now) }
+            try decodeRows(db, table: "runs", sql: "SELECT \(runColumns) FROM runs WHERE sweep_id = ? AND state = 'running'",
+                           arguments: [sweepID], Self.run(from:)).filter { ClaimPolicy.isStale($0, grace: grace, now: now) }
         }
         if candidates.isEmpty { return [] }
         return try immediate { db in
-            let running = try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE sweep_id = ? AND state = 'running' ORDER BY id",
-                                           arguments: [sweepID]).map(Self.run(from:))
+            let running = try decodeRows(db, table: "runs", sql: "SELECT \(runColumns) FROM runs WHERE sweep_id = ? AND state = 'running' ORDER BY id",
+                                         arguments: [sweepID], Self.run(from:))
             var marked: [Int] = []
             for run in running where ClaimPolicy.isStale(run, grace: grace, now: now) {
                 try db.execute(sql: """
@@ -483,63 +509,41 @@ public final class SQLiteRunStore: RunStore {
     }
 
     public func runs(sweepID: String) throws -> [StoredRun] {
-        try reading { db in try Self.fetchRuns(db, sweepID: sweepID) }
+        try reading { db in try fetchRuns(db, sweepID: sweepID) }
     }
 
     public func metrics(runID: Int) throws -> [MetricPoint] {
         try reading { db in
-            try Row.fetchAll(db, sql: "SELECT step, name, value FROM metrics WHERE run_id = ? ORDER BY step, name",
-                             arguments: [runID]).map { MetricPoint(step: $0["step"], name: $0["name"], value: $0["value"]) }
+            try decodeRows(db, table: "metrics", sql: "SELECT run_id, step, name, value FROM metrics WHERE run_id = ? ORDER BY step, name",
+                           arguments: [runID], Self.metricPoint(from:))
         }
     }
 
     public func histories(sweepID: String, metric name: String) throws -> [Int: [Double]] {
-        try reading { db in try Self.fetchHistories(db, sweepID: sweepID, name: name) }
-    }
-
-    // MARK: - Checking
-
-    /// `PRAGMA integrity_check`: `["ok"]` for a sound file, else SQLite's list of problems.
-    /// - Complexity: O(file size).
-    public func integrityCheck() throws -> [String] {
-        try reading { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        try reading { db in try fetchHistories(db, sweepID: sweepID, name: name) }
     }
 
     // MARK: - Row decoding
 
-    private static func fetchRuns(_ db: Database, sweepID: String) throws -> [StoredRun] {
-        try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE sweep_id = ? ORDER BY id", arguments: [sweepID]).map(run(from:))
+    private func fetchRuns(_ db: Database, sweepID: String) throws -> [StoredRun] {
+        try decodeRows(db, table: "runs", sql: "SELECT \(runColumns) FROM runs WHERE sweep_id = ? ORDER BY id",
+                       arguments: [sweepID], Self.run(from:))
     }
 
     /// - Complexity: O(values of `name` logged by the sweep's runs), through the metrics primary key.
-    private static func fetchHistories(_ db: Database, sweepID: String, name: String) throws -> [Int: [Double]] {
-        var out: [Int: [Double]] = [:]
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT m.run_id, m.value FROM runs r JOIN metrics m ON m.run_id = r.id
+    private func fetchHistories(_ db: Database, sweepID: String, name: String) throws -> [Int: [Double]] {
+        let points = try decodeRows(db, table: "metrics", sql: """
+            SELECT m.run_id, m.step, m.name, m.value FROM runs r JOIN metrics m ON m.run_id = r.id
             WHERE r.sweep_id = ? AND m.name = ? AND m.value IS NOT NULL
             ORDER BY m.run_id, m.step
-            """, arguments: [sweepID, name])
-        while let row = try rows.next() {
-            let id: Int = row["run_id"]
-            let value: Double = row["value"]
-            out[id, default: []].append(value)
+            """, arguments: [sweepID, name]) { row throws(StoreRowProblem) -> (Int, Double?) in
+            let r = StoreRowReader(row: row, table: "metrics", name: Self.metricRowName(row))
+            return (Int(try r.int64("run_id")), try Self.metricValue(r))
+        }
+        var out: [Int: [Double]] = [:]
+        for (id, value) in points {
+            if let value { out[id, default: []].append(value) }
         }
         return out
-    }
-
-    private static func run(from row: Row) -> StoredRun {
-        let configText: String = row["config"]
-        // The store writes canonical JSON only; an unreadable config (edited by hand) reads as empty.
-        let config = (try? ParamValue.parseJSONConfig(configText)) ?? [:]
-        let exit: Int? = row["exit_code"]
-        let ended: Double? = row["ended_at"]
-        return StoredRun(
-            id: row["id"], sweepID: row["sweep_id"], state: RunState(rawValue: row["state"]) ?? .failed,
-            config: config, seed: UInt64(bitPattern: row["seed"] as Int64), reason: row["reason"],
-            exitCode: exit.map { Int32(truncatingIfNeeded: $0) }, agent: row["agent"],
-            heartbeatEvery: row["heartbeat_every"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-            endedAt: ended.map(Date.init(timeIntervalSince1970:)),
-            heartbeatAt: Date(timeIntervalSince1970: row["heartbeat_at"]),
-            givenBack: row["given_back"], summary: row["summary"], dataOverride: row["data_override"])
     }
 }

@@ -1,0 +1,21 @@
+import ArgumentParser
+import NCFKernels
+
+/// `ncf doctor`: what ncf runs on. The CPU, what its OS enables, OpenBLAS's build and the core
+/// whose kernels it runs, and what ncf did about that choice (see `BLASCore`).
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the CPU, OpenBLAS's kernels and what ncf did to get the fastest ones.",
+        discussion: """
+            OpenBLAS picks its kernels for the CPU when it loads; when it runs slower ones than the \
+            CPU and OS support (an OpenBLAS older than the CPU), ncf restarts itself once with \
+            OPENBLAS_CORETYPE set. A user-set OPENBLAS_CORETYPE always wins; NCF_BLAS_AUTOCORE=0 \
+            turns the automatic choice off.
+            """)
+
+    func run() {
+        print("ncf: \(NCFVersion.string)")
+        for line in BLASCore.status.lines { print(line) }
+        print("blas threads: \(BLAS.threads)")
+    }
+}
