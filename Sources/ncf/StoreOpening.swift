@@ -14,7 +14,14 @@ import NCFSweep
 /// store write fail with an error message instead of killing the process mid-transaction.
 func openSQLiteStore(_ path: String, access: SQLiteRunStore.Access) throws -> SQLiteRunStore {
     signal(SIGXFSZ, SIG_IGN)
-    do { return try SQLiteRunStore(path: path, access: access) } catch { throw CLIError(error) }
+    do {
+        return try SQLiteRunStore(path: path, access: access)
+    } catch RunStoreError.unsupportedLocation(let value, let detail) {
+        // `mysql://user:secret@host/db`: never print the password.
+        throw CLIError(RunStoreError.unsupportedLocation(value: redactedStoreURL(value), detail: detail))
+    } catch {
+        throw CLIError(error)
+    }
 }
 
 /// Opens the store `location` names: a PostgreSQL database for a URL (with `.create`, an empty

@@ -81,6 +81,13 @@ final class PostgreSQLCLITests: SweepProcessTestCase {
         XCTAssertEqual(try home.histories(sweepID: id, metric: "Valid Loss").count, 6)
     }
 
+    /// Another database's URL is refused as no store location, its password hidden too.
+    func testOtherURLsAreRefusedWithoutTheirPassword() throws {
+        let stderr = try ncfFails(["sweep", "list", "--store", "mysql://ncf:pw-secret-1@db.invalid/ncf"])
+        XCTAssertTrue(stderr.contains("--store mysql://ncf:***@db.invalid/ncf") && stderr.contains("postgresql://"), stderr)
+        assertNoPassword(stderr)
+    }
+
     func testAnEmptyDatabaseIsNoStoreForReadingCommands() throws {
         let url = try freshURL()
         let stderr = try ncfFails(["sweep", "list", "--store", url])
