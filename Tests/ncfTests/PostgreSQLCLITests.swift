@@ -81,6 +81,74 @@ final class PostgreSQLCLITests: SweepProcessTestCase {
         XCTAssertEqual(try home.histories(sweepID: id, metric: "Valid Loss").count, 6)
     }
 
+    /// The server goes away in the middle of a trial and comes back: the agent keeps the trial
+    /// running, keeps its metric line while the server is away, writes it when the server is
+    /// back, and the run ends `finished` with every epoch. The trial moves on only when the test
+    /// opens a gate file, so each step happens in order whatever the machine's speed.
+    func testAnAgentRidesOutTheServerGoingAway() throws {
+        let base = try freshURL()  // skips without a server
+        let plain = ProcessInfo.processInfo.environment["NCF_TEST_POSTGRES_URL"]!
+        let admin = try PGConnection(url: plain)
+        let database = "ncf_away_" + UUID().uuidString.prefix(8).lowercased()
+        try admin.execute("CREATE DATABASE \(database)")
+        defer { _ = try? admin.execute("DROP DATABASE \(database) WITH (FORCE)") }
+        _ = base
+        let slash = plain.range(of: "/", options: .backwards)!
+        let url = String(plain[..<slash.upperBound]) + database
+
+        let gates = tmp.appendingPathComponent("gates").path
+        try FileManager.default.createDirectory(atPath: gates, withIntermediateDirectories: true)
+        let trial = tmp.appendingPathComponent("gated-trial").path
+        try """
+            #!/usr/bin/env bash
+            # One JSON line per epoch; before epochs 2 and 3 it waits for the test's gate file.
+            for e in 1 2 3; do
+              if [ "$e" -gt 1 ]; then
+                for ((i = 0; i < 6000; i++)); do [ -e "\(gates)/$e" ] && break; sleep 0.05; done
+              fi
+              printf '{"epoch": %d, "Valid Loss": %d}\\n' "$e" "$((4 - e))"
+            done
+            """.write(toFile: trial, atomically: true, encoding: .utf8)
+        chmod(trial, 0o755)
+        let config = tmp.appendingPathComponent("gated.yaml").path
+        try FakeTrial.sweepYAML(program: trial, parameters: "  x:\n    values: [1]").write(toFile: config, atomically: true, encoding: .utf8)
+        let id = try sweepID(ncfSucceeds(["sweep", config, "--count", "0", "--store", url]))
+        let agent = try start(["agent", id, "--store", url, "--heartbeat", "0.5"])
+        let store = try PostgreSQLRunStore(url: url)
+        func waitFor(_ what: String, _ condition: () throws -> Bool) throws {
+            let deadline = Date().addingTimeInterval(60)
+            while try !condition() {
+                guard Date() < deadline else {
+                    XCTFail("gave up waiting for \(what):\n\(agent.output)")
+                    throw CLIRunnerError.timedOut(arguments: ["waiting for", what], seconds: 60)
+                }
+                usleep(20_000)
+            }
+        }
+        try waitFor("epoch 1 in the store") {
+            guard let run = try store.runs(sweepID: id).first else { return false }
+            return try store.metrics(runID: run.id).contains { $0.step == 1 }
+        }
+        let runID = try XCTUnwrap(store.runs(sweepID: id).first?.id)
+
+        // The server goes away: no connections to the store's database, and the open ones cut.
+        try admin.execute("ALTER DATABASE \(database) ALLOW_CONNECTIONS false")
+        try admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [database])
+        FileManager.default.createFile(atPath: gates + "/2", contents: nil)
+        try waitFor("the agent to notice the outage") { agent.output.contains("heartbeat failed") }
+
+        // Back: epoch 3, the end of the trial, and the kept epoch 2 reach the store.
+        try admin.execute("ALTER DATABASE \(database) ALLOW_CONNECTIONS true")
+        FileManager.default.createFile(atPath: gates + "/3", contents: nil)
+        XCTAssertEqual(finish(agent), 0, agent.output)
+        let run = try XCTUnwrap(PostgreSQLRunStore(url: url).runs(sweepID: id).first)
+        XCTAssertEqual(run.id, runID)
+        XCTAssertEqual(run.state, .finished, "\(run.reason ?? "")\n\(agent.output)")
+        XCTAssertEqual(try PostgreSQLRunStore(url: url).histories(sweepID: id, metric: "Valid Loss")[runID], [3, 2, 1],
+                       "every epoch, the one logged while the server was away too")
+        XCTAssertFalse(agent.output.contains("could not record its metrics"), agent.output)
+    }
+
     /// Another database's URL is refused as no store location, its password hidden too.
     func testOtherURLsAreRefusedWithoutTheirPassword() throws {
         let stderr = try ncfFails(["sweep", "list", "--store", "mysql://ncf:pw-secret-1@db.invalid/ncf"])
