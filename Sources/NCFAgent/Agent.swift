@@ -62,11 +62,15 @@ public struct AgentOptions: Sendable, Equatable {
         var out: [String] = []
         if let count, count < 0 { out.append("--count \(count): use 0 or more runs") }
         if parallel < 1 { out.append("--parallel \(parallel): use 1 or more trials at a time") }
-        if !(heartbeat > 0) { out.append("--heartbeat \(heartbeat): use a positive number of seconds, e.g. 10") }
+        // Seconds are bounded (a week) so that timers and log lines never overflow.
+        let week = 7 * 86_400.0
+        if !(heartbeat > 0 && heartbeat <= week) { out.append("--heartbeat \(heartbeat): use a positive number of seconds up to a week, e.g. 10") }
         if !(grace > heartbeat) {
-            out.append("--grace \(grace) must be longer than --heartbeat \(heartbeat), or live runs would be marked stale; e.g. --grace \(max(60, 6 * heartbeat))")
+            out.append("--grace \(grace) must be longer than --heartbeat \(heartbeat), or live runs would be marked stale; e.g. --grace \(max(60, 6 * min(heartbeat, week)))")
+        } else if !(grace <= week) {
+            out.append("--grace \(grace): use at most a week of seconds (\(Int(week)))")
         }
-        if let t = trialTimeout, !(t > 0) { out.append("--trial_timeout \(t): use a positive number of seconds") }
+        if let t = trialTimeout, !(t > 0 && t <= 365 * 86_400) { out.append("--trial_timeout \(t): use a positive number of seconds up to a year") }
         if maxInitialFailures < 0 { out.append("--max_initial_failures \(maxInitialFailures): use 0 (off) or more") }
         return out
     }
@@ -503,7 +507,8 @@ public final class Agent: @unchecked Sendable {
                 }
                 if let bad = values.keys.sorted().first(where: { values[$0]! == nil && ($0.lowercased().contains("loss") || $0 == metricName) }),
                    trial.snapshot.nonFinite == nil {
-                    let at = values["epoch"].flatMap { $0 }.map { "epoch \(Int($0))" } ?? "step \(step)"
+                    // A logged epoch is trial output: shown as text, never converted with a trap.
+                    let at = values["epoch"].flatMap { $0 }.map { "epoch \(TrialCommand.flagText(.double($0)))" } ?? "step \(step)"
                     trial.mark { $0.nonFinite = "non-finite loss: \(bad) is not a finite number at \(at)" }
                     stop(trial, signal: SIGTERM)
                 }
@@ -811,5 +816,6 @@ private final class ErrorBox: @unchecked Sendable {
 
 /// `0.4`, `12`, `1.5`: seconds with at most one decimal.
 func formatSeconds(_ s: Double) -> String {
-    s >= 10 || s == s.rounded() ? String(Int(s.rounded())) : String(format: "%.1f", s)
+    guard s.isFinite, abs(s) < 1e15 else { return String(s) }
+    return s >= 10 || s == s.rounded() ? String(Int(s.rounded())) : String(format: "%.1f", s)
 }

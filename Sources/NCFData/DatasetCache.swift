@@ -90,21 +90,6 @@ public enum DatasetCache {
         return [train, test, negatives]
     }
 
-    /// A fingerprint of the content of the data at `path` (each file of an NCF prefix), for a run's
-    /// record: `size:BYTES checksum:HEX` per file, `; `-separated; the checksum is the cache's
-    /// word-at-a-time hash of every byte (fast; it tells versions of a file apart, it does not
-    /// resist tampering). Nil when a file cannot be read.
-    /// - Complexity: reads each file once.
-    public static func contentFingerprint(path: String, format: DataFormat) -> String? {
-        guard let files = files(path: path, format: format) else { return nil }
-        var parts: [String] = []
-        for file in files {
-            guard let bytes = readWhole(file) else { return nil }
-            parts.append("size:\(bytes.count) checksum:\(hex(checksum(bytes, from: 0, count: bytes.count)))")
-        }
-        return parts.joined(separator: "; ")
-    }
-
     /// `realpath size mtime.ns head-hash tail-hash` of one file.
     static func fingerprint(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }

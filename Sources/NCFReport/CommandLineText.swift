@@ -61,7 +61,7 @@ private func hex(_ value: UInt32, digits: Int) -> String {
 
 /// A duration for people: `12.3s`, `4m05s`, `2h07m`.
 public func formatDuration(_ s: Double) -> String {
-    if !s.isFinite || s < 0 { return "?" }
+    if !s.isFinite || s < 0 || s > 1e12 { return "?" }
     if s < 60 { return String(format: "%.1fs", s) }
     if s < 3600 { return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) }
     return String(format: "%dh%02dm", Int(s) / 3600, (Int(s) % 3600) / 60)

@@ -138,8 +138,8 @@ public enum SweepReport {
         var config = run.config
         var words: [String]
         if m.config?.usesBuiltInTrainer ?? true {
-            if config["seed"] == nil { config["seed"] = .int(Int(run.seed)) }
-            if config["data"] == nil, let data = run.dataOverride ?? m.sweep.data?.path { config["data"] = .string(data) }
+            config = TrialCommand.reproducingConfig(config, seed: run.seed, data: run.dataOverride ?? m.sweep.data?.path,
+                                                    metric: m.config?.metric)
             words = ["ncf", "train"] + commandLineWords(config)
             if config["data"] == nil { words.append("--data=PATH") }
         } else {

@@ -143,24 +143,8 @@ extension MetricCatalog {
         let n = normal(name)
         if let same = names.first(where: { n.contains("@") && normal(withoutK($0.description)) == withoutK(n) }) { return same }
         if let suffix = names.first(where: { normal($0.description).hasSuffix(" " + n) }) { return suffix }
-        return names.min { editDistance(normal($0.description), n) < editDistance(normal($1.description), n) }
+        return names.min { Spelling.distance(normal($0.description), n) < Spelling.distance(normal($1.description), n) }
     }
-}
-
-/// Levenshtein distance over characters.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a), y = Array(b)
-    if x.isEmpty { return y.count }
-    if y.isEmpty { return x.count }
-    var previous = Array(0...y.count)
-    for i in 1...x.count {
-        var current = [i] + [Int](repeating: 0, count: y.count)
-        for j in 1...y.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return previous[y.count]
 }
 
 extension MetricSplit {

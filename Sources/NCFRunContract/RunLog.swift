@@ -65,7 +65,8 @@ public struct DataRecord: Sendable, Equatable {
     public var path: String
     /// The detected or given format (`tsv`, `csv`, `dat`, `ncf`).
     public var format: String?
-    /// A content fingerprint (`size:… fnv1a64:…` of each file), when the file could be read.
+    /// The content fingerprint (`sha256:…`, `DataFingerprint`: the same digest a sweep records for
+    /// its data), when the file could be read.
     public var fingerprint: String?
 
     public init(path: String, format: String?, fingerprint: String?) {

@@ -47,6 +47,31 @@ public enum TrialCommand: Sendable, Equatable {
         return Bundle.main.executablePath ?? CommandLine.arguments[0]
     }
 
+    /// The flags the built-in trainer gets beyond the run's config, in order: the run's `seed`, the
+    /// sweep's `data`, and the sweep's metric and goal as `select_metric`/`select_goal` (so the kept
+    /// epoch is the one the run is ranked by); each only when the config does not set it. The
+    /// trials get them, and so do the commands that reproduce a run (`ncf sweep best --export`,
+    /// the report), which therefore train exactly as the trial did.
+    public static func addedFlags(config: [String: ParamValue], seed: UInt64, data: String?,
+                                  metric: SweepConfig.Metric?) -> [(name: String, value: ParamValue)] {
+        var out: [(name: String, value: ParamValue)] = []
+        if config["seed"] == nil { out.append(("seed", .int(Int(truncatingIfNeeded: seed)))) }
+        if let data, config["data"] == nil { out.append(("data", .string(data))) }
+        if let metric, config["select_metric"] == nil {
+            out.append(("select_metric", .string(metric.name)))
+            if config["select_goal"] == nil { out.append(("select_goal", .string(metric.goal.rawValue))) }
+        }
+        return out
+    }
+
+    /// The config of a built-in trial with `addedFlags` in it: what reproduces the run.
+    public static func reproducingConfig(_ config: [String: ParamValue], seed: UInt64, data: String?,
+                                         metric: SweepConfig.Metric?) -> [String: ParamValue] {
+        var values = config
+        for (name, value) in addedFlags(config: config, seed: seed, data: data, metric: metric) { values[name] = value }
+        return values
+    }
+
     /// The argv of one trial (`argv[0]` first). No word ever holds a NUL: the kernel would end
     /// the argument there and the trial would silently get another value (config validation
     /// refuses NULs first; this is the guard for configs built in code).
@@ -76,12 +101,8 @@ public enum TrialCommand: Sendable, Equatable {
                 case let value: args.append("--\(name)=\(Self.flagText(value))")
                 }
             }
-            if config["seed"] == nil { args.append("--seed=\(seed)") }
-            if let data, config["data"] == nil { args.append("--data=\(data)") }
-            if let metric, config["select_metric"] == nil {
-                args.append("--select_metric=\(metric.name)")
-                if config["select_goal"] == nil { args.append("--select_goal=\(metric.goal.rawValue)") }
-            }
+            let added = Self.addedFlags(config: config, seed: seed, data: data, metric: metric)
+            for (name, value) in added { args.append("--\(name)=\(Self.flagText(value))") }
             args.append("--json")
             return args
         case let .external(program, command):

@@ -31,17 +31,17 @@ final class Console {
     /// Emphasised (bold on colour terminals).
     func bold(_ s: String) -> String { color ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
 
-    /// A line of JSON Lines on stdout (only with --json).
-    func emit(_ object: String) {
+    /// A line of JSON Lines on stdout (only with --json; the line is not even made otherwise).
+    func emit(_ object: @autoclosure () -> String) {
         guard json else { return }
-        FileHandle.standardOutput.write((object + "\n").data(using: .utf8)!)
+        FileHandle.standardOutput.write((object() + "\n").data(using: .utf8)!)
     }
 
     /// Redraws the progress bar (terminal) or prints a plain progress line every 30 s.
     func progress(epoch: Int, epochs: Int, step: Int, steps: Int, seconds: Double, samplesPerSecond: Double, loss: Double) {
         let fraction = steps > 0 ? Double(step) / Double(steps) : 0
         let eta = fraction > 0 ? seconds / fraction - seconds : 0
-        let info = "epoch \(epoch)/\(epochs) \(percent(fraction)) \(rate(samplesPerSecond)) samples/s, loss \(fixed(loss, 4)), ETA \(duration(eta))"
+        let info = "epoch \(epoch)/\(epochs) \(percent(fraction)) \(rate(samplesPerSecond)) samples/s, loss \(fixed(loss, 4)), ETA \(formatDuration(eta))"
         if interactive {
             let width = 24
             let filled = Int(fraction * Double(width))
@@ -77,13 +77,6 @@ func rate(_ x: Double) -> String {
     if x >= 1e6 { return String(format: "%.2fM", x / 1e6) }
     if x >= 1e3 { return String(format: "%.1fk", x / 1e3) }
     return String(format: "%.0f", x)
-}
-
-func duration(_ s: Double) -> String {
-    if !s.isFinite || s < 0 { return "?" }
-    if s < 60 { return String(format: "%.1fs", s) }
-    if s < 3600 { return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) }
-    return String(format: "%dh%02dm", Int(s) / 3600, (Int(s) % 3600) / 60)
 }
 
 /// 6040 → "6,040".

@@ -39,8 +39,8 @@ extension DataCommand {
         var timeout: Double = 60
 
         func validate() throws {
-            if !(timeout > 0) || !timeout.isFinite {
-                throw ValidationError("--timeout \(timeout): must be a positive number of seconds")
+            if !(timeout > 0) || !(timeout <= 86_400) {
+                throw ValidationError("--timeout \(timeout): must be a positive number of seconds, at most a day (86400)")
             }
         }
 

@@ -10,30 +10,10 @@ import NCFSweep
 /// - Complexity: reads every byte once.
 func sweepData(path: String) throws -> SweepData {
     let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-    let files = dataFiles(absolute)
-    guard !files.isEmpty else {
-        throw CLIError(message: "data file \(path) not found (nor the NCF files \(path).train.rating, …). Hint: pass --data with a ratings file that exists.")
+    guard let print = DataFingerprint.of(path: absolute) else {
+        throw CLIError(message: "data file \(path) not found or not readable (nor the NCF files \(path).train.rating, …). Hint: pass --data with a ratings file that exists.")
     }
-    var size: Int64 = 0
-    var digests: [String] = []
-    for file in files {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-        size += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
-        do { digests.append(try SHA256.hexOfFile(atPath: file)) } catch {
-            throw CLIError(message: "cannot read data file \(file): \(error). Hint: check that it is readable.")
-        }
-    }
-    let fingerprint = "sha256:" + (digests.count == 1 ? digests[0] : SHA256.hex(Array(digests.joined(separator: "\n").utf8)))
-    return SweepData(path: path, absolutePath: absolute, size: size, fingerprint: fingerprint)
-}
-
-/// The files behind a data path: the file itself, or the NCF files of a prefix (each plain or gzipped).
-private func dataFiles(_ path: String) -> [String] {
-    var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) { return isDirectory.boolValue ? [] : [path] }
-    return [".train.rating", ".test.rating", ".test.negative"].compactMap { suffix in
-        [path + suffix, path + suffix + ".gz"].first { FileManager.default.fileExists(atPath: $0) }
-    }
+    return SweepData(path: path, absolutePath: absolute, size: print.size, fingerprint: print.digest)
 }
 
 /// `../shared/data/ml-100k/u.data (1.9 MB, sha256:0c1d2e3f…)`.

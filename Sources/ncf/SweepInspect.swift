@@ -145,10 +145,11 @@ struct SweepBest: ParsableCommand {
             throw CLIError(message: "sweep \(sweep.id) has no finished run with a \(metric.name) yet. Hint: `ncf sweep status \(sweep.id) --store \(store.shownStore)` shows its runs.")
         }
         var values = best.run.config
-        if config.usesBuiltInTrainer && values["seed"] == nil { values["seed"] = .int(Int(best.run.seed)) }
-        // The data it trained on: an agent's override, else the sweep's, as the user gave it.
-        if config.usesBuiltInTrainer && values["data"] == nil, let data = best.run.dataOverride ?? sweep.data?.path {
-            values["data"] = .string(data)
+        if config.usesBuiltInTrainer {
+            // What the trial got beyond its config: its seed, the data it trained on (an agent's
+            // override, else the sweep's, as the user gave it) and the metric that kept its epoch.
+            values = TrialCommand.reproducingConfig(values, seed: best.run.seed, data: best.run.dataOverride ?? sweep.data?.path,
+                                                    metric: config.metric)
         }
         switch export {
         case .json:

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NCFRunContract
 import NCFAgent
 import NCFReport
 import NCFSweep

@@ -92,13 +92,16 @@ struct SweepDelete: ParsableCommand {
             _ = try db.sweep(id: sweepID)
             runs = try db.runs(sweepID: sweepID)
         } catch { throw CLIError(error) }
+        // Agents working on it would meet a sweep that is gone mid-trial: stop them first.
         let running = runs.filter { $0.state == .running }.count
+        if running > 0 {
+            throw CLIError(message: "sweep \(sweepID) has \(running) run\(running == 1 ? "" : "s") running, so agents are working on it. Hint: `ncf sweep cancel \(sweepID)` stops them within a heartbeat; delete it once `ncf sweep status \(sweepID)` shows nothing running.")
+        }
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
                 throw CLIError(message: "not deleting sweep \(sweepID) without confirmation. Hint: pass --yes to delete it and its \(runs.count) runs.")
             }
-            let warning = running > 0 ? " (\(running) still running: their agents will stop)" : ""
-            print("delete sweep \(sweepID) with its \(runs.count) runs and their metrics\(warning)? [y/N] ", terminator: "")
+            print("delete sweep \(sweepID) with its \(runs.count) runs and their metrics? [y/N] ", terminator: "")
             guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
                 print("not deleted")
                 return

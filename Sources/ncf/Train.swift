@@ -144,7 +144,7 @@ func runConfigRecord(config: TrainConfig, selection: (metric: MetricName, goal: 
     ]
     if let columns = source.columns { parameters.append(("columns", .string(columns))) }
     let data = DataRecord(path: source.path, format: source.format.rawValue,
-                          fingerprint: DatasetCache.contentFingerprint(path: source.path, format: source.format))
+                          fingerprint: DataFingerprint.of(path: source.path)?.digest)
     return RunConfigRecord(parameters: parameters, seed: config.seed, data: data, version: NCFVersion.string)
 }
 

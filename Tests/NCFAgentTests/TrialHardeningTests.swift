@@ -205,4 +205,29 @@ final class TrialHardeningTests: XCTestCase {
         XCTAssertEqual(left.count, 6)
         try waitUntil("no descendant of a trial is alive", timeout: 10) { !left.contains(where: alive) }
     }
+
+    /// Numbers from a trial are data: an epoch of 1e300 next to a NaN loss is a failed run with
+    /// its reason, not an integer-conversion trap in the agent.
+    func testAHugeLoggedEpochIsShownNotConverted() throws {
+        let trial = try script("huge-epoch.sh", """
+            echo '{"epoch": 1e300, "Train Loss": NaN, "Valid Loss": 1}'
+            sleep 5
+            """)
+        let store = InMemoryRunStore()
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        let parameters = [Parameter(name: "x", spec: .categorical([.int(1)], probabilities: nil))]
+        _ = try agent(store, sweep, program: trial, parameters: parameters, options: AgentOptions(killAfter: 1), log: LineLog()).run()
+        let run = try XCTUnwrap(try store.runs(sweepID: sweep.id).first)
+        XCTAssertEqual(run.state, .failed)
+        XCTAssertTrue(run.reason?.contains("non-finite loss: Train Loss is not a finite number at epoch 1e+300") ?? false, run.reason ?? "nil")
+    }
+
+    /// Agent options that would overflow a timer or a log line are refused with the flag named.
+    func testOutOfRangeSecondsAreRefused() {
+        XCTAssertTrue(AgentOptions(heartbeat: .infinity, grace: .infinity).problems.contains { $0.hasPrefix("--heartbeat inf") })
+        XCTAssertTrue(AgentOptions(heartbeat: 10, grace: 1e19).problems.contains { $0.hasPrefix("--grace 1e+19") })
+        XCTAssertTrue(AgentOptions(trialTimeout: 1e300).problems.contains { $0.hasPrefix("--trial_timeout") })
+        XCTAssertEqual(AgentOptions().problems, [])
+        XCTAssertEqual(formatSeconds(.infinity), "inf")
+    }
 }

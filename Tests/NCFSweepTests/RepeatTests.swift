@@ -24,7 +24,7 @@ final class RepeatTests: XCTestCase {
 
     /// Claims one config at a time, as agents do, finishing each run before the next claim;
     /// stops at `limit` claims or when the sampler has nothing left.
-    private func sweep(_ config: SweepConfig, _ sampler: some Sampler, limit: Int, seed: UInt64 = 7) -> [RunRecord] {
+    private func sweep(_ config: SweepConfig, _ sampler: any Sampler, limit: Int, seed: UInt64 = 7) -> [RunRecord] {
         var runs: [RunRecord] = []
         for i in 0..<limit {
             var rng = SplitMix64(seed: seed, stream: UInt64(i))
@@ -105,5 +105,17 @@ final class RepeatTests: XCTestCase {
         ])
         let runs = sweep(config, BayesSampler(), limit: 14)
         XCTAssertEqual(Set(keys(runs)).count, runs.count, "no config twice: \(keys(runs))")
+    }
+
+    /// A discrete space that is not enumerated (a q form) never ends the sweep on failed redraws:
+    /// only an enumerated space can be known to be exhausted.
+    func testOnlyAnEnumeratedSpaceEndsTheSweep() {
+        for method in [SweepConfig.Method.random, .bayes] {
+            let config = SweepConfig(method: method, metric: SweepConfig.Metric(name: "loss"), parameters: [
+                Parameter(name: "a", spec: .qUniform(min: 0, max: 1, q: 0.5, integerQ: false)),
+            ])
+            let runs = sweep(config, method == .random ? RandomSampler() as any Sampler : BayesSampler(), limit: 8)
+            XCTAssertEqual(runs.count, 8, "\(method): a q_uniform space of a few values is not declared exhausted")
+        }
     }
 }

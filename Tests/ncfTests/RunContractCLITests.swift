@@ -1,4 +1,5 @@
 import Foundation
+import NCFData
 import NCFRunContract
 import NCFSweep
 import XCTest
@@ -123,8 +124,9 @@ final class RunContractCLITests: CLITestCase {
         XCTAssertEqual(record.parameter("valid_ratio"), .double(0.1))
         XCTAssertEqual(record.seed, 9)
         XCTAssertEqual(record.data?.path, data)
-        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: data)[.size] as? Int)
-        XCTAssertTrue(record.data?.fingerprint?.hasPrefix("size:\(size) checksum:") ?? false, "\(String(describing: record.data))")
+        // The same digest a sweep records for its data: the SHA-256 of the file.
+        let digest = try XCTUnwrap(try? SHA256.hexOfFile(atPath: data))
+        XCTAssertEqual(record.data?.fingerprint, "sha256:" + digest)
         XCTAssertEqual(record.version, NCFVersion.string)
         XCTAssertTrue(result.stderr.contains("lr 0.0079,"), "rounded for people:\n\(result.stderr)")
 

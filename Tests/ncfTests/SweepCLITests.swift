@@ -263,9 +263,11 @@ final class SweepCLITests: SweepProcessTestCase {
         XCTAssertTrue(best.stdout.contains("Test RMSE: "), best.description)
         XCTAssertTrue(best.stdout.contains("protocol: "), best.description)
         let flags = try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "flags"])
-        let words = flags.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+        // The shell reads the exported text back into the words the trial got.
+        let words = try shellWords(flags.stdout)
         XCTAssertTrue(words.contains("--epochs=2") && words.contains("--model=NCF") && words.contains { $0.hasPrefix("--seed=") }
-                      && words.contains("--data=Data/ratings.tsv"), flags.description)
+                      && words.contains("--data=Data/ratings.tsv") && words.contains("--select_metric=Valid Loss")
+                      && words.contains("--select_goal=minimize"), flags.description)
         // The exported flags train the same model again.
         let again = try ncfSucceeds(["train", "--json"] + words)
         let validLoss = trainingRecords(again).epochs.compactMap { number($0, "Valid Loss") }.min()
@@ -396,6 +398,23 @@ final class SweepCLITests: SweepProcessTestCase {
         try ncfSucceeds(["sweep", "cancel", id, "--store", store])
         XCTAssertEqual(try openStore().sweep(id: id).state, .cancelled)
 
+        // A run still running (its agent busy elsewhere): delete refuses and says to cancel first.
+        let db = try openStore()
+        let sweep = try db.sweep(id: id)
+        var config = try SweepConfig.parseStored(yaml: sweep.configText, sweepID: id)
+        config.parameters = [Parameter(name: "x", spec: .categorical([.int(9)], probabilities: nil))]
+        _ = try db.setState(sweepID: id, .running)
+        guard case .claimed(let busy) = try db.claimRun(ClaimRequest(
+            sweepID: id, config: config, sampler: GridSampler(), agent: "elsewhere:1",
+            heartbeatEvery: 10, now: Date())) else { return XCTFail("no claim") }
+        db.close()
+        let whileRunning = try ncfFails(["sweep", "delete", id, "--store", store, "--yes"])
+        XCTAssertTrue(whileRunning.contains("ncf sweep cancel \(id)"), whileRunning)
+        let closing = try openStore()
+        XCTAssertTrue(try closing.finishRun(id: busy.id, state: .stopped, reason: "test", exitCode: 0, summary: nil, givenBack: false, at: Date()))
+        closing.close()
+        try ncfSucceeds(["sweep", "cancel", id, "--store", store])
+
         let unconfirmed = try ncfFails(["sweep", "delete", id, "--store", store])
         XCTAssertTrue(unconfirmed.contains("--yes"), unconfirmed)
         XCTAssertEqual(try openStore().sweeps().count, 1)
@@ -409,5 +428,18 @@ final class SweepCLITests: SweepProcessTestCase {
     func testAMistypedSubcommandIsNamed() throws {
         let stderr = try ncfFails(["sweep", "stauts", "abcd1234"])
         XCTAssertTrue(stderr.contains("unknown subcommand `stauts`; did you mean `ncf sweep status`?"), stderr)
+    }
+
+    /// The words bash reads from `text` (one per line out of `printf`).
+    private func shellWords(_ text: String) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "printf '%s\\n' " + text.trimmingCharacters(in: .whitespacesAndNewlines)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NCFRunContract
 
 // `early_terminate`: hyperband's keys and their rules.
 

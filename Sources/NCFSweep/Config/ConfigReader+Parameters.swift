@@ -1,4 +1,5 @@
 import Foundation
+import NCFRunContract
 
 // `parameters`: every form and distribution, nested groups, and their values.
 

@@ -1,8 +1,21 @@
 import Foundation
+import NCFRunContract
 
 // The top-level keys: `method`, `metric`, `name`, `run_cap`, `program`, `command` and the rest.
 
 extension ConfigReader {
+    /// Common names for top-level keys in other sweep tools.
+    static let topLevelSynonyms: [String: String] = [
+        "trials": "run_cap", "n_trials": "run_cap", "max_trials": "run_cap", "num_trials": "run_cap",
+        "count": "run_cap", "runs": "run_cap", "max_runs": "run_cap", "num_runs": "run_cap", "num_samples": "run_cap",
+        "params": "parameters", "hyperparameters": "parameters", "search_space": "parameters", "space": "parameters",
+        "param_space": "parameters", "config": "parameters",
+        "search": "method", "algorithm": "method", "sampler": "method", "strategy": "method", "search_alg": "method",
+        "pruner": "early_terminate", "early_stopping": "early_terminate", "scheduler_config": "early_terminate",
+        "objective": "metric", "target": "metric", "goal": "metric", "optimize": "metric",
+        "script": "program", "trainer": "program", "cmd": "command", "args": "command",
+    ]
+
     mutating func read(root: ConfigNode?, rootLine: Int) {
         self.rootLine = rootLine
         guard let root, case .mapping(let entries) = root.content else {
@@ -10,7 +23,7 @@ extension ConfigReader {
                   hint: "the file must be a mapping of keys such as `method:` and `parameters:`")
             return
         }
-        let top = known(entries, allowed: Self.topLevelKeys, path: "", synonyms: Spelling.topLevelSynonyms,
+        let top = known(entries, allowed: Self.topLevelKeys, path: "", synonyms: Self.topLevelSynonyms,
                         context: "at the top level")
 
         if let e = top["method"] {

@@ -105,9 +105,13 @@ public struct BayesSampler: Sampler {
         for _ in 0..<count {
             var point = maximizeEI(gp, incumbent: incumbent, space: space, observed: points, used: used, rng: &rng)
             if configs.isUsed(space.decode(point)) {
-                guard let fresh = bestUnusedPoint(gp, incumbent: incumbent, space: space, near: point,
-                                                  configs: configs, rng: &rng) else { break }
-                point = fresh
+                if let fresh = bestUnusedPoint(gp, incumbent: incumbent, space: space, near: point, configs: configs, rng: &rng) {
+                    point = fresh
+                } else if configs.isEnumerable {
+                    break  // every config of the space has run: the sweep is done
+                }
+                // Otherwise no new config was found nearby: keep the point rather than end the
+                // sweep on a guess.
             }
             out.append(point)
             used.append(point)
@@ -203,14 +207,17 @@ public struct BayesSampler: Sampler {
 
     /// A random point whose config no run has used (`spreadRandomPoint`, redrawn on a repeat);
     /// in an enumerable space, the best-spread unused config when draws keep repeating, and nil
-    /// when every config has been used.
+    /// when every config has been used; in any other space the last draw, even a repeat.
     private func freshRandomPoint(_ space: SearchSpace, avoiding used: [[Double]], configs: RunConfigs,
                                   rng: inout SplitMix64) -> [Double]? {
-        for _ in 0..<32 {
-            let p = spreadRandomPoint(space, avoiding: used, rng: &rng)
-            if !configs.isUsed(space.decode(p)) { return p }
+        var p = spreadRandomPoint(space, avoiding: used, rng: &rng)
+        for _ in 0..<32 where configs.isUsed(space.decode(p)) {
+            p = spreadRandomPoint(space, avoiding: used, rng: &rng)
         }
-        guard let unused = configs.unused else { return nil }
+        if !configs.isUsed(space.decode(p)) { return p }
+        // Still a repeat: an enumerated space offers its unused configs (none left: done); any
+        // other space keeps the point rather than end the sweep on a guess.
+        guard let unused = configs.unused else { return p }
         let candidates = unused.compactMap(space.encode)
         guard !candidates.isEmpty else { return nil }
         guard !used.isEmpty else { return candidates[rng.nextInt(below: candidates.count)] }

@@ -25,8 +25,11 @@ public struct RandomSampler: Sampler {
                 draw = Self.draw(leaves, rng: &rng)
                 attempts += 1
             }
-            if configs.isUsed(draw) {
-                guard let unused = configs.unused, !unused.isEmpty else { break }
+            // Still a repeat: in an enumerated space pick an unused config (none left: the sweep
+            // is done); in any other space a repeat after 64 draws is kept rather than ending the
+            // sweep on a guess.
+            if configs.isUsed(draw), let unused = configs.unused {
+                guard !unused.isEmpty else { break }
                 draw = unused[rng.nextInt(below: unused.count)]
             }
             out.append(draw)

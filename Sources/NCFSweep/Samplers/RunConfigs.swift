@@ -17,14 +17,22 @@ struct RunConfigs {
     let names: [String]
     /// Keys (`GridSampler.key`) of the configs of the counting runs that are not stale.
     private(set) var used: Set<String>
-    /// Every config of the space, when it is finite and small; nil otherwise.
-    let finite: [[String: ParamValue]]?
+    /// The sweep's parameters (enumerated only when `unused` is asked for).
+    private let parameters: [Parameter]
 
     init(config: SweepConfig, runs: [RunRecord]) {
         names = config.parameters.map(\.name)
+        parameters = config.parameters
         let names = self.names
         used = Set(runs.lazy.filter { $0.state != .stale }.map { GridSampler.key($0.config, names: names) })
-        finite = Self.enumerate(config.parameters)
+    }
+
+    /// Whether the space is enumerated (finite and small): only then can a sampler tell that no
+    /// config is left. Cheap: a product of value counts.
+    var isEnumerable: Bool {
+        guard parameters.allSatisfy({ $0.spec.isEnumerable }) else { return false }
+        let plain = parameters.map { Parameter(name: $0.name, spec: $0.spec.ignoringProbabilities) }
+        return (GridSampler.pointCount(plain) ?? .max) <= Self.enumerationLimit
     }
 
     func key(_ config: [String: ParamValue]) -> String { GridSampler.key(config, names: names) }
@@ -35,9 +43,10 @@ struct RunConfigs {
     mutating func insert(_ config: [String: ParamValue]) { used.insert(key(config)) }
 
     /// The configs of the finite space no run has used, in enumeration order; nil for an
-    /// infinite or large space.
+    /// infinite or large space. Enumerates the space: ask only when draws keep repeating.
+    /// - Complexity: O(points · parameters).
     var unused: [[String: ParamValue]]? {
-        finite.map { $0.filter { !isUsed($0) } }
+        Self.enumerate(parameters).map { $0.filter { !isUsed($0) } }
     }
 
     /// Every point of the space when each leaf has finitely many values and there are at most

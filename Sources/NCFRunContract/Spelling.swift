@@ -1,6 +1,6 @@
 import Foundation
 
-/// Spelling helpers for "did you mean" hints.
+/// Spelling helpers for "did you mean" hints: metric names here, config keys and flags in the sweep engine.
 public enum Spelling {
     /// Optimal-string-alignment edit distance (insert, delete, substitute, swap neighbours),
     /// ignoring case and treating `-` as `_`.
@@ -49,16 +49,4 @@ public enum Spelling {
         guard let best = nearest(word, in: candidates) else { return nil }
         return distance(word, best) <= max(2, word.count / 3) ? best : nil
     }
-
-    /// Common names for top-level keys in other sweep tools.
-    static let topLevelSynonyms: [String: String] = [
-        "trials": "run_cap", "n_trials": "run_cap", "max_trials": "run_cap", "num_trials": "run_cap",
-        "count": "run_cap", "runs": "run_cap", "max_runs": "run_cap", "num_runs": "run_cap", "num_samples": "run_cap",
-        "params": "parameters", "hyperparameters": "parameters", "search_space": "parameters", "space": "parameters",
-        "param_space": "parameters", "config": "parameters",
-        "search": "method", "algorithm": "method", "sampler": "method", "strategy": "method", "search_alg": "method",
-        "pruner": "early_terminate", "early_stopping": "early_terminate", "scheduler_config": "early_terminate",
-        "objective": "metric", "target": "metric", "goal": "metric", "optimize": "metric",
-        "script": "program", "trainer": "program", "cmd": "command", "args": "command",
-    ]
 }
