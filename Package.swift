@@ -55,6 +55,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // PostgreSQL's C client, for the PostgreSQL sweep store (`--store postgresql://…`).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         // cpuid and xgetbv, for NCFKernels' choice of OpenBLAS kernels (BLASCore.swift).
         .target(name: "CCPUFeatures"),
 
@@ -74,6 +80,7 @@ let package = Package(
             dependencies: [
                 "NCFRunContract",
                 "NCFKernels",
+                "CLibPQ",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

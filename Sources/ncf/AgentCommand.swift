@@ -39,7 +39,7 @@ struct AgentCommand: ParsableCommand {
             } catch {
                 throw CLIError(message: "the stored config of sweep \(sweep.id) no longer loads:\n\(error)")
             }
-            say("joining sweep \(sweep.id) in \(agent.store) (\(describe(config)))")
+            say("joining sweep \(sweep.id) in \(agent.shownStore) (\(describe(config)))")
             try runAgent(store: store, sweep: sweep, config: config, configDirectory: nil, flags: agent)
         }
     }
@@ -50,11 +50,28 @@ struct AgentCommand: ParsableCommand {
 /// The default sweep store: a SQLite file in the working directory.
 let defaultStorePath = "ncf-sweeps.db"
 
-/// `--store PATH`, for every sweep command.
+/// `--store PATH|URL`, for every sweep command.
 struct StoreOption: ParsableArguments {
-    @Option(name: .customLong("store"), help: ArgumentHelp(
-        "The sweep store, a SQLite file (relative paths from the working directory).", valueName: "path"))
-    var store: String = defaultStorePath
+    @Option(name: .customLong("store"), help: storeHelp)
+    var storeArgument: String?
+
+    /// The store to open: --store, else `NCF_STORE`, else `ncf-sweeps.db`.
+    var store: String { resolveStore(storeArgument) }
+    /// The store as messages show it (a URL's password hidden).
+    var shownStore: String { redactedStoreURL(store) }
+}
+
+/// The help of every `--store`.
+let storeHelp = ArgumentHelp(
+    "The sweep store: a SQLite file (relative paths from the working directory), or a PostgreSQL server, postgresql://USER@HOST:5432/DATABASE. (default: $NCF_STORE, else \(defaultStorePath))",
+    valueName: "path|url")
+
+/// The store a command opens: the one given, else `NCF_STORE` from the environment, else
+/// `ncf-sweeps.db` in the working directory.
+func resolveStore(_ given: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    if let given { return given }
+    if let fromEnvironment = environment["NCF_STORE"], !fromEnvironment.isEmpty { return fromEnvironment }
+    return defaultStorePath
 }
 
 /// How an agent runs its trials.
@@ -70,9 +87,13 @@ struct AgentFlags: ParsableArguments {
         "Trials run at the same time, each a child process.", valueName: "p"))
     var parallel: Int = d.parallel
 
-    @Option(name: .customLong("store"), help: ArgumentHelp(
-        "The sweep store, a SQLite file (relative paths from the working directory).", valueName: "path"))
-    var store: String = defaultStorePath
+    @Option(name: .customLong("store"), help: storeHelp)
+    var storeArgument: String?
+
+    /// The store to open: --store, else `NCF_STORE`, else `ncf-sweeps.db`.
+    var store: String { resolveStore(storeArgument) }
+    /// The store as messages show it (a URL's password hidden).
+    var shownStore: String { redactedStoreURL(store) }
 
     @Option(name: .customLong("data"), help: ArgumentHelp(
         "Ratings file for the built-in trainer's trials (unless the config sets `data`). `ncf sweep` records it with the sweep; an agent trains on the sweep's data and refuses another --data unless --override_data.", valueName: "path"))
@@ -142,7 +163,7 @@ func say(_ line: String) {
 
 /// Runs an agent on `sweep` with Ctrl-C/SIGTERM handling, prints the best run, and exits with
 /// the agent's status (130 when interrupted, 1 when the config looks broken or every trial failed).
-func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, configDirectory: String?, flags: AgentFlags) throws {
+func runAgent(store: any RunStore, sweep: SweepRecord, config: SweepConfig, configDirectory: String?, flags: AgentFlags) throws {
     let data = try trialData(sweep: sweep, given: flags.data, override: flags.overrideData)
     if let recorded = sweep.data {
         say(data.override == nil ? "data: \(describe(recorded))" : "data: \(data.path ?? "?") instead of the sweep's \(describe(recorded)) (--override_data; recorded on each run)")
@@ -193,10 +214,10 @@ func runAgent(store: SQLiteRunStore, sweep: SweepRecord, config: SweepConfig, co
     }
     say("agent stops: \(report.end)\(report.runs.isEmpty ? "" : "; it ran \(report.runs.count) run\(report.runs.count == 1 ? "" : "s") (\(tally))")")
     if let metric = config.metric, let best = try? store.bestRun(sweepID: sweep.id, metric: metric) {
-        say("best so far: run \(best.run.id), \(metric.name) \(formatMetric(best.value)); details: ncf sweep best \(sweep.id) --store \(flags.store)")
+        say("best so far: run \(best.run.id), \(metric.name) \(formatMetric(best.value)); details: ncf sweep best \(sweep.id) --store \(flags.shownStore)")
     }
     if report.exitCode == 1 {
-        throw CLIError(message: "every trial this agent ran failed (see the reasons above). Hint: `ncf sweep status \(sweep.id) --store \(flags.store)` lists them.")
+        throw CLIError(message: "every trial this agent ran failed (see the reasons above). Hint: `ncf sweep status \(sweep.id) --store \(flags.shownStore)` lists them.")
     }
     if report.exitCode != 0 { throw ExitCode(report.exitCode) }
 }

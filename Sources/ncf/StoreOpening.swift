@@ -5,21 +5,43 @@ import NCFSweep
 // How the commands open a sweep store: writers (`ncf sweep FILE`, `ncf agent`) only a sound
 // store, readers (`status`, `list`, `best`, `report`) any store, saying what they could not read.
 // Either way the store is closed on the way out, so its write-ahead log is folded into the file.
+// A `postgresql://` or `postgres://` URL opens a PostgreSQL store instead; its messages show the
+// URL with the password hidden.
 
-/// Opens the store, turning its errors into one-sentence CLI errors.
+/// Opens the SQLite store at `path`, turning its errors into one-sentence CLI errors.
 ///
 /// SIGXFSZ is ignored from here on, so a file-size limit (`ulimit -f`) or a full disk makes a
 /// store write fail with an error message instead of killing the process mid-transaction.
-func openStore(_ path: String, access: SQLiteRunStore.Access) throws -> SQLiteRunStore {
+func openSQLiteStore(_ path: String, access: SQLiteRunStore.Access) throws -> SQLiteRunStore {
     signal(SIGXFSZ, SIG_IGN)
-    do { return try SQLiteRunStore(path: path, access: access) } catch { throw CLIError(error) }
+    do {
+        return try SQLiteRunStore(path: path, access: access)
+    } catch RunStoreError.unsupportedLocation(let value, let detail) {
+        // `mysql://user:secret@host/db`: never print the password.
+        throw CLIError(RunStoreError.unsupportedLocation(value: redactedStoreURL(value), detail: detail))
+    } catch {
+        throw CLIError(error)
+    }
 }
 
-/// Runs `body` with the store open for writing (`create`: making a new store when no file is
+/// Opens the store `location` names: a PostgreSQL database for a URL (with `.create`, an empty
+/// database becomes a store; otherwise it is refused as no store), else a SQLite file.
+func openStore(_ location: String, access: SQLiteRunStore.Access) throws -> any RunStore {
+    guard isPostgreSQLStoreURL(location) else { return try openSQLiteStore(location, access: access) }
+    do { return try PostgreSQLRunStore(url: location, create: access == .create) } catch { throw CLIError(error) }
+}
+
+/// Closes a SQLite store (folding its write-ahead log into the file); a PostgreSQL store's
+/// connection closes with its last reference.
+func closeStore(_ store: any RunStore) {
+    (store as? SQLiteRunStore)?.close()
+}
+
+/// Runs `body` with the store open for writing (`create`: making a new store when none is
 /// there), then closes it. A damaged store is refused before anything is written.
-func writingStore(_ path: String, create: Bool, _ body: (SQLiteRunStore) throws -> Void) throws {
-    let store = try openStore(path, access: create ? .create : .write)
-    defer { store.close() }
+func writingStore(_ location: String, create: Bool, _ body: (any RunStore) throws -> Void) throws {
+    let store = try openStore(location, access: create ? .create : .write)
+    defer { closeStore(store) }
     try body(store)
 }
 
@@ -30,8 +52,13 @@ func writingStore(_ path: String, create: Bool, _ body: (SQLiteRunStore) throws 
 /// far as it can be read: a warning on stderr says so before the output (damage) and after it
 /// (the rows left out, with the table, row and column of each), and the command then exits 1,
 /// so a script does not take the output for the whole truth.
-func readingStore(_ path: String, _ body: (SQLiteRunStore) throws -> Void) throws {
-    let store = try openStore(path, access: .readOnly)
+func readingStore(_ path: String, _ body: (any RunStore) throws -> Void) throws {
+    if isPostgreSQLStoreURL(path) {
+        let store = try openStore(path, access: .readOnly)
+        do { try body(store) } catch let error as RunStoreError { throw CLIError(error) }
+        return
+    }
+    let store = try openSQLiteStore(path, access: .readOnly)
     defer { store.close() }
     let hint = "Hint: `ncf sweep check --store \(path)` lists what is wrong; see \"Reliability\" in the README for how to recover a store."
     if store.openCheck != ["ok"] {

@@ -17,7 +17,10 @@ struct SweepCheck: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
-        let db = try openStore(store.store, access: .readOnly)
+        if isPostgreSQLStoreURL(store.store) {
+            throw CLIError(message: "ncf sweep check reads SQLite files; \(store.shownStore) is a PostgreSQL database, whose integrity the server keeps. Hint: check it with PostgreSQL's tools (`pg_amcheck`), or copy a sweep to a file (`ncf sweep copy ID --from URL --to FILE.db`) and check that.")
+        }
+        let db = try openSQLiteStore(store.store, access: .readOnly)
         defer { db.close() }
         let report = db.check()
         print("sweep store \(store.store)")

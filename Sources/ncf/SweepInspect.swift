@@ -21,7 +21,7 @@ struct SweepStatus: ParsableCommand {
         try readingStore(store.store, show)
     }
 
-    private func show(_ db: SQLiteRunStore) throws {
+    private func show(_ db: any RunStore) throws {
         let (sweep, loaded) = try loadSweep(db, id: sweepID)
         let config = try? loaded.get()
         let runs = try db.runs(sweepID: sweep.id)
@@ -68,7 +68,7 @@ struct SweepStatus: ParsableCommand {
             out("  last failures:")
             for run in failed { out("    run \(run.id): \(run.reason ?? "no reason recorded")") }
         }
-        out("  charts: ncf sweep report \(sweep.id) --store \(store.store)")
+        out("  charts: ncf sweep report \(sweep.id) --store \(store.shownStore)")
     }
 }
 
@@ -84,10 +84,10 @@ struct SweepList: ParsableCommand {
         try readingStore(store.store, show)
     }
 
-    private func show(_ db: SQLiteRunStore) throws {
+    private func show(_ db: any RunStore) throws {
         let sweeps = try db.sweeps()
         if sweeps.isEmpty {
-            out("no sweeps in \(store.store). Start one with `ncf sweep FILE.yaml --store \(store.store)`.")
+            out("no sweeps in \(store.shownStore). Start one with `ncf sweep FILE.yaml --store \(store.shownStore)`.")
             return
         }
         var rows = [["ID", "STATE", "METHOD", "RUNS", "BEST", "CREATED", "NAME"]]
@@ -132,17 +132,17 @@ struct SweepBest: ParsableCommand {
         try readingStore(store.store, show)
     }
 
-    private func show(_ db: SQLiteRunStore) throws {
+    private func show(_ db: any RunStore) throws {
         let (sweep, loaded) = try loadSweep(db, id: sweepID)
         let config: SweepConfig
         do { config = try loaded.get() } catch {
-            throw CLIError(message: "the stored config of sweep \(sweep.id) does not load (\(firstLine(error))), so ncf does not know its metric. Hint: `ncf sweep status \(sweep.id) --store \(store.store)` lists its runs.")
+            throw CLIError(message: "the stored config of sweep \(sweep.id) does not load (\(firstLine(error))), so ncf does not know its metric. Hint: `ncf sweep status \(sweep.id) --store \(store.shownStore)` lists its runs.")
         }
         guard let metric = config.metric else {
             throw CLIError(message: "sweep \(sweep.id) has no `metric`, so no run is best. Hint: `ncf sweep status \(sweep.id)` lists its runs.")
         }
         guard let best = try db.bestRun(sweepID: sweep.id, metric: metric) else {
-            throw CLIError(message: "sweep \(sweep.id) has no finished run with a \(metric.name) yet. Hint: `ncf sweep status \(sweep.id) --store \(store.store)` shows its runs.")
+            throw CLIError(message: "sweep \(sweep.id) has no finished run with a \(metric.name) yet. Hint: `ncf sweep status \(sweep.id) --store \(store.shownStore)` shows its runs.")
         }
         var values = best.run.config
         if config.usesBuiltInTrainer {
@@ -185,7 +185,7 @@ struct SweepBest: ParsableCommand {
 
 /// The sweep and its parsed config, or why the stored YAML does not load. The config is read as
 /// stored: whether its `program` exists (which depends on the working directory) is not checked.
-private func loadSweep(_ db: SQLiteRunStore, id: String) throws -> (SweepRecord, Result<SweepConfig, Error>) {
+private func loadSweep(_ db: any RunStore, id: String) throws -> (SweepRecord, Result<SweepConfig, Error>) {
     let sweep: SweepRecord
     do { sweep = try db.sweep(id: id) } catch { throw CLIError(error) }
     return (sweep, Result { try SweepConfig.parseStored(yaml: sweep.configText, sweepID: sweep.id) })

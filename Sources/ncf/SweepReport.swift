@@ -43,18 +43,18 @@ struct SweepReportCommand: ParsableCommand {
         try readingStore(store.store, write)
     }
 
-    private func write(_ db: SQLiteRunStore) throws {
+    private func write(_ db: any RunStore) throws {
         let path = output ?? "sweep-\(sweepID).html"
         do {
             if watch {
                 let end = try ReportWatch.run(store: db, sweepID: sweepID, output: path, interval: interval,
-                                              storePath: store.store, wrote: { model, final in
+                                              storePath: store.shownStore, wrote: { model, final in
                     say("wrote \(path): \(summaryLine(model))\(final ? "" : "; next in \(formatValue(interval)) s")")
                 })
                 say("watching ends: \(end)")
             } else {
                 let model = try ReportModel.build(store: db, sweepID: sweepID)
-                try SweepReport.write(SweepReport.html(model, storePath: store.store), to: path)
+                try SweepReport.write(SweepReport.html(model, storePath: store.shownStore), to: path)
                 out("wrote \(path): \(summaryLine(model))")
             }
         } catch let error as RunStoreError {

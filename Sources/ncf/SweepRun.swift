@@ -57,8 +57,8 @@ struct SweepRun: ParsableCommand {
         try writingStore(agent.store, create: true) { store in
             let sweep: SweepRecord
             do { sweep = try store.createSweep(configText: text, seed: seed, data: data, now: Date()) } catch { throw CLIError(error) }
-            let storePath = URL(fileURLWithPath: agent.store).standardizedFileURL.path
-            say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.store)")
+            let storePath = isPostgreSQLStoreURL(agent.store) ? agent.shownStore : URL(fileURLWithPath: agent.store).standardizedFileURL.path
+            say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.shownStore)")
             if config.builtInFallback, let program = config.program {
                 say("note: program `\(program)` was not found and every parameter is an `ncf train` flag, so the trials run ncf's built-in trainer")
             }

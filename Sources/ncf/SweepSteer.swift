@@ -86,7 +86,7 @@ struct SweepDelete: ParsableCommand {
         try writingStore(store.store, create: false) { db in try delete(db) }
     }
 
-    private func delete(_ db: SQLiteRunStore) throws {
+    private func delete(_ db: any RunStore) throws {
         let runs: [StoredRun]
         do {
             _ = try db.sweep(id: sweepID)

@@ -19,8 +19,8 @@ struct ListSampler: Sampler {
     }
 }
 
-/// The `RunStore` conformance suite: every test runs against `InMemoryRunStore` and a fresh
-/// `SQLiteRunStore` file, and failures name the store.
+/// The `RunStore` conformance suite: every test runs against `InMemoryRunStore`, a fresh
+/// `SQLiteRunStore` file and a fresh `PostgreSQLRunStore` schema, and failures name the store.
 final class StoreTests: XCTestCase {
     private var tmp: URL!
 
@@ -32,11 +32,19 @@ final class StoreTests: XCTestCase {
         if let tmp { try? FileManager.default.removeItem(at: tmp) }
     }
 
-    /// Runs `body` once per store implementation.
+    /// Runs `body` once per store implementation: in memory, a fresh SQLite file, and (when
+    /// `NCF_TEST_POSTGRES_URL` names a server) a fresh PostgreSQL schema. The suite drives time
+    /// through the dates it passes, so the PostgreSQL store takes the callers' clock here;
+    /// PostgreSQLStoreTests covers the server's clock.
     private func forEachStore(_ body: (any RunStore, String) throws -> Void) throws {
         try body(InMemoryRunStore(), "in-memory")
         let path = tmp.appendingPathComponent("store-\(UUID().uuidString.prefix(6)).db").path
         try body(SQLiteRunStore(path: path, create: true), "sqlite")
+        if let base = TestPostgres.url {
+            try body(PostgreSQLRunStore(url: TestPostgres.freshStoreURL(base: base), clock: .caller), "postgresql")
+        } else {
+            TestPostgres.noteSkippedOnce
+        }
     }
 
     private let t0 = Date(timeIntervalSince1970: 1_700_000_000)

@@ -169,7 +169,7 @@ final class ReliabilityStoreTests: SweepProcessTestCase {
 
     /// `--store file:foreign.db` is not taken as an SQLite URI (which skipped the checks and
     /// switched the foreign file to WAL mode): it is refused, naming the value, and the foreign
-    /// file is untouched. A URL (`postgresql://…`) is refused as not supported. `./file:x.db`
+    /// file is untouched. A URL (`postgresql://…`) opens a PostgreSQL store, not a file. `./file:x.db`
     /// is a file literally named so.
     func testTheStoreOptionIsAPathNeverAnSQLiteURI() throws {
         let foreign = tmp.appendingPathComponent("foreign.db").path
@@ -182,8 +182,11 @@ final class ReliabilityStoreTests: SweepProcessTestCase {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: foreign)), bytes, "\(arguments): foreign.db changed")
             XCTAssertFalse(FileManager.default.fileExists(atPath: foreign + "-wal"), "\(arguments): foreign.db-wal")
         }
-        let url = try ncfFails(["sweep", "list", "--store", "postgresql://ncf@db.example/sweeps"])
-        XCTAssertTrue(url.contains("postgresql://") && url.contains("not supported"), url)
+        // A URL names a PostgreSQL store (see PostgreSQLCLITests), never a file: one that cannot
+        // be reached is said so, and nothing is created in the working directory.
+        let url = try ncfFails(["sweep", "list", "--store", "postgresql://ncf@db.invalid/sweeps"])
+        XCTAssertTrue(url.contains("cannot connect to the sweep store postgresql://ncf@db.invalid/sweeps"), url)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("postgresql:").path))
 
         let literal = try ncfSucceeds(["sweep", config, "--count", "0", "--store", "./file:x.db"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("file:x.db").path), literal.description)

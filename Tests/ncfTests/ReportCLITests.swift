@@ -208,6 +208,8 @@ final class ReportCLITests: SweepProcessTestCase {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         guard let browser = candidates.lazy.flatMap({ name in path.split(separator: ":").map { "\($0)/\(name)" } })
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            // CI installs chromium (.ci/run): there the check must run, never skip.
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI is set but no chromium is on PATH") }
             throw XCTSkip("no chromium on PATH (apt-get install chromium); .ci/report-check runs the same check")
         }
         let id = try fakeSweep()

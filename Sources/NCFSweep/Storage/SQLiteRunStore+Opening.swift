@@ -24,7 +24,7 @@ extension SQLiteRunStore {
         if let scheme = urlScheme(path) {
             let detail = scheme == "file"
                 ? "an SQLite URI, which is not supported: --store takes a plain file path (`./\(path)` for a file literally named so)"
-                : "a \(scheme):// URL, which is not supported: this ncf keeps sweeps in an SQLite file, so --store takes a file path"
+                : "a \(scheme):// URL, which is not supported: --store takes a file path or a postgresql:// URL"
             throw RunStoreError.unsupportedLocation(value: path, detail: detail)
         }
         guard !path.isEmpty else { throw RunStoreError.unsupportedLocation(value: path, detail: "an empty path") }
