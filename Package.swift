@@ -70,7 +70,7 @@ let package = Package(
         // and the exit codes. Foundation only; the trainer, the sweep, the agent and the report share it.
         .target(name: "NCFRunContract"),
         .target(name: "NCFKernels", dependencies: ["CBLAS", "CCPUFeatures"], swiftSettings: numericSettings),
-        .target(name: "NCFData", dependencies: ["NCFKernels", "CZlib"], swiftSettings: numericSettings),
+        .target(name: "NCFData", dependencies: ["NCFRunContract", "NCFKernels", "CZlib"], swiftSettings: numericSettings),
         .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"], swiftSettings: numericSettings),
         .target(name: "NCFTraining", dependencies: ["NCFRunContract", "NCFModel", "NCFData", "NCFKernels"], swiftSettings: numericSettings),
         // The sweep engine: config, samplers, pruners, the run store and the records they share.

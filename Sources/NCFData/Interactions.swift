@@ -1,10 +1,8 @@
-/// What the model learns: explicit ratings (regression) or implicit feedback (ranking).
-public enum Task: String, Sendable, Codable, CaseIterable {
-    /// Predict the rating; linear output, mean squared error.
-    case rating
-    /// Every interaction is a positive; sampled negatives; sigmoid output, binary cross-entropy.
-    case implicit
-}
+import NCFRunContract
+
+/// What the model learns: explicit ratings (regression) or implicit feedback (ranking). One type
+/// with the run contract's, so the metric catalog is looked up by the task itself.
+public typealias Task = TaskKind
 
 /// User–item interactions in struct-of-arrays form, indices dense (`0..<numUsers`, `0..<numItems`).
 ///

@@ -113,7 +113,7 @@ public struct TrainConfig: Sendable, Codable, Equatable {
     /// - Throws: `TrainingError.invalidConfig` when `select_metric` is not logged on this task's
     ///   epoch lines at this `topk`, naming the nearest one.
     public func selection(task: Task) throws -> (metric: MetricName, goal: MetricGoal) {
-        let catalog = MetricCatalog(task: TaskKind(rawValue: task.rawValue)!, topk: topk)
+        let catalog = MetricCatalog(task: task, topk: topk)
         guard let name = select_metric else { return catalog.defaultSelection }
         guard let metric = catalog.epochMetric(named: name) else {
             let near = catalog.nearest(to: name).map { "did you mean `\($0)`? " } ?? ""
