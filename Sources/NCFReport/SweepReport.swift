@@ -13,8 +13,11 @@ public enum SweepReport {
     ///   - refreshSeconds: when given, the page reloads itself this often
     ///     (`<meta http-equiv="refresh">`), for `--watch` while the sweep runs.
     ///   - storePath: shown in the footer.
+    ///   - liveDataURL: when given (the dashboard's `/api/sweeps/{id}/report`), the page polls
+    ///     it and shows the sweep's new state as runs start and finish.
     /// - Complexity: O(runs · parameters) text.
-    public static func html(_ model: ReportModel, refreshSeconds: Double? = nil, storePath: String? = nil) -> String {
+    public static func html(_ model: ReportModel, refreshSeconds: Double? = nil, storePath: String? = nil,
+                            liveDataURL: String? = nil) -> String {
         var page = HTMLPage()
         page.head(title: "ncf sweep \(model.sweep.id)" + (model.config?.name.map { " — \($0)" } ?? ""), refresh: refreshSeconds)
         header(&page, model, refreshSeconds: refreshSeconds)
@@ -34,7 +37,7 @@ public enum SweepReport {
         page.add("<footer>Written by ncf \(htmlEscape(ncfReportVersion)) on \(htmlEscape(timestamp(model.generated)))"
                  + (storePath.map { " from <code>\(htmlEscape($0))</code>" } ?? "")
                  + ". Self-contained: charts are inline SVG; nothing is loaded from the network.</footer>")
-        page.finish(script: tableScript)
+        page.finish(script: tableScript + (liveDataURL.map { liveScript(dataURL: $0) } ?? ""))
         return page.text
     }
 
@@ -55,6 +58,21 @@ public enum SweepReport {
             try? FileManager.default.removeItem(at: temp)
             throw ReportError.write(path: path, detail: detail)
         }
+    }
+
+    /// Polls `dataURL` every 2 s; when the sweep's data has changed since the page was made, the
+    /// page is fetched again and its body replaced (the scroll position is kept).
+    static func liveScript(dataURL: String) -> String {
+        let url = jsonString(dataURL)
+        return """
+
+            (function(){var seen=null;function poll(){fetch(\(url),{cache:'no-store'}).then(function(r){return r.ok?r.text():null}).then(function(t){
+            if(t===null)return;var d=JSON.parse(t);var key=JSON.stringify([d.sweep.state,d.runs.map(function(r){return [r.id,r.state,r.metric]})]);
+            if(seen===null){seen=key;return}if(key!==seen){seen=key;fetch(location.href,{cache:'no-store'}).then(function(r){return r.text()}).then(function(h){
+            var y=window.scrollY;var doc=new DOMParser().parseFromString(h,'text/html');document.body.innerHTML=doc.body.innerHTML;window.scrollTo(0,y);
+            document.body.querySelectorAll('script').forEach(function(s){if(s.textContent.indexOf('__ncfLive')<0){try{(0,eval)(s.textContent)}catch(e){}}})})}
+            }).catch(function(){})}window.__ncfLive=1;setInterval(poll,2000);poll()})();
+            """
     }
 
     // MARK: - Sections
