@@ -3,7 +3,7 @@
 // ncf: Neural Collaborative Filtering trainer with a built-in hyperparameter sweep.
 // NCFRunContract (the records, metric names and exit codes of a trial) comes first; then data flows
 // one way: CBLAS → NCFKernels → NCFData → NCFModel → NCFTraining, and NCFKernels →
-// NCFSweep → NCFAgent, NCFReport; the ncf CLI wires them together.
+// NCFSweep → NCFAgent, NCFReport → NCFDashboard; the ncf CLI wires them together.
 // A target imports only targets listed above it.
 
 import Foundation
@@ -89,13 +89,16 @@ let package = Package(
         .target(name: "NCFAgent", dependencies: ["NCFRunContract", "NCFSweep"]),
         // The report: HTML pages and SVG charts drawn from a store or a run log.
         .target(name: "NCFReport", dependencies: ["NCFRunContract", "NCFSweep", "NCFKernels"]),
+        // The dashboard: a small HTTP server on POSIX sockets, the JSON API and pages over a
+        // store it only reads (`ncf sweep serve`).
+        .target(name: "NCFDashboard", dependencies: ["NCFRunContract", "NCFSweep", "NCFReport"]),
 
         // MARK: - Executables
 
         .executableTarget(
             name: "ncf",
             dependencies: [
-                "NCFAgent", "NCFReport", "NCFRunContract", "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
+                "NCFAgent", "NCFReport", "NCFDashboard", "NCFRunContract", "NCFSweep", "NCFTraining", "NCFModel", "NCFData", "NCFKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -127,6 +130,8 @@ let package = Package(
             exclude: ["Assets"]  // read through #filePath by the fault tests
         ),
         .testTarget(name: "NCFReportTests", dependencies: ["NCFReport", "NCFRunContract", "NCFSweep", "NCFTestSupport"]),
+        .testTarget(name: "NCFDashboardTests", dependencies: ["NCFDashboard", "NCFReport", "NCFRunContract", "NCFSweep", "NCFTestSupport",
+                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ncfTests", dependencies: ["ncf", "ncf-bench", "NCFAgent", "NCFReport", "NCFRunContract", "NCFSweep", "NCFData", "NCFTestSupport"]),
     ]
 )

@@ -5,7 +5,7 @@ struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and inspect hyperparameter sweeps described in W&B sweep YAML.",
         subcommands: [SweepRun.self, SweepValidate.self, SweepSuggest.self, SweepStatus.self, SweepList.self, SweepBest.self, SweepReportCommand.self,
-                      SweepCheck.self, SweepStop.self, SweepCancel.self, SweepPause.self, SweepResume.self, SweepDelete.self, SweepCopyCommand.self],
+                      SweepServe.self, SweepCheck.self, SweepStop.self, SweepCancel.self, SweepPause.self, SweepResume.self, SweepDelete.self, SweepCopyCommand.self],
         defaultSubcommand: SweepRun.self
     )
 

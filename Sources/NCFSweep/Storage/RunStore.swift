@@ -334,8 +334,11 @@ public enum RunStoreError: Error, LocalizedError, CustomStringConvertible, Equat
     case unsupportedLocation(value: String, detail: String)
     /// A row holds a value ncf cannot read (NULL, a wrong type, a time out of range, bad JSON).
     case badRow(path: String, problem: StoreRowProblem)
-    /// The database refused an operation (locked for too long, disk full, I/O error).
+    /// The database refused an operation (disk full, I/O error, …).
     case database(path: String, detail: String)
+    /// Another process held the store locked for longer than the busy timeout (SQLite's
+    /// `SQLITE_BUSY`): nothing is wrong with it, the same call may succeed a moment later.
+    case busy(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -363,6 +366,8 @@ public enum RunStoreError: Error, LocalizedError, CustomStringConvertible, Equat
             return "no sweep store at \(path). Hint: create a sweep first (`ncf sweep FILE.yaml --store \(path)`), or pass the --store it was created with."
         case let .database(path, detail):
             return "sweep store \(path): \(detail). Hint: check the disk and file permissions; concurrent agents wait up to the busy timeout for each other."
+        case let .busy(path, detail):
+            return "sweep store \(path) is locked by another process (\(detail)). Hint: try again in a moment; a process that keeps it locked (an `sqlite3` shell inside a transaction, say) holds up every agent too."
         }
     }
 

@@ -144,7 +144,7 @@ extension SQLiteRunStore {
     /// knows: another program's SQLite database (tables, but no `grdb_migrations`), an SQLite
     /// file without tables (ncf did not make it: a store always has its tables), a store from a
     /// newer ncf. Nothing is written to the file.
-    static func inspect(path: String, file: String) throws -> Inspection {
+    static func inspect(path: String, file: String, busyTimeout: TimeInterval = SQLiteRunStore.busyTimeout) throws -> Inspection {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(busyTimeout)
@@ -196,6 +196,10 @@ extension SQLiteRunStore {
                     (StoreRowReader.value(row, row.columnNames.first ?? "") as? String) ?? "an unreadable integrity_check row"
                 }
             }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            // Locked by another process is no damage: the caller may try again.
+            try? queue.close()
+            throw translate(error, path: path)
         } catch let error as DatabaseError {
             quickCheck = [error.message ?? "\(error.resultCode)"]
         }

@@ -78,13 +78,15 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     /// a message naming the path, so nothing is ever re-created over it.
     /// - Throws: `RunStoreError.unsupportedLocation`, `.missingStore` (no file, and `access` is
     ///   not `.create`), `.notAStore`, `.damaged`, `.notWritable`, `.newerSchema`, `.database`.
-    public init(path: String, access: Access) throws {
+    /// - Parameter busyTimeout: how long a read-only store waits for a lock another process holds
+    ///   before a read fails with `RunStoreError.busy` (the dashboard answers sooner than an agent).
+    public init(path: String, access: Access, busyTimeout: TimeInterval = SQLiteRunStore.busyTimeout) throws {
         self.path = path
         self.accessMode = access
         let file = try Self.fileName(for: path)
         if access == .create { try Self.createIfMissing(path: path, file: file) }
         try Self.checkFile(path: path, file: file, writable: access != .readOnly)
-        let inspection = try Self.inspect(path: path, file: file)
+        let inspection = try Self.inspect(path: path, file: file, busyTimeout: access == .readOnly ? busyTimeout : Self.busyTimeout)
         if access == .readOnly {
             let applied = (try? inspection.queue.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }) ?? []
             guard inspection.migrated || applied == ["v1"] else {
@@ -147,6 +149,15 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     // MARK: - Rows that could not be read
+
+    /// Forgets the rows noted so far, so `rowProblems` then tells what the next reads met (the
+    /// dashboard, which keeps a store open, asks per request).
+    public func resetRowProblems() {
+        lock.withLock {
+            problems = []
+            problemCount = 0
+        }
+    }
 
     /// The rows a read-only store left out because a value in them could not be read (at most
     /// `problemLimit` of them, in the order met), and how many there were in all.
@@ -275,6 +286,9 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         }
         if error.resultCode == .SQLITE_READONLY {
             return .notWritable(path: path, detail: error.message ?? "\(error)")
+        }
+        if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            return .busy(path: path, detail: error.message ?? "\(error)")
         }
         return .database(path: path, detail: error.message ?? "\(error)")
     }

@@ -129,9 +129,14 @@ final class PGConnection {
     /// SQLSTATEs after which a transaction may simply be run again: serialization failure, deadlock.
     static let retryableStates: Set<String> = ["40001", "40P01"]
 
+    /// Whether every session is read-only (`default_transaction_read_only`, set again on every reconnect).
+    let readOnly: Bool
+
     /// Connects to `url` (a `postgresql://` URL; libpq reads PGPASSFILE, PGPASSWORD, PGSSLMODE… itself).
-    init(url: String) throws {
+    /// With `readOnly`, the server refuses any write on this connection.
+    init(url: String, readOnly: Bool = false) throws {
         self.url = url
+        self.readOnly = readOnly
         self.shownURL = redactedStoreURL(url)
         var parseError: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(url, &parseError) else {
@@ -166,6 +171,11 @@ final class PGConnection {
         }
         // Notices (e.g. "relation already exists, skipping") are not for the agent's log.
         _ = try? execute("SET client_min_messages = warning")
+        if readOnly {
+            // A reader waits at most 2 s for a lock a writer holds (a migration's), then answers busy.
+            try execute("SET default_transaction_read_only = on")
+            try execute("SET lock_timeout = '2s'")
+        }
     }
 
     /// Whether the connection is usable; a broken one is re-established once here.

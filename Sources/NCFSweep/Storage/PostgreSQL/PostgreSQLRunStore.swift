@@ -53,6 +53,29 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
         try migrate(create: create)
     }
 
+    /// Connects to `url` for reading only (`ncf sweep serve`): the session is read-only, so the
+    /// server refuses any write, and nothing is created or migrated.
+    /// - Throws: as `init(url:create:clock:)`; `RunStoreError.missingStore` for a database without
+    ///   the store's tables, `.olderSchema` for a store a writer has yet to update.
+    public init(readOnlyURL url: String) throws {
+        connection = try PGConnection(url: url, readOnly: true)
+        shownURL = connection.shownURL
+        clock = .server
+        try locked { c in
+            let tables = try c.execute("""
+                SELECT table_name AS t FROM information_schema.tables
+                WHERE table_schema = current_schema() ORDER BY table_name
+                """).rows.compactMap { $0.string("t") }
+            if tables.isEmpty { throw RunStoreError.missingStore(path: shownURL) }
+            if !tables.contains("ncf_migrations") { throw PostgreSQLStoreError.notAStore(url: shownURL, tables: tables) }
+            let applied = Set(try c.execute("SELECT identifier FROM ncf_migrations").rows.compactMap { $0.string("identifier") })
+            let known = Set(Self.migrations.map(\.id))
+            let unknown = applied.subtracting(known).sorted()
+            if !unknown.isEmpty { throw PostgreSQLStoreError.newerSchema(url: shownURL, versions: unknown) }
+            if applied != known { throw RunStoreError.olderSchema(path: shownURL) }
+        }
+    }
+
     // MARK: - Schema
 
     /// The migrations, in order; the identifiers match SQLite's `grdb_migrations`.
@@ -184,6 +207,8 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
                                             || (broken && (retry || !connection.commitInDoubt)))
                 if again { continue }
                 let detail = redactedStoreURL(error.description)
+                // lock_not_available: only a read-only session sets a lock_timeout.
+                if error.sqlState == "55P03" { throw RunStoreError.busy(path: shownURL, detail: detail) }
                 if broken || error.sqlState.hasPrefix("08") {
                     inDoubt = !retry && connection.commitInDoubt
                     throw PostgreSQLStoreError.connectionLost(
