@@ -31,7 +31,7 @@ public enum HTTPServerError: Error, LocalizedError, CustomStringConvertible, Equ
     public var description: String {
         switch self {
         case let .addressInUse(host, port):
-            return "port \(port) is in use on \(host): --port 0 picks a free one"
+            return "port \(port) is in use\(host == "127.0.0.1" ? "" : " on \(host)"): --port 0 picks a free one"
         case let .cannotBind(host, port, detail):
             return "cannot listen on \(host) port \(port): \(detail). Hint: ports below 1024 need privileges; --port 0 picks a free one, and --host must be an address of this machine."
         case let .badHost(host, detail):

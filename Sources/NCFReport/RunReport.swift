@@ -116,7 +116,18 @@ public enum RunReport {
         if nonFinite > 0 {
             page.add("<p class=\"warn\">\(nonFinite) epoch line\(nonFinite == 1 ? "" : "s") hold a non-finite value (left out of the charts).</p>")
         }
+        if let config = log.config {
+            var run: [String] = []
+            if let data = config.data {
+                run.append("data <code>\(htmlEscape(data.path))</code>" + (data.format.map { " (\(htmlEscape($0)))" } ?? "")
+                           + (data.fingerprint.map { " <span title=\"\(htmlEscape($0))\">\(htmlEscape(String($0.prefix(15))))…</span>" } ?? ""))
+            }
+            if let seed = config.seed { run.append("seed \(seed)") }
+            if let version = config.version { run.append("ncf \(htmlEscape(version))") }
+            if !run.isEmpty { page.add("<p class=\"sub\">\(run.joined(separator: " · "))</p>") }
+        }
         page.add("</header>")
+        configSection(&page, log)
 
         let bestEpoch = log.summary["best_epoch"]?.numericValue
         let names = log.metricNames
@@ -162,21 +173,6 @@ public enum RunReport {
         }
         page.add("</section>")
 
-        if let config = log.config {
-            page.add("<section id=\"config\"><h2>Configuration</h2>")
-            var facts: [(String, String)] = []
-            if let data = config.data {
-                facts.append(("data", data.path + (data.format.map { " (\($0))" } ?? "")))
-                if let print = data.fingerprint { facts.append(("data fingerprint", print)) }
-            }
-            if let seed = config.seed { facts.append(("seed", String(seed))) }
-            if let version = config.version { facts.append(("ncf version", version)) }
-            for (name, value) in config.parameters { facts.append((name, Self.parameterText(value))) }
-            var rows = ""
-            for (name, text) in facts { rows += "<tr><th>\(htmlEscape(name))</th><td>\(htmlEscape(text))</td></tr>" }
-            page.add("<table class=\"kv\">\(rows)</table></section>")
-        }
-
         if !log.lines.isEmpty {
             let columns = ["epoch"] + names + ["seconds"].filter { c in log.lines.contains { $0[c] != nil } }
             var head = ""
@@ -199,6 +195,33 @@ public enum RunReport {
         page.add("<footer>Written by ncf \(htmlEscape(ncfReportVersion)) on \(htmlEscape(SweepReport.timestamp(generated))). Self-contained: charts are inline SVG; nothing is loaded from the network.</footer>")
         page.finish(script: SweepReport.tableScript)
         return page.text
+    }
+
+    /// The run's configuration: its data (path, format, fingerprint), seed, ncf version and
+    /// every parameter, from the log's opening config record.
+    private static func configSection(_ page: inout HTMLPage, _ log: RunLog) {
+        page.add("<section id=\"config\"><h2>Configuration and data</h2>")
+        guard let config = log.config else {
+            page.add("<p class=\"note\">The log has no config record (its first line is not <code>{\"config\": …}</code>): it was written by an older ncf or another program.</p></section>")
+            return
+        }
+        // (name, text for people, exact text on hover)
+        var facts: [(String, String, String?)] = []
+        if let data = config.data {
+            facts.append(("data", data.path + (data.format.map { " (\($0))" } ?? ""), nil))
+            if let print = data.fingerprint { facts.append(("data fingerprint", print, nil)) }
+        }
+        if let seed = config.seed { facts.append(("seed", String(seed), nil)) }
+        if let version = config.version { facts.append(("ncf version", version, nil)) }
+        for (name, value) in config.parameters {
+            let text = Self.parameterText(value)
+            facts.append((name, text, text == value.text ? nil : value.text))
+        }
+        var rows = ""
+        for (name, text, exact) in facts {
+            rows += "<tr><th>\(htmlEscape(name))</th><td\(exact.map { " title=\"\(htmlEscape($0))\"" } ?? "")>\(htmlEscape(text))</td></tr>"
+        }
+        page.add("<table class=\"kv\">\(rows)</table></section>")
     }
 
     /// A recorded parameter for people: a fractional number to 4 significant digits.

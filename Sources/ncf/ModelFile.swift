@@ -143,11 +143,29 @@ struct Recommend: ParsableCommand {
     @Option(name: .customLong("data"), help: ArgumentHelp("The ratings file, if it moved since training.", valueName: "path"))
     var data: String?
 
-    @Flag(name: .customLong("json"), help: "Print the recommendations as one JSON object.")
+    @Option(name: .customLong("items"), help: ArgumentHelp(
+        "The item file with titles: MovieLens u.item, movies.dat or movies.csv. (default: one of them beside the ratings file, if there)",
+        valueName: "path"))
+    var items: String?
+
+    @Flag(name: .customLong("json"), help: "Print the recommendations as one JSON object (ids, and titles when known).")
     var json = false
 
     func validate() throws {
         if k < 1 { throw ValidationError("-k \(k): must be at least 1") }
+    }
+
+    /// The titles: from --items (its errors stop the command), else from an item file beside
+    /// the ratings file (its errors are a warning: the ids are shown without titles).
+    private func titles(dataPath: String) throws -> ItemTitles? {
+        if let items { return try ItemTitles.read(path: items) }
+        guard let found = ItemTitles.beside(ratings: dataPath) else { return nil }
+        do {
+            return try ItemTitles.read(path: found)
+        } catch {
+            FileHandle.standardError.write(Data("warning: \(error) The items are shown by id; --items FILE names another item file.\n".utf8))
+            return nil
+        }
     }
 
     func run() throws {
@@ -167,16 +185,27 @@ struct Recommend: ParsableCommand {
         }
         let ranked = ordered.prefix(k)
         let implicit = loaded.metadata.model.task == .implicit
-        console.say("top \(ranked.count) for user \(user) (\(seen.count) items seen in train):")
+        let catalog = try titles(dataPath: data ?? loaded.metadata.data.path)
+        console.say("top \(ranked.count) for user \(user) (\(seen.count) items seen in train)\(catalog.map { ", titles from \($0.path)" } ?? ""):")
         var items: [String] = []
+        var untitled = 0
+        let idWidth = ranked.map { loaded.itemIDs.raw(Int32($0)).count }.max() ?? 0
         for (rank, i) in ranked.enumerated() {
             let score = implicit ? Double(stableSigmoid(scores[i])) : Double(scores[i])
             let num = String(rank + 1)
-            console.say("\(String(repeating: " ", count: max(0, 3 - num.count)))\(num). \(loaded.itemIDs.raw(Int32(i)))  \(implicit ? "p" : "predicted rating") \(fixed(score, 4))")
+            let id = loaded.itemIDs.raw(Int32(i))
+            let title = catalog?.titles[id]
+            if catalog != nil && title == nil { untitled += 1 }
+            let shownID = catalog == nil ? id : id.padding(toLength: idWidth, withPad: " ", startingAt: 0)
+            console.say("\(String(repeating: " ", count: max(0, 3 - num.count)))\(num). \(shownID)  \(title.map { "\(terminalSafe($0))  " } ?? "")\(implicit ? "p" : "predicted rating") \(fixed(score, 4))")
             var o = JSONObject()
-            o.add("item", loaded.itemIDs.raw(Int32(i)))
+            o.add("item", id)
+            if let title { o.add("title", title) }
             o.add("score", score)
             items.append(o.text)
+        }
+        if let catalog, untitled > 0 {
+            FileHandle.standardError.write(Data("warning: \(catalog.path) has no title for \(untitled) of these \(ranked.count) items; is it the item file of this data?\n".utf8))
         }
         console.emit("{\"user\": \(quote(user)), \"items\": [\(items.joined(separator: ", "))]}")
     }

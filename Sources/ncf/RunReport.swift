@@ -34,7 +34,13 @@ struct RunReportCommand: ParsableCommand {
             }
             try SweepReport.write(RunReport.html(parsed, title: URL(fileURLWithPath: log).lastPathComponent), to: path)
             let best = parsed.summary["best_epoch"]?.numericValue.map { ", best epoch \(formatValue($0))" } ?? ""
-            print("wrote \(path): \(parsed.lines.count) epoch line\(parsed.lines.count == 1 ? "" : "s")\(best)")
+            var run = ""
+            if let config = parsed.config {
+                if let data = config.data { run += "; data \(data.path)" + (data.fingerprint.map { " (\($0.prefix(15))…)" } ?? "") }
+                if let seed = config.seed { run += ", seed \(seed)" }
+                run += ", \(config.parameters.count) parameter\(config.parameters.count == 1 ? "" : "s")"
+            }
+            out("wrote \(path): \(parsed.lines.count) epoch line\(parsed.lines.count == 1 ? "" : "s")\(best)\(run)")
         } catch let error as ReportError {
             throw CLIError(error)
         }

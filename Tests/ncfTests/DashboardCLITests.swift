@@ -1,0 +1,81 @@
+import Foundation
+import NCFTestSupport
+import XCTest
+
+/// `ncf sweep serve` as a user runs it: the printed address, the API while an agent writes,
+/// Ctrl-C/SIGTERM, a busy port, `--host`, a missing store.
+final class DashboardCLITests: SweepProcessTestCase {
+    /// Starts `ncf sweep serve ... --port 0` and waits for the address it prints.
+    private func serve(_ extra: [String] = []) throws -> (Background, UInt16) {
+        let server = try start(["sweep", "serve", "--store", store, "--port", "0"] + extra)
+        var port: UInt16?
+        let deadline = Date().addingTimeInterval(60)
+        while port == nil && Date() < deadline && server.process.isRunning {
+            if let range = server.output.range(of: #"http://127\.0\.0\.1:[0-9]+/"#, options: .regularExpression) {
+                port = UInt16(server.output[range].dropFirst("http://127.0.0.1:".count).dropLast())
+            } else {
+                usleep(50_000)
+            }
+        }
+        guard let port else {
+            XCTFail("no address printed: \(server.output)")
+            throw XCTSkip("no address")
+        }
+        return (server, port)
+    }
+
+    func testServeShowsASweepLiveWhileAnAgentWritesAndStopsOnSIGTERM() throws {
+        let config = try writeConfig(parameters: grid(6, "  sleep:\n    value: 0.2"))
+        let id = try createSweep(config)
+        let (server, port) = try serve()
+        XCTAssertTrue(server.output.contains("ncf dashboard for \(store) at http://127.0.0.1:\(port)/ (read-only"), server.output)
+
+        let page = try loopbackGET(port: port, "/sweeps/\(id)")
+        XCTAssertEqual(page.status, 200)
+        XCTAssertTrue(page.body.contains("/api/sweeps/\(id)/report"), "the page polls its live data")
+
+        let agent = try start(["agent", id, "--store", store])
+        var counts: [Int] = []
+        while agent.process.isRunning {
+            let response = try loopbackGET(port: port, "/api/sweeps/\(id)")
+            XCTAssertEqual(response.status, 200, "while the agent writes: \(response)")
+            counts.append((response.object["counts"] as? [String: Int])?["finished"] ?? -1)
+            usleep(100_000)
+        }
+        XCTAssertEqual(finish(agent), 0, agent.output)
+        XCTAssertEqual(counts, counts.sorted(), "finished runs never go back: \(counts)")
+        let after = try loopbackGET(port: port, "/api/sweeps/\(id)/runs?state=finished")
+        XCTAssertEqual(after.object["total"] as? Int, 6, after.body)
+
+        kill(server.pid, SIGTERM)
+        XCTAssertEqual(finish(server), 0, server.output)
+        XCTAssertTrue(server.output.contains("dashboard stopped"), server.output)
+        XCTAssertEqual(try runs(id).count, 6, "the store is intact and readable after the dashboard")
+    }
+
+    func testABusyPortIsNamedWithWhatToDo() throws {
+        _ = try createSweep(try writeConfig(parameters: grid(2)))
+        let (first, port) = try serve()
+        let stderr = try ncfFails(["sweep", "serve", "--store", store, "--port", String(port)])
+        XCTAssertTrue(stderr.contains("port \(port) is in use: --port 0 picks a free one"), stderr)
+        kill(first.pid, SIGINT)
+        XCTAssertEqual(finish(first), 0, first.output)
+    }
+
+    func testAnotherHostWarnsThatThereIsNoAuthentication() throws {
+        _ = try createSweep(try writeConfig(parameters: grid(2)))
+        let server = try start(["sweep", "serve", "--store", store, "--port", "0", "--host", "0.0.0.0"])
+        let deadline = Date().addingTimeInterval(60)
+        while !server.output.contains("http://") && Date() < deadline && server.process.isRunning { usleep(50_000) }
+        XCTAssertTrue(server.output.contains("no authentication"), server.output)
+        kill(server.pid, SIGINT)
+        XCTAssertEqual(finish(server), 0, server.output)
+    }
+
+    func testAMissingStoreIsAnErrorAndNothingIsCreated() throws {
+        let missing = tmp.appendingPathComponent("none.db").path
+        let stderr = try ncfFails(["sweep", "serve", "--store", missing, "--port", "0"])
+        XCTAssertTrue(stderr.contains("no sweep store at \(missing)"), stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
+    }
+}
