@@ -173,7 +173,12 @@ final class DashboardAPITests: XCTestCase {
 
     func testRunFiltersSortAndPage() throws {
         let (path, id) = try makeStore(runs: 6)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let port = try serve(DashboardStore(location: path))
+        defer {
+            XCTAssertEqual(try? Data(contentsOf: URL(fileURLWithPath: path)), before, "the dashboard never writes the store")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-journal"))
+        }
         func ids(_ query: String) throws -> [Int] {
             let response = try get(port, "/api/sweeps/\(id)/runs?\(query)")
             XCTAssertEqual(response.status, 200, "\(query): \(response)")

@@ -2,12 +2,14 @@ import Foundation
 import NCFTestSupport
 import XCTest
 
+@testable import NCFSweep
+
 /// `ncf sweep serve` as a user runs it: the printed address, the API while an agent writes,
 /// Ctrl-C/SIGTERM, a busy port, `--host`, a missing store.
 final class DashboardCLITests: SweepProcessTestCase {
     /// Starts `ncf sweep serve ... --port 0` and waits for the address it prints.
-    private func serve(_ extra: [String] = []) throws -> (Background, UInt16) {
-        let server = try start(["sweep", "serve", "--store", store, "--port", "0"] + extra)
+    private func serve(_ extra: [String] = [], store: String? = nil) throws -> (Background, UInt16) {
+        let server = try start(["sweep", "serve", "--store", store ?? self.store, "--port", "0"] + extra)
         var port: UInt16?
         let deadline = Date().addingTimeInterval(60)
         while port == nil && Date() < deadline && server.process.isRunning {
@@ -77,5 +79,30 @@ final class DashboardCLITests: SweepProcessTestCase {
         let stderr = try ncfFails(["sweep", "serve", "--store", missing, "--port", "0"])
         XCTAssertTrue(stderr.contains("no sweep store at \(missing)"), stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
+    }
+
+    /// The same command over a PostgreSQL store (`NCF_TEST_POSTGRES_URL`): the sweep is served,
+    /// the password never printed.
+    func testServeAPostgreSQLStore() throws {
+        let base = ProcessInfo.processInfo.environment["NCF_TEST_POSTGRES_URL"] ?? ""
+        guard !base.isEmpty else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI is set but NCF_TEST_POSTGRES_URL is not") }
+            throw XCTSkip("NCF_TEST_POSTGRES_URL is not set: the dashboard's PostgreSQL CLI test did not run. `. .ci/postgres` starts a throwaway server and sets it.")
+        }
+        let schema = "ncf_serve_" + UUID().uuidString.prefix(8).lowercased()
+        try PGConnection(url: base).execute("CREATE SCHEMA \(schema)")
+        let url = base.replacingOccurrences(of: "://ncfci@", with: "://ncfci:pw-secret-2@")
+            + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D" + schema
+        let config = try writeConfig(parameters: grid(3))
+        let id = try sweepID(ncfSucceeds(["sweep", config, "--store", url]))
+        let (server, port) = try serve(store: url)
+        XCTAssertTrue(server.output.contains("ncfci:***@"), server.output)
+        let list = try loopbackGET(port: port, "/api/sweeps")
+        XCTAssertEqual(list.status, 200, "\(list)")
+        XCTAssertTrue(list.body.contains("\"id\":\"\(id)\""), list.body)
+        XCTAssertEqual(try loopbackGET(port: port, "/api/sweeps/\(id)/runs?state=finished").object["total"] as? Int, 3)
+        XCTAssertFalse(list.body.contains("pw-secret-2") || server.output.contains("pw-secret-2"), "the password is shown")
+        kill(server.pid, SIGTERM)
+        XCTAssertEqual(finish(server), 0, server.output)
     }
 }
