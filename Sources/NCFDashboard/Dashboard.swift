@@ -23,10 +23,14 @@ public struct Dashboard: Sendable {
     /// elsewhere cannot read the API through a DNS name that points at 127.0.0.1 (DNS
     /// rebinding); nil accepts any (the server listens on another address, by `--host`).
     public let allowedHosts: Set<String>?
+    /// Recent report models, so a page polling every 2 s does not rebuild a large sweep's report
+    /// (importance included) on every poll.
+    let reports: ReportCache
 
-    public init(store: DashboardStore, allowedHosts: Set<String>?) {
+    public init(store: DashboardStore, allowedHosts: Set<String>?, reportReuse: ReportCache.Reuse = ReportCache.Reuse()) {
         self.store = store
         self.allowedHosts = allowedHosts
+        self.reports = ReportCache(reuse: reportReuse)
     }
 
     /// The `Host` values of a server on loopback port `port`.
@@ -94,14 +98,13 @@ public struct Dashboard: Sendable {
     // MARK: - Pages
 
     private func sweepPage(_ id: String) throws(DashboardError) -> HTTPResponse {
-        let model = try store.read { try ReportModel.build(store: $0, sweepID: id) }
+        let model = try reports.model(sweepID: id, store: store)
         let html = SweepReport.html(model, storePath: store.shown, liveDataURL: "/api/sweeps/\(Pages.pathSegment(id))/report")
         return Pages.html(html)
     }
 
     private func reportData(_ id: String) throws(DashboardError) -> String {
-        let model = try store.read { try ReportModel.build(store: $0, sweepID: id) }
-        return SweepReport.pageData(model)
+        SweepReport.pageData(try reports.model(sweepID: id, store: store))
     }
 
     // MARK: - Sweeps
