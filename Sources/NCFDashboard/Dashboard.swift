@@ -48,7 +48,7 @@ public struct Dashboard: Sendable {
         let api = request.segments.first == "api"
         func failure(_ error: DashboardError) -> HTTPResponse {
             let retry = error.retryAfter.map { [("Retry-After", String($0))] } ?? []
-            return api || request.segments.isEmpty ? .error(error.status, error.message, headers: retry)
+            return api ? .error(error.status, error.message, headers: retry)
                 : Pages.errorPage(error.status, error.message, headers: retry)
         }
         if let allowed = allowedHosts, let host = request.header("host"), !allowed.contains(host.lowercased()) {

@@ -323,9 +323,12 @@ final class DashboardAPITests: XCTestCase {
             XCTAssertEqual(response.status, 500, "\(target): \(response)")
             XCTAssertTrue((response.object["error"] as? String ?? "").contains("is damaged"), "\(target): \(response.body)")
         }
-        let page = try get(port, "/sweeps/\(id)")
-        XCTAssertEqual(page.status, 500)
-        XCTAssertTrue(page.body.contains("damaged"), page.body)
+        for target in ["/", "/sweeps/\(id)"] {
+            let page = try get(port, target)
+            XCTAssertEqual(page.status, 500, target)
+            XCTAssertTrue(page.headers["content-type"]?.hasPrefix("text/html") ?? false, "\(target): a page gets an HTML error page")
+            XCTAssertTrue(page.body.contains("damaged"), page.body)
+        }
     }
 
     func testALockedStoreGets503WithRetryAfterThenServesAgain() throws {
