@@ -168,36 +168,47 @@ public struct Dashboard: Sendable {
     }
 
     func runDetail(_ id: String, runText: String) throws(DashboardError) -> JSONText {
-        let runID = try Self.runID(runText, sweep: id)
-        let (summary, run, number) = try findRun(id, runID)
-        return runJSON(run, number: number, metric: summary.metricValue(of: run), history: summary.histories[run.id] ?? [])
+        let found = try findRun(id, runText)
+        var history: [Double] = []
+        var metric: Double?
+        if let m = found.config?.metric {
+            history = found.points.filter { $0.name == m.name }.compactMap { $0.value.flatMap { $0.isFinite ? $0 : nil } }
+            metric = found.run.record(history: history, metric: m).metric
+        }
+        return runJSON(found.run, number: found.number, metric: metric, history: history)
     }
 
     func runMetrics(_ id: String, runText: String) throws(DashboardError) -> JSONText {
-        let runID = try Self.runID(runText, sweep: id)
-        _ = try findRun(id, runID)
-        let points = try store.read { try $0.metrics(runID: runID) }
+        let found = try findRun(id, runText)
         var names: [String] = []
         var steps: [(step: Int, values: [(String, JSONText)])] = []
-        for p in points {
+        for p in found.points {
             if !names.contains(p.name) { names.append(p.name) }
             if steps.last?.step != p.step { steps.append((p.step, [])) }
             steps[steps.count - 1].values.append((p.name, .number(p.value)))
         }
         return .object([
             ("sweep", .string(id)),
-            ("run", .int(runID)),
+            ("run", .int(found.run.id)),
             ("names", .array(names.map { .string($0) })),
             ("steps", .array(steps.map { .object([("step", .int($0.step)), ("values", .object($0.values))]) })),
         ])
     }
 
-    private func findRun(_ id: String, _ runID: Int) throws(DashboardError) -> (SweepSummary, StoredRun, Int) {
-        let summary = try store.read { db in try SweepSummary(store: db, sweep: db.sweep(id: id)) }
-        guard let index = summary.runs.firstIndex(where: { $0.id == runID }) else {
-            throw DashboardError(status: 404, message: "no run \(runID) in sweep \(id) (its runs: \(Self.idRange(summary.runs.map(\.id))))")
+    /// A run of the sweep with its number, the sweep's config and the run's logged values (one
+    /// read of the store; no other run's metrics are read).
+    private func findRun(_ id: String, _ runText: String) throws(DashboardError)
+        -> (run: StoredRun, number: Int, config: SweepConfig?, points: [MetricPoint]) {
+        let runID = try Self.runID(runText, sweep: id)
+        return try store.read { db in
+            let sweep = try db.sweep(id: id)
+            let runs = try db.runs(sweepID: id)
+            guard let index = runs.firstIndex(where: { $0.id == runID }) else {
+                throw DashboardError(status: 404, message: "no run \(runID) in sweep \(id) (its runs: \(Self.idRange(runs.map(\.id))))")
+            }
+            let config = try? SweepConfig.parseStored(yaml: sweep.configText, sweepID: sweep.id)
+            return (runs[index], index + 1, config, try db.metrics(runID: runID))
         }
-        return (summary, summary.runs[index], index + 1)
     }
 
     static func runID(_ text: String, sweep: String) throws(DashboardError) -> Int {
