@@ -249,12 +249,3 @@ func robustRange(_ values: [Double], k: Double = 3, minCount: Int = 8) -> (lo: D
     guard iqr > 0 else { return (first, last) }
     return (max(first, q1 - k * iqr), min(last, q3 + k * iqr))
 }
-
-/// A deterministic offset in −1…1 for run `id` (spreads points inside a category band).
-func jitter(_ id: Int, salt: Int = 0) -> Double {
-    var h = UInt64(bitPattern: Int64(id &* 2_654_435_761 &+ salt &* 40_503))
-    h ^= h >> 33
-    h = h &* 0xff51_afd7_ed55_8ccd
-    h ^= h >> 33
-    return Double(h % 10_000) / 5_000 - 1
-}
