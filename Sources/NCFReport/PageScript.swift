@@ -249,15 +249,14 @@ enum PageScript {
     var rgb = [0, 1, 2].map(function (k) { return Math.round(c(VIRIDIS[i], k) * (1 - f) + c(VIRIDIS[i + 1], k) * f); });
     return 'rgb(' + rgb.join(',') + ')';
   }
-  var metricRange = null;
-  /** 0 for the best metric drawn, 1 for the worst. */
+  var ranked = [];
+  /** The run's rank among the runs with a metric, as 0 (the best) … 1 (the worst); ties share a rank. */
   function badness(v) {
-    if (!metricRange || v === null) { return 1; }
-    var lo = metricRange[0], hi = metricRange[1];
-    if (hi === lo) { return 0; }
-    var t = (v - lo) / (hi - lo);
-    t = Math.max(0, Math.min(1, t));
-    return goal === 'maximize' ? 1 - t : t;
+    if (v === null || !ranked.length) { return 1; }
+    if (ranked.length === 1) { return 0; }
+    var lo = 0, hi = ranked.length;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (better(ranked[mid], v)) { lo = mid + 1; } else { hi = mid; } }
+    return Math.min(1, lo / (ranked.length - 1));
   }
   function colourOf(r, groups) {
     if (groups) { var g = groups.of(r); return g < 0 ? '#98a2b3' : OKABE[g % OKABE.length]; }
@@ -404,11 +403,12 @@ enum PageScript {
       var text = '';
       if (groups) {
         groups.labels.forEach(function (l, k) { text += '<span><i class="sw" style="background:' + OKABE[k % OKABE.length] + ';height:3px"></i>' + esc(l) + '</span>'; });
-      } else if (metricRange) {
+      } else if (ranked.length) {
         var stops = [0, 0.25, 0.5, 0.75, 1].map(function (t) { return viridis(t) + ' ' + (t * 100) + '%'; }).join(',');
-        var bestV = goal === 'maximize' ? metricRange[1] : metricRange[0], worstV = goal === 'maximize' ? metricRange[0] : metricRange[1];
-        text += '<span>colour: ' + esc(D.metric.name) + ' <span title="' + esc(exact(bestV)) + '">' + esc(fmt(bestV)) + ' (best)</span>' +
-          '<i class="gradbar" style="background:linear-gradient(90deg,' + stops + ')"></i><span title="' + esc(exact(worstV)) + '">' + esc(fmt(worstV)) + '</span></span>';
+        var bestV = ranked[0], worstV = ranked[ranked.length - 1];
+        text += '<span>colour: rank by ' + esc(D.metric.name) + ', best <span title="' + esc(exact(bestV)) + '">' + esc(fmt(bestV)) + '</span>' +
+          '<i class="gradbar" style="background:linear-gradient(90deg,' + stops + ')"></i>worst <span title="' + esc(exact(worstV)) + '">' + esc(fmt(worstV)) + '</span>' +
+          ' (' + ranked.length + ' run' + (ranked.length === 1 ? '' : 's') + ')</span>';
       }
       text += '<span><i class="sw" style="background:#d0d5dd;height:3px"></i>outside the filters</span><span><i class="sw" style="background:#1d2330;height:4px"></i>ticked for comparison</span>';
       var hidden = D.parameters.filter(function (p) { return !p.varies; }).map(function (p) { return p.name; });
@@ -1005,7 +1005,8 @@ enum PageScript {
   }
 
   function renderAll() {
-    metricRange = D.metric ? robust(D.runs.map(function (r) { return r.metric; })) : null;
+    ranked = D.runs.map(function (r) { return r.metric; }).filter(function (v) { return v !== null; })
+      .sort(function (a, b) { return better(a, b) ? -1 : better(b, a) ? 1 : 0; });
     renderHeader();
     renderControls();
     renderPC();
