@@ -40,9 +40,10 @@ extension SweepReport {
     ///   [[epoch, value], …]}}`.
     /// - `rungs`: hyperband's rungs, `{band, threshold (or null)}`.
     /// - `html`: the page's server-drawn sections as HTML (`chips`, `best`, `progress`,
-    ///   `importance`, `curves`, `time`), which the live page swaps in place.
+    ///   `importance`, `curves`, `time`), which the live page swaps in place; an empty object
+    ///   when `sections` is false (the static page, which holds them already).
     /// - Complexity: O(runs · (parameters + epochs)).
-    public static func pageData(_ model: ReportModel) -> String {
+    public static func pageData(_ model: ReportModel, sections withSections: Bool = true) -> String {
         var out = "{"
         let s = model.sweep
         let running = model.runs.contains { $0.state == .running }
@@ -104,7 +105,7 @@ extension SweepReport {
             return "{\"run\":\(c.runID),\"role\":\"\(role)\",\"rank\":\(rank),\"series\":{\(series)}}"
         }.joined(separator: ",") + "],"
         out += "\"rungs\":[" + model.rungs.map { "{\"band\":\($0.band),\"threshold\":\($0.threshold.map(jsonNumber) ?? "null")}" }.joined(separator: ",") + "],"
-        let html = sections(model)
+        let html = withSections ? sections(model) : []
         out += "\"html\":{" + html.map { "\(jsonString($0.key)):\(jsonString($0.html))" }.joined(separator: ",") + "}"
         out += "}"
         return out

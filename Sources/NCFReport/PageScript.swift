@@ -88,8 +88,11 @@ enum PageScript {
   var goal = D.metric ? D.metric.goal : 'minimize';
   function better(a, b) { return goal === 'maximize' ? a > b : a < b; }
   function runById(id) { for (var i = 0; i < D.runs.length; i++) { if (D.runs[i].id === id) { return D.runs[i]; } } return null; }
+  var positive = {};
+  /** Whether every value of parameter i is positive (a log axis is possible); cached per drawing. */
   function allPositive(i) {
-    return D.runs.every(function (r) { return r.values[i] === null || r.values[i] > 0; });
+    if (!(i in positive)) { positive[i] = D.runs.every(function (r) { return r.values[i] === null || r.values[i] > 0; }); }
+    return positive[i];
   }
   function isLog(i) {
     var p = D.parameters[i];
@@ -183,8 +186,9 @@ enum PageScript {
 
   // ---- selection, groups, colours ----------------------------------------------------------
 
+  var brushAxes = {};
   function brushPasses(r, key, range) {
-    var ax = axisByKey(key), v = val(r, ax);
+    var ax = brushAxes[key] || (brushAxes[key] = axisByKey(key)), v = val(r, ax);
     if (v === null) { return false; }
     if (ax.cat) { return v + 0.5 > range[0] && v - 0.5 < range[1]; }
     return v >= range[0] && v <= range[1];
@@ -819,6 +823,8 @@ enum PageScript {
     var metricAx = { key: 'metric', metric: true, name: D.metric.name, cat: false, log: false };
     var shown = D.parameters.filter(function (p) { return p.varies; });
     if (!shown.length) { host.innerHTML = '<p class="note">No parameter has taken two values yet.</p>'; return; }
+    var inside = {}, colours = {};
+    D.runs.forEach(function (r) { inside[r.id] = passes(r); colours[r.id] = colourOf(r, groups); });
     D.parameters.forEach(function (p, i) {
       if (!p.varies) { return; }
       var ax = axisByKey('p' + i);
@@ -845,16 +851,18 @@ enum PageScript {
       svgEl('line', { x1: L, y1: T, x2: L, y2: H - B, 'class': 'axis' }, svg);
       svgEl('text', { x: 14, y: (T + H - B) / 2, 'class': 'axis-title', 'text-anchor': 'middle', transform: 'rotate(-90 14 ' + (T + H - B) / 2 + ')' }, svg, D.metric.name);
       var runs = D.runs.filter(function (r) { return r.metric !== null && r.values[i] !== null; });
-      runs.sort(function (a, b) { return (passes(a) ? 1 : 0) - (passes(b) ? 1 : 0); });
+      runs = runs.filter(function (r) { return !inside[r.id]; }).concat(runs.filter(function (r) { return inside[r.id]; }));
       runs.forEach(function (r) {
         var x = xs.pos(r.values[i]), y = ys.pos(r.metric);
         if (x === null || y === null) { return; }
         if (ax.cat) { x += hashJitter(r.id, 99) * xs.band * 0.3; }
-        var inside = passes(r);
-        var c = svgEl('circle', { cx: x.toFixed(1), cy: y.toFixed(1), r: runs.length > 400 ? 2.2 : 3.6, 'class': inside ? 'pt' : 'pt grey', fill: inside ? colourOf(r, groups) : null, 'data-run': r.id, cursor: 'pointer' }, svg);
+        var c = svgEl('circle', { cx: x.toFixed(1), cy: y.toFixed(1), r: runs.length > 400 ? 2.2 : 3.6, 'class': inside[r.id] ? 'pt' : 'pt grey', fill: inside[r.id] ? colours[r.id] : null, 'data-run': r.id, cursor: 'pointer' }, svg);
         title(c, 'run ' + r.id + ': ' + p.name + ' ' + r.labels[i] + ', ' + D.metric.name + ' ' + exact(r.metric));
-        c.addEventListener('click', function () { toggleSelected(r.id); });
         if (isSelected(r.id)) { svgEl('circle', { cx: x.toFixed(1), cy: y.toFixed(1), r: 6.5, 'class': 'ring' }, svg); }
+      });
+      svg.addEventListener('click', function (ev) {
+        var id = ev.target.getAttribute && ev.target.getAttribute('data-run');
+        if (id) { toggleSelected(+id); }
       });
       var fig = document.createElement('figure');
       fig.appendChild(svg);
@@ -934,7 +942,7 @@ enum PageScript {
       var x = xs.pos(r.values[S.cx]), y = ys.pos(r.values[S.cy]);
       if (ax.cat) { x += hashJitter(r.id, 5) * xs.band * 0.25; }
       if (ay.cat) { y += hashJitter(r.id, 6) * ys.band * 0.25; }
-      return { r: r, x: x, y: y };
+      return { r: r, x: x, y: y, b: badness(r.metric) };
     }).filter(function (p) { return p.x !== null && p.y !== null; });
     if (pts.length >= 3) {
       var nx = 36, ny = 24, cw = (W - R - L) / nx, ch = (H - B - T) / ny, sx = W - R - L, sy = H - B - T;
@@ -944,9 +952,9 @@ enum PageScript {
           var cx = L + (gx + 0.5) * cw, cy = T + (gy + 0.5) * ch, num = 0, den = 0, hit = null;
           for (var k = 0; k < pts.length; k++) {
             var dx = (pts[k].x - cx) / sx, dy = (pts[k].y - cy) / sy, d2 = dx * dx + dy * dy;
-            if (d2 < 1e-10) { hit = badness(pts[k].r.metric); break; }
+            if (d2 < 1e-10) { hit = pts[k].b; break; }
             var w = 1 / (d2 * d2);
-            num += w * badness(pts[k].r.metric); den += w;
+            num += w * pts[k].b; den += w;
           }
           svgEl('rect', { x: (L + gx * cw).toFixed(1), y: (T + gy * ch).toFixed(1), width: (cw + 0.6).toFixed(1), height: (ch + 0.6).toFixed(1), fill: viridis(hit !== null ? hit : num / den) }, g);
         }
@@ -997,24 +1005,27 @@ enum PageScript {
         : 'Live: the sweep is ' + D.sweep.stateText + '; the page still checks every 2 s (last data ' + new Date(D.generated * 1000).toLocaleTimeString() + ').';
     }
   }
+  var swapped = {};
+  /** The live data's server-drawn sections replace the page's, each only when it changed. */
   function swapParts() {
     document.querySelectorAll('[data-part]').forEach(function (e) {
       var k = e.getAttribute('data-part');
-      if (D.html && typeof D.html[k] === 'string' && e.innerHTML !== D.html[k]) { e.innerHTML = D.html[k]; }
+      if (D.html && typeof D.html[k] === 'string' && swapped[k] !== D.html[k]) { e.innerHTML = D.html[k]; swapped[k] = D.html[k]; }
     });
   }
 
+  var timings = {};
   function renderAll() {
+    positive = {};
+    brushAxes = {};
     ranked = D.runs.map(function (r) { return r.metric; }).filter(function (v) { return v !== null; })
       .sort(function (a, b) { return better(a, b) ? -1 : better(b, a) ? 1 : 0; });
-    renderHeader();
-    renderControls();
-    renderPC();
-    renderTable();
-    renderCompare();
-    renderScatters();
-    renderEDF();
-    renderContour();
+    [['header', renderHeader], ['controls', renderControls], ['pc', renderPC], ['table', renderTable], ['compare', renderCompare],
+     ['scatters', renderScatters], ['edf', renderEDF], ['contour', renderContour]].forEach(function (step) {
+      var t = performance.now();
+      step[1]();
+      timings[step[0]] = Math.round(performance.now() - t);
+    });
     if (S.hover !== null) { setHover(S.hover); }
   }
 
@@ -1050,7 +1061,7 @@ enum PageScript {
     setInterval(poll, 2000);
   }
 
-  window.ncfPage = { state: S, data: function () { return D; }, render: renderAll };
+  window.ncfPage = { state: S, data: function () { return D; }, render: renderAll, timings: timings };
   renderAll();
   var drawnWidth = ($('pc') || {}).clientWidth;
   window.addEventListener('resize', function () {

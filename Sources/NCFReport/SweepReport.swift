@@ -54,7 +54,8 @@ public enum SweepReport {
                  + ". Self-contained: the data is in the page and charts are drawn by its own script or inline SVG; nothing is loaded from the network"
                  + (liveDataURL == nil ? "" : " but this sweep's data, which the page polls") + ".</footer>")
         page.add("<div id=\"tooltip\" role=\"status\" hidden></div>")
-        page.add("<script type=\"application/json\" id=\"ncf-data\">\(embeddable(pageData(model)))</script>")
+        // The live page takes the server-drawn sections from the data it polls; here they are in the page.
+        page.add("<script type=\"application/json\" id=\"ncf-data\">\(embeddable(pageData(model, sections: false)))</script>")
         let live = liveDataURL.map { "window.ncfLiveURL=\(jsonString($0));\n" } ?? ""
         page.finish(script: live + PageScript.source)
         return page.text
@@ -277,7 +278,7 @@ public enum SweepReport {
             }
             rows += "<tr><th>\(htmlEscape(m.parameters[p].name))</th><td class=\"barcell\">\(share)</td><td class=\"barcell\">\(rho)</td><td>\(reading)</td><td class=\"dim\">\(htmlEscape(m.parameters[p].distribution))</td></tr>"
         }
-        page.add("<table class=\"imp\"><thead><tr><th>parameter</th><th>importance</th><th>Spearman ρ</th><th>reading</th><th>searched as</th></tr></thead><tbody>\(rows)</tbody></table>")
+        page.add("<table class=\"imp\(m.importanceCount < 10 ? " weak" : "")\"><thead><tr><th>parameter</th><th>importance</th><th>Spearman ρ</th><th>reading</th><th>searched as</th></tr></thead><tbody>\(rows)</tbody></table>")
     }
 
     private static func curves(_ page: inout HTMLPage, _ m: ReportModel) {
@@ -548,7 +549,7 @@ struct HTMLPage {
         table.imp{width:100%}table.imp th,table.imp td{text-align:left;padding:4px 10px 4px 0;border-bottom:1px solid var(--line)}
         td.barcell{white-space:nowrap;width:230px}td.barcell span{display:inline-block;width:48px;text-align:right;font-variant-numeric:tabular-nums}
         .bar{display:inline-block;position:relative;width:160px;height:10px;background:#f0f2f5;border-radius:3px;vertical-align:middle}
-        .bar i{position:absolute;left:0;top:0;bottom:0;background:var(--finished);border-radius:3px}
+        .bar i{position:absolute;left:0;top:0;bottom:0;background:var(--finished);border-radius:3px}table.imp.weak .bar i{background:#98a2b3}
         .bar.rho b{position:absolute;left:50%;top:-2px;bottom:-2px;border-left:1px solid #98a2b3}
         .bar.rho i.neg{background:#c26b4e}.bar.rho i.pos{background:#4e8dc2}
         .scroll{overflow-x:auto}
