@@ -275,7 +275,7 @@ enum PageScript {
     D.parameters.forEach(function (p, i) { rows += '<tr><th>' + esc(p.name) + '</th><td>' + esc(r.labels[i]) + '</td></tr>'; });
     rows += '<tr><th>epochs</th><td>' + r.logged + '</td></tr>';
     Object.keys(r.test).forEach(function (k) { rows += '<tr><th>' + esc(k) + '</th><td>' + esc(fmt(r.test[k])) + '</td></tr>'; });
-    if (r.reason) { rows += '<tr><th>note</th><td>' + esc(r.reason.length > 120 ? r.reason.slice(0, 119) + '…' : r.reason) + '</td></tr>'; }
+    if (r.reason) { rows += '<tr><th>reason</th><td>' + esc(r.reason.length > 120 ? r.reason.slice(0, 119) + '…' : r.reason) + '</td></tr>'; }
     return '<b>run ' + r.id + '</b> (#' + r.number + (r.id === D.best ? ', the best' : '') + ')' +
       (isSelected(r.id) ? ' · ticked' : ' · click to tick') + '<table>' + rows + '</table>';
   }
@@ -576,7 +576,7 @@ enum PageScript {
     cols.push({ key: 'metric', label: D.metric ? D.metric.name : 'metric', num: true });
     cols.push({ key: 'logged', label: 'epochs', num: true, title: 'values of the metric logged' });
     cols.push({ key: 'duration', label: 'duration', num: true });
-    cols.push({ key: 'reason', label: 'note' });
+    cols.push({ key: 'reason', label: 'reason' });
     function key(r, k) {
       if (k === 'sel') { return isSelected(r.id) ? 0 : 1; }
       if (k[0] === 'p' && k !== 'p') { var i = +k.slice(1); return r.values[i] === null ? null : r.values[i]; }
@@ -1027,6 +1027,39 @@ enum PageScript {
       timings[step[0]] = Math.round(performance.now() - t);
     });
     if (S.hover !== null) { setHover(S.hover); }
+    saveView();
+  }
+
+  // ---- the view in the address (kept across --watch reloads, and shareable) ----------------------
+
+  var VIEW_KEYS = ['brush', 'order', 'selected', 'group', 'states', 'scale', 'cx', 'cy', 'sortKey', 'sortDir', 'onlyTicked'];
+  function saveView() {
+    var v = {};
+    VIEW_KEYS.forEach(function (k) { v[k] = S[k]; });
+    var text = JSON.stringify(v), hash = '#view=' + encodeURIComponent(text);
+    try { sessionStorage.setItem('ncf-view-' + D.sweep.id, text); } catch (e) { /* storage off: the address keeps it */ }
+    if (location.hash !== hash && (location.hash === '' || location.hash.indexOf('#view=') === 0) && history.replaceState) {
+      try { history.replaceState(null, '', hash); } catch (e) { /* a page without history (sandboxed): the view is not kept */ }
+    }
+  }
+  function loadView() {
+    var text = null;
+    if (location.hash.indexOf('#view=') === 0) {
+      try { text = decodeURIComponent(location.hash.slice(6)); } catch (e) { text = null; }
+    } else {
+      // A page that reloads itself (--watch) comes back without the address's view.
+      try { text = sessionStorage.getItem('ncf-view-' + D.sweep.id); } catch (e) { text = null; }
+    }
+    if (!text) { return; }
+    try {
+      var v = JSON.parse(text);
+      var kinds = { brush: 'object', order: 'array', selected: 'array', group: 'string', states: 'object', scale: 'object',
+                    cx: 'number', cy: 'number', sortKey: 'string', sortDir: 'number', onlyTicked: 'boolean' };
+      VIEW_KEYS.forEach(function (k) {
+        var x = v[k], kind = Array.isArray(x) ? 'array' : x === null ? 'null' : typeof x;
+        if (kind === kinds[k]) { S[k] = x; }
+      });
+    } catch (e) { /* an edited or cut address: start from the default view */ }
   }
 
   // ---- live ------------------------------------------------------------------------------------
@@ -1062,6 +1095,7 @@ enum PageScript {
   }
 
   window.ncfPage = { state: S, data: function () { return D; }, render: renderAll, timings: timings };
+  loadView();
   renderAll();
   var drawnWidth = ($('pc') || {}).clientWidth;
   window.addEventListener('resize', function () {

@@ -151,7 +151,7 @@ public enum SweepReport {
             return
         }
         let run = m.runs[b]
-        page.add("<div class=\"best-grid\"><div><p class=\"big\">run \(run.id): \(htmlEscape(metric.name)) <b>\(htmlEscape(formatValue(value)))</b></p>")
+        page.add("<div class=\"best-grid\"><div><p class=\"big\">run \(run.id): \(htmlEscape(metric.name)) <b title=\"\(value)\">\(htmlEscape(formatValue(value)))</b></p>")
         page.add("<p class=\"sub\">\(run.state.rawValue), best of \(run.logged) logged value\(run.logged == 1 ? "" : "s")"
                  + (run.summary["best_epoch"]?.numericValue.map { ", best epoch \(formatValue($0))" } ?? "")
                  + ", \(formatDuration(run.duration))</p>")
@@ -166,7 +166,7 @@ public enum SweepReport {
             page.add("<p class=\"note\">Its trial printed no test metrics.</p>")
         } else {
             var t = ""
-            for (name, v) in tests { t += "<tr><th>\(htmlEscape(name))</th><td>\(htmlEscape(formatMetric(v)))</td></tr>" }
+            for (name, v) in tests { t += "<tr><th>\(htmlEscape(name))</th><td title=\"\(v)\">\(htmlEscape(formatMetric(v)))</td></tr>" }
             page.add("<table class=\"kv\"><caption>Held-out test metrics (best epoch)</caption>\(t)</table>")
         }
         if case .string(let p)? = run.summary["protocol"] { page.add("<p class=\"sub\">Protocol: \(htmlEscape(p))</p>") }
@@ -330,7 +330,7 @@ public enum SweepReport {
         let shown = m.parameters.indices.filter { m.varies($0) || m.runs.count == 1 }
         var head = "<tr><th data-key=\"number\">#</th><th data-key=\"id\">run</th><th data-key=\"state\">state</th>"
         for p in shown { head += "<th data-key=\"p\(p)\" title=\"\(htmlEscape(m.parameters[p].distribution))\">\(htmlEscape(m.parameters[p].name))</th>" }
-        head += "<th data-key=\"metric\">\(htmlEscape(m.metric?.name ?? "metric"))</th><th data-key=\"logged\" title=\"values of the metric logged (epochs)\">epochs</th><th data-key=\"duration\">duration</th><th data-key=\"reason\">note</th></tr>"
+        head += "<th data-key=\"metric\">\(htmlEscape(m.metric?.name ?? "metric"))</th><th data-key=\"logged\" title=\"values of the metric logged (epochs)\">epochs</th><th data-key=\"duration\">duration</th><th data-key=\"reason\">reason</th></tr>"
         var body = ""
         body.reserveCapacity(m.runs.count * 300)
         let bestID = m.bestIndex.map { m.runs[$0].id }

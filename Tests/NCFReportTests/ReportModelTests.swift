@@ -110,7 +110,7 @@ final class ReportModelTests: XCTestCase {
         XCTAssertEqual(model.protocols, ["random 80/10/10 split"])
         XCTAssertNil(model.importance[0].share, "one run: no importance")
         let html = SweepReport.html(model)
-        XCTAssertTrue(html.contains("run \(id): Valid Loss <b>0.93</b>"), "the best run is named")
+        XCTAssertTrue(html.contains("run \(id): Valid Loss <b title=\"0.93\">0.93</b>"), "the best run is named, its exact value on hover")
         XCTAssertTrue(html.contains("Test RMSE"))
         XCTAssertTrue(html.contains("ncf train --drop=0.1 --lr=0.01 --seed="), "the command that reproduces it")
         XCTAssertTrue(html.contains("--x=2 --data=PATH"))

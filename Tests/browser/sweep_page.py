@@ -6,8 +6,8 @@ Usage: sweep_page.py DIR [--shots DIR]
 DIR holds what the test wrote (NCFReportTests/BrowserPageTests):
   static.html     the static report (`ncf sweep report`), data embedded
   live.html       the same sweep's page in live mode, polling `data.json` beside it
-  data.json       the live data while one run is still running
-  data-next.json  the live data after that run finished
+  data-first.json the live data while one run is still running (served as data.json)
+  data-next.json  the live data after that run finished (then served as data.json)
   expect.json     {"running": RUN_ID, "runs": N, "ticked": [A, B], "brush": PARAM_NAME}
 
 Checks, each printed as `ok …` or `FAIL …`:
@@ -16,6 +16,7 @@ Checks, each printed as `ok …` or `FAIL …`:
   - dragging an axis name moves the axis; the log/linear toggle switches the axis scale;
   - hovering a line shows its run; clicking it ticks it;
   - ticking two runs shows the comparison: differing config rows highlighted, curves overlaid;
+  - the CSV export carries every run shown with exact values; grouping draws an EDF per group;
   - the runs table fits a 1400 px window (no horizontal scrolling);
   - the live page, served over HTTP, updates in place (no reload) when the run finishes,
     keeping the ticks.
@@ -221,6 +222,23 @@ def static_checks(driver, url, expect, shots):
         check(len(rings) > 0, "ticked runs are ringed in the scatters")
     driver.find_element(By.ID, "compare").location_once_scrolled_into_view
     full_shot(driver, os.path.join(shots, "static-compare.png"))
+
+    # Export: the runs shown, with exact values (the download is caught before it is saved).
+    csv = driver.execute_async_script("""
+        var done = arguments[arguments.length - 1], blob = null;
+        var create = URL.createObjectURL, click = HTMLAnchorElement.prototype.click;
+        URL.createObjectURL = function (b) { blob = b; return 'data:text/plain,'; };
+        HTMLAnchorElement.prototype.click = function () {};
+        document.getElementById('export-csv').click();
+        URL.createObjectURL = create; HTMLAnchorElement.prototype.click = click;
+        if (!blob) { done(null); } else { blob.text().then(done); }""")
+    if check(csv is not None, "export CSV makes a file"):
+        lines = csv.strip().split("\n")
+        check(len(lines) == 1 + expect["runs"], "the CSV has a header and a line per run shown", f"{len(lines)} lines")
+        best = next(r for r in d["runs"] if r["id"] == d["best"])
+        row = next((l for l in lines[1:] if l.startswith(f"{best['id']},")), "")
+        exact = json.dumps(best["metric"])
+        check(exact in row.split(","), f"the CSV carries the exact metric ({exact})", row)
 
     # Group by a parameter: the EDF has a line per group.
     driver.execute_script("var s = document.getElementById('group-by'); s.value = 'state'; s.dispatchEvent(new Event('change'))")
