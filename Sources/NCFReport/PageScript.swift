@@ -455,7 +455,7 @@ enum PageScript {
       if (old) { old.parentNode.removeChild(old); }
     }
     S.hover = id;
-    document.querySelectorAll('#runs-table tr.hot').forEach(function (tr) { tr.classList.remove('hot'); });
+    document.querySelectorAll('#runs-table tr.hot, [data-part] .hot-run').forEach(function (e) { e.classList.remove('hot', 'hot-run'); });
     if (id === null || id === undefined) { hideTip(); return; }
     var r = runById(id);
     if (!r) { return; }
@@ -468,6 +468,10 @@ enum PageScript {
     }
     var tr = document.querySelector('#runs-table tr[data-run="' + id + '"]');
     if (tr) { tr.classList.add('hot'); }
+    document.querySelectorAll('[data-part] [data-run="' + id + '"]').forEach(function (e) {
+      e.classList.add('hot-run');
+      if (e.tagName.toLowerCase() === 'path') { e.parentNode.appendChild(e); }
+    });
     if (ev) { showTip(runSummaryHTML(r), ev.clientX, ev.clientY); }
   }
 
@@ -1014,6 +1018,18 @@ enum PageScript {
     });
   }
 
+  /** The server-drawn charts (metric of every run, learning curves) follow the filters and ticks. */
+  function markParts() {
+    var active = filtersActive(), byId = {};
+    D.runs.forEach(function (r) { byId[r.id] = r; });
+    document.querySelectorAll('[data-part] [data-run]').forEach(function (e) {
+      var r = byId[+e.getAttribute('data-run')];
+      if (!r) { return; }
+      e.classList.toggle('faded', active && !passes(r) && !isSelected(r.id));
+      e.classList.toggle('ticked', isSelected(r.id));
+    });
+  }
+
   var timings = {};
   function renderAll() {
     positive = {};
@@ -1021,7 +1037,7 @@ enum PageScript {
     ranked = D.runs.map(function (r) { return r.metric; }).filter(function (v) { return v !== null; })
       .sort(function (a, b) { return better(a, b) ? -1 : better(b, a) ? 1 : 0; });
     [['header', renderHeader], ['controls', renderControls], ['pc', renderPC], ['table', renderTable], ['compare', renderCompare],
-     ['scatters', renderScatters], ['edf', renderEDF], ['contour', renderContour]].forEach(function (step) {
+     ['scatters', renderScatters], ['edf', renderEDF], ['contour', renderContour], ['parts', markParts]].forEach(function (step) {
       var t = performance.now();
       step[1]();
       timings[step[0]] = Math.round(performance.now() - t);

@@ -37,14 +37,14 @@ enum ReportCharts {
     }
 
     /// Draws a run's metric point: a shape by state, or a triangle at the edge when off the scale.
-    static func point(_ svg: inout SVG, x: Double, value: Double, yScale: Scale, state: RunState, r: Double, title: String) {
+    static func point(_ svg: inout SVG, x: Double, value: Double, yScale: Scale, state: RunState, r: Double, title: String, run: Int? = nil) {
         guard let raw = yScale.position(value), let y = yScale.clampedPosition(value) else { return }
         if raw != y {
-            svg.marker("tri", x, y, r + 1, "pt out", title: title + " (off the scale)", up: raw < y)
+            svg.marker("tri", x, y, r + 1, "pt out", title: title + " (off the scale)", up: raw < y, run: run)
         } else if state == .failed {
-            svg.marker("x", x, y, r, "pt failed", title: title)
+            svg.marker("x", x, y, r, "pt failed", title: title, run: run)
         } else {
-            svg.circle(x, y, r, "pt \(stateClass(state))", title: title)
+            svg.circle(x, y, r, "pt \(stateClass(state))", title: title, run: run)
         }
     }
 
@@ -77,7 +77,7 @@ enum ReportCharts {
         for run in plotted {
             guard let px = x.position(Double(run.number)), let v = run.metric else { continue }
             point(&svg, x: px, value: v, yScale: y, state: run.state, r: r,
-                  title: "run \(run.id) (\(run.state.rawValue)): \(metric.name) \(formatValue(v))")
+                  title: "run \(run.id) (\(run.state.rawValue)): \(metric.name) \(formatValue(v))", run: run.id)
         }
         if let b = model.bestIndex, let v = model.runs[b].metric, let px = x.position(Double(model.runs[b].number)),
            let py = y.clampedPosition(v) {
@@ -131,10 +131,10 @@ enum ReportCharts {
         svg.bottomAxis(x, y: area.y0, gridTop: nil, title: "epoch", target: 6, integers: true)
         svg.clipRect(id: clipID, area.x0, area.y1, area.x1 - area.x0, area.y0 - area.y1)
         svg.open("lines", clip: clipID)
-        for (_, h) in background.sorted(by: { $0.key < $1.key }) {
+        for (id, h) in background.sorted(by: { $0.key < $1.key }) {
             var path = PathBuilder()
             for (k, v) in h.enumerated() { path.add(x.position(Double(k + 1)), y.position(v)) }
-            svg.path(path.d, "curve bg-curve")
+            svg.path(path.d, "curve bg-curve", run: id)
         }
         if isMetric {
             for (k, rung) in model.rungs.enumerated() {
@@ -159,9 +159,9 @@ enum ReportCharts {
         for (curve, points) in ordered {
             var path = PathBuilder()
             for p in points { path.add(x.position(p.epoch), y.position(p.value)) }
-            svg.path(path.d, curveClass(curve.role), title: "run \(curve.runID)")
+            svg.path(path.d, curveClass(curve.role), title: "run \(curve.runID)", run: curve.runID)
             if let last = points.last, let px = x.position(last.epoch), let py = y.position(last.value) {
-                if case .stopped = curve.role { svg.circle(px, py, 2.5, "stop-dot", title: "run \(curve.runID) stopped at epoch \(formatValue(last.epoch))") }
+                if case .stopped = curve.role { svg.circle(px, py, 2.5, "stop-dot", title: "run \(curve.runID) stopped at epoch \(formatValue(last.epoch))", run: curve.runID) }
             }
         }
         svg.close()

@@ -595,6 +595,8 @@ struct HTMLPage {
         #tooltip table td,#tooltip table th{padding:0 8px 0 0;text-align:left;font-weight:normal}#tooltip table th{color:var(--dim)}
         table.cmp{font-size:12.5px}table.cmp th,table.cmp td{padding:3px 10px 3px 0;border-bottom:1px solid var(--line);text-align:left}
         table.cmp tr.diff td,table.cmp tr.diff th{background:#fff3d6;font-weight:600}.gradbar{display:inline-block;width:120px;height:10px;vertical-align:middle;margin:0 6px;border-radius:2px}
+        [data-part] .faded{opacity:.12}svg .curve.ticked,svg .curve.hot-run{stroke-width:3.2;stroke-opacity:1}svg .bg-curve.ticked,svg .bg-curve.hot-run{stroke:#1d2330;stroke-opacity:.9;stroke-width:2}
+        svg .pt.ticked,svg .pt.hot-run{stroke:#1d2330;stroke-width:2.2}table.runs tr.hot{background:#e6f1f8}
         .sweep-finished{color:#0072b2}.sweep-stopped,.sweep-cancelled{color:#a85f06}.sweep-running{color:#009e73}.sweep-paused{color:#a85f06}
         table.runs th{position:sticky;top:0;background:#f6f7f9;cursor:pointer;user-select:none}
         table.runs th[data-sort=asc]::after{content:" ▲";font-size:9px}table.runs th[data-sort=desc]::after{content:" ▼";font-size:9px}

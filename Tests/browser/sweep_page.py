@@ -171,6 +171,9 @@ def static_checks(driver, url, expect, shots):
         check(len(greyed) == len([r for r in with_metric if r["id"] not in inside]), "lines outside the brush are greyed")
         grey_points = driver.find_elements(By.CSS_SELECTOR, "#scatters circle.grey")
         check(len(grey_points) > 0, "the scatters follow the brush")
+        faded = {int(e.get_attribute("data-run")) for e in driver.find_elements(By.CSS_SELECTOR, "#progress [data-run].faded")}
+        outside = {r["id"] for r in with_metric if r["id"] not in inside}
+        check(faded == outside, "the metric-of-every-run chart fades the runs outside the brush", f"faded {sorted(faded)}, outside {sorted(outside)}")
         full_shot(driver, os.path.join(shots, "static-brushed.png"))
         # A click on the axis clears its brush.
         hit = into_view(driver, driver.find_element(By.CSS_SELECTOR, f'#pc rect.hit[data-axis="{key}"]'))
