@@ -161,7 +161,12 @@ enum ReportCharts {
             for p in points { path.add(x.position(p.epoch), y.position(p.value)) }
             svg.path(path.d, curveClass(curve.role), title: "run \(curve.runID)", run: curve.runID)
             if let last = points.last, let px = x.position(last.epoch), let py = y.position(last.value) {
-                if case .stopped = curve.role { svg.circle(px, py, 2.5, "stop-dot", title: "run \(curve.runID) stopped at epoch \(formatValue(last.epoch))", run: curve.runID) }
+                if case .stopped = curve.role {
+                    svg.circle(px, py, 2.5, "stop-dot", title: "run \(curve.runID) stopped at epoch \(formatValue(last.epoch))", run: curve.runID)
+                } else if points.count == 1, case .best(let rank) = curve.role {
+                    // One epoch is no line: a dot in the run's colour.
+                    svg.circle(px, py, 3, "dot best\(min(rank, 4))-dot", title: "run \(curve.runID): \(formatValue(last.value))", run: curve.runID)
+                }
             }
         }
         svg.close()

@@ -59,6 +59,32 @@ final class BrowserPageTests: XCTestCase {
         return (fixture, running, ids)
     }
 
+    /// Sweeps at the edges: no run, one run, only failed runs, no metric (an unreadable config),
+    /// a single parameter.
+    private func edgeCases() throws -> [(String, ReportModel)] {
+        var out: [(String, ReportModel)] = []
+        out.append(("empty", try ReportFixture(yaml: yaml).model()))
+        let one = try ReportFixture(yaml: yaml)
+        try one.add(["lr": .double(0.01), "dropout": .double(0.1), "batch": .int(64), "optimizer": .string("adam"), "note": .string("plain")],
+                    valid: [0.9, 0.8])
+        out.append(("one-run", try one.model()))
+        let failed = try ReportFixture(yaml: yaml)
+        for k in 0..<3 {
+            try failed.add(["lr": .double(0.01 * Double(k + 1)), "dropout": .double(0.1), "batch": .int(64), "optimizer": .string("adam"),
+                            "note": .string("plain")], state: .failed, valid: [], reason: "exit code 1: boom")
+        }
+        out.append(("all-failed", try failed.model()))
+        let noMetric = try ReportFixture(yaml: yaml, storedText: "method: [unreadable")
+        for k in 0..<4 {
+            try noMetric.add(["lr": .double(0.01 * Double(k + 1)), "batch": .int(64 << (k % 2))], valid: [1.0 - 0.1 * Double(k)])
+        }
+        out.append(("no-metric", try noMetric.model()))
+        let single = try ReportFixture(yaml: "method: random\nmetric:\n  name: Valid Loss\nparameters:\n  lr:\n    values: [0.1, 0.01]\n")
+        for k in 0..<4 { try single.add(["lr": .double(k % 2 == 0 ? 0.1 : 0.01)], valid: [1.0 - 0.1 * Double(k)]) }
+        out.append(("one-parameter", try single.model()))
+        return out
+    }
+
     /// `python3` on PATH that imports selenium, chromium and chromedriver; nil (with why) when one is missing.
     private func browserTools() -> (python: String, missing: String?) {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -107,6 +133,11 @@ final class BrowserPageTests: XCTestCase {
         let expect: [String: Any] = ["running": running, "runs": before.runs.count, "ticked": [ids[0], ids[5]], "brush": "lr",
                                      "logParameter": "lr", "finishedState": finishedState]
         try write(String(decoding: try JSONSerialization.data(withJSONObject: expect), as: UTF8.self), "expect.json")
+
+        // Pages with little in them: each must render without a console message.
+        for (name, model) in try edgeCases() {
+            try write(SweepReport.html(model), "extra-\(name).html")
+        }
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("browser/sweep_page.py").path

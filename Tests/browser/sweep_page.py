@@ -8,7 +8,8 @@ DIR holds what the test wrote (NCFReportTests/BrowserPageTests):
   live.html       the same sweep's page in live mode, polling `data.json` beside it
   data-first.json the live data while one run is still running (served as data.json)
   data-next.json  the live data after that run finished (then served as data.json)
-  expect.json     {"running": RUN_ID, "runs": N, "ticked": [A, B], "brush": PARAM_NAME}
+  expect.json     {"running": RUN_ID, "runs": N, "ticked": [A, B], "brush": PARAM_NAME, …}
+  extra-*.html    pages at the edges (no run, one run, only failures, no metric, one parameter)
 
 Checks, each printed as `ok …` or `FAIL …`:
   - the static page renders from its embedded data with no console message and no script error;
@@ -19,7 +20,8 @@ Checks, each printed as `ok …` or `FAIL …`:
   - the CSV export carries every run shown with exact values; grouping draws an EDF per group;
   - the runs table fits a 1400 px window (no horizontal scrolling);
   - the live page, served over HTTP, updates in place (no reload) when the run finishes,
-    keeping the ticks.
+    keeping the ticks;
+  - each extra page renders without a console message.
 Screenshots go to --shots (default /tmp/ncf-page-shots). Exit status 0 when every check passes,
 1 when one fails, 2 when the browser cannot be started.
 """
@@ -258,6 +260,19 @@ def static_checks(driver, url, expect, shots):
     check(errors == [], "static page: no console messages or script errors", json.dumps(errors)[:2000])
 
 
+def extra_checks(driver, directory, shots):
+    """Pages at the edges (no run, one run, only failures, no metric, one parameter): each renders
+    without a console message."""
+    for name in sorted(os.listdir(directory)):
+        if not (name.startswith("extra-") and name.endswith(".html")):
+            continue
+        driver.get("file://" + os.path.join(directory, name))
+        ran = wait_for(lambda: driver.execute_script("return !!window.ncfPage"))
+        errors = console_errors(driver)
+        check(bool(ran) and errors == [], f"{name}: the script ran, no console messages", json.dumps(errors)[:1500])
+        full_shot(driver, os.path.join(shots, name.replace(".html", ".png")))
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -318,6 +333,7 @@ def main():
     try:
         static_checks(driver, "file://" + os.path.abspath(os.path.join(args.dir, "static.html")), expect, args.shots)
         live_checks(driver, os.path.abspath(args.dir), expect, args.shots)
+        extra_checks(driver, os.path.abspath(args.dir), args.shots)
     finally:
         driver.quit()
     print(f"{len(failures)} failed" if failures else "every check passed")
