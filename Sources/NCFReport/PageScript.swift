@@ -814,6 +814,26 @@ enum PageScript {
       } else {
         curves.innerHTML = '<p class="note">No per-epoch values logged by the ticked runs yet.</p>';
       }
+      // The other learning curves (Train Loss, …) where the data has them: the best and stopped runs.
+      (D.curveMetrics || []).forEach(function (name) {
+        if (name === D.metric.name) { return; }
+        var more = [];
+        runs.forEach(function (r, k) {
+          var c = (D.curves || []).find(function (x) { return x.run === r.id; });
+          if (c && c.series[name] && c.series[name].length) {
+            more.push({ label: 'run ' + r.id, colour: colours[k], points: c.series[name], dots: c.series[name].length <= 40, width: 2 });
+          }
+        });
+        if (!more.length) { return; }
+        var extra = lineChart(more, { xTitle: 'epoch', yTitle: name, xInt: true, label: name + ' per epoch of the ticked runs', height: 240 });
+        if (!extra) { return; }
+        extra.setAttribute('class', extra.getAttribute('class') + ' compare-extra');
+        curves.appendChild(extra);
+        var note = document.createElement('p');
+        note.className = 'legend';
+        note.textContent = name + (more.length < runs.length ? ' (kept for the best and the stopped runs only: ' + more.length + ' of the ' + runs.length + ' ticked)' : '');
+        curves.appendChild(note);
+      });
     }
   }
 
