@@ -196,8 +196,6 @@ enum PageScript {
   function passes(r) {
     if (S.states[r.state] === false) { return false; }
     for (var key in S.brush) {
-      if (key !== 'metric' && !(+key.slice(1) < D.parameters.length)) { continue; }
-      if (key === 'metric' && !D.metric) { continue; }
       if (!brushPasses(r, key, S.brush[key])) { return false; }
     }
     return true;
@@ -1054,6 +1052,13 @@ enum PageScript {
   function renderAll() {
     positive = {};
     brushAxes = {};
+    // A view from the address or from before a live update may name axes this data does not have.
+    Object.keys(S.brush).forEach(function (k) {
+      var b = S.brush[k], known = k === 'metric' ? !!D.metric : /^p\d+$/.test(k) && !!D.parameters[+k.slice(1)];
+      if (!known || !Array.isArray(b) || b.length !== 2 || typeof b[0] !== 'number' || typeof b[1] !== 'number') { delete S.brush[k]; }
+    });
+    if (S.group && S.group !== 'state' && !(/^p\d+$/.test(S.group) && D.parameters[+S.group.slice(1)])) { S.group = ''; }
+    S.selected = S.selected.filter(function (id) { return typeof id === 'number'; });
     ranked = D.runs.map(function (r) { return r.metric; }).filter(function (v) { return v !== null; })
       .sort(function (a, b) { return better(a, b) ? -1 : better(b, a) ? 1 : 0; });
     [['header', renderHeader], ['controls', renderControls], ['pc', renderPC], ['table', renderTable], ['compare', renderCompare],
