@@ -28,6 +28,8 @@ public enum SweepReport {
         var page = HTMLPage()
         page.head(title: "ncf sweep \(model.sweep.id)" + (model.config?.name.map { " — \($0)" } ?? ""), refresh: refreshSeconds)
         let parts = Dictionary(uniqueKeysWithValues: sections(model).map { ($0.key, $0.html) })
+        // Without JavaScript the sections only the script can draw are left out.
+        page.add("<noscript><style>#compare,#scatter,#distribution,#explore .controls{display:none}</style></noscript>")
         header(&page, model, refreshSeconds: refreshSeconds, live: liveDataURL != nil, chips: parts["chips"] ?? "")
         page.add("<section id=\"no-runs\"\(model.runs.isEmpty ? "" : " hidden")><h2>No runs yet</h2><p>Start one with <code>ncf agent \(htmlEscape(model.sweep.id))</code>; the report fills in as runs finish.</p></section>")
         // Without runs a static page shows only the note above; a live page keeps the sections
@@ -599,7 +601,7 @@ struct HTMLPage {
         svg .pt.ticked,svg .pt.hot-run{stroke:#1d2330;stroke-width:2.2}table.runs tr.hot{background:#e6f1f8}
         .sweep-finished{color:#0072b2}.sweep-stopped,.sweep-cancelled{color:#a85f06}.sweep-running{color:#009e73}.sweep-paused{color:#a85f06}
         table.runs th{position:sticky;top:0;background:#f6f7f9;cursor:pointer;user-select:none}
-        table.runs th[data-sort=asc]::after{content:" ▲";font-size:9px}table.runs th[data-sort=desc]::after{content:" ▼";font-size:9px}
+        table.runs th[data-sort=asc]::after{content:"\\00a0▲";font-size:9px}table.runs th[data-sort=desc]::after{content:"\\00a0▼";font-size:9px}
         table.runs td.reason{white-space:normal;min-width:240px;max-width:360px;color:#7a271a}
         tr.best-row{background:#e6f1f8}tr.top-row{background:#f3f8fc}
         .st{font-weight:600}.st.finished{color:var(--finished)}.st.stopped{color:#a85f06}.st.failed{color:var(--failed)}.st.running{color:var(--running)}.st.stale{color:var(--dim)}
