@@ -108,7 +108,7 @@ enum PageScript {
       list.push({ key: 'p' + i, i: i, name: p.name, cat: p.axis === 'categorical', cats: p.categories || [], log: isLog(i),
                   canLog: p.axis !== 'categorical' && allPositive(i) });
     });
-    if (D.metric) { list.push({ key: 'metric', name: D.metric.name, metric: true, cat: false, log: false }); }
+    if (D.metric) { list.push(axisByKey('metric')); }
     if (S.order) {
       var rank = {};
       S.order.forEach(function (k, n) { rank[k] = n; });
@@ -121,7 +121,10 @@ enum PageScript {
   }
   function val(r, ax) { return ax.metric ? r.metric : r.values[ax.i]; }
   function axisByKey(key) {
-    if (key === 'metric') { return { key: 'metric', metric: true, name: D.metric ? D.metric.name : 'metric', cat: false, log: false }; }
+    if (key === 'metric') {
+      var canLog = D.runs.some(function (r) { return r.metric !== null; }) && D.runs.every(function (r) { return r.metric === null || r.metric > 0; });
+      return { key: 'metric', metric: true, name: D.metric ? D.metric.name : 'metric', cat: false, log: canLog && S.scale.metric === 'log', canLog: canLog };
+    }
     var i = +key.slice(1), p = D.parameters[i];
     return { key: key, i: i, name: p.name, cat: p.axis === 'categorical', cats: p.categories || [], log: isLog(i), canLog: p.axis !== 'categorical' && allPositive(i) };
   }
@@ -301,7 +304,7 @@ enum PageScript {
     if (!D.metric) { host.innerHTML = '<p class="note">The sweep has no metric: the runs are listed in the table, not drawn.</p>'; return; }
     if (!lines.length) { host.innerHTML = '<p class="note">No run has a ' + esc(D.metric.name) + ' yet.</p>'; return; }
     var W = Math.max(720, Math.min(1400, host.clientWidth || 1100)), H = 400;
-    var top = 54, bottom = H - 26, left = 80, right = W - 70;
+    var top = 60, bottom = H - 26, left = 80, right = W - 70;
     var n = list.length, spacing = n > 1 ? (right - left) / (n - 1) : 0;
     var xs = list.map(function (_, k) { return n > 1 ? left + k * spacing : (left + right) / 2; });
     var scales = list.map(function (ax) { return makeScale(ax, bottom, top); });
@@ -378,6 +381,11 @@ enum PageScript {
       tt.addEventListener('pointerdown', function (ev) { startMove(ev, ax, g, x, xs, list); });
       if (ax.metric) {
         svgEl('text', { x: 0, y: 31, 'class': 'tick', 'text-anchor': 'middle' }, g, goal === 'minimize' ? 'lower is better' : 'higher is better');
+        if (ax.canLog) {
+          var mt = svgEl('text', { x: 0, y: 44, 'class': 'toggle', 'text-anchor': 'middle', 'data-toggle': 'metric' }, g, ax.log ? 'log' : 'linear');
+          title(mt, 'click for a ' + (ax.log ? 'linear' : 'log') + ' axis');
+          mt.addEventListener('click', function () { S.scale.metric = ax.log ? 'linear' : 'log'; renderAll(); });
+        }
       } else if (ax.canLog) {
         var tog = svgEl('text', { x: 0, y: 31, 'class': 'toggle', 'text-anchor': 'middle', 'data-toggle': ax.key }, g, ax.log ? 'log' : 'linear');
         title(tog, 'click for a ' + (ax.log ? 'linear' : 'log') + ' axis');
@@ -842,7 +850,7 @@ enum PageScript {
     if (!host || !D.metric) { return; }
     host.innerHTML = '';
     var groups = grouping();
-    var metricAx = { key: 'metric', metric: true, name: D.metric.name, cat: false, log: false };
+    var metricAx = axisByKey('metric');
     var shown = D.parameters.filter(function (p) { return p.varies; });
     if (!shown.length) { host.innerHTML = '<p class="note">No parameter has taken two values yet.</p>'; return; }
     var inside = {}, colours = {};
