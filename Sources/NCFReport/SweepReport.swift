@@ -142,7 +142,7 @@ public enum SweepReport {
         if live {
             page.add("<p class=\"live\" id=\"live-note\">Live: the page checks the store every 2 s and redraws in place.</p>")
         }
-        page.add("<nav><a href=\"#best\">best run</a><a href=\"#explore\">parallel coordinates</a><a href=\"#runs\">runs</a><a href=\"#compare\">compare</a><a href=\"#progress\">metric by run</a><a href=\"#importance\">importance</a><a href=\"#scatter\">per parameter</a><a href=\"#distribution\">distribution</a><a href=\"#curves\">learning curves</a><a href=\"#time\">time</a><a href=\"#config\">config</a></nav>")
+        if !m.runs.isEmpty || live { page.add("<nav><a href=\"#best\">best run</a><a href=\"#explore\">parallel coordinates</a><a href=\"#runs\">runs</a><a href=\"#compare\">compare</a><a href=\"#progress\">metric by run</a><a href=\"#importance\">importance</a><a href=\"#scatter\">per parameter</a><a href=\"#distribution\">distribution</a><a href=\"#curves\">learning curves</a><a href=\"#time\">time</a><a href=\"#config\">config</a></nav>") }
         page.add("</header>")
     }
 
