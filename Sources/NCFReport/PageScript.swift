@@ -211,7 +211,7 @@ enum PageScript {
   function toggleSelected(id) {
     var k = S.selected.indexOf(id);
     if (k >= 0) { S.selected.splice(k, 1); } else { S.selected.push(id); }
-    renderAll();
+    update();
   }
 
   /** Groups for `S.group`: the state, a category, or a numeric parameter cut at its quartiles. */
@@ -384,12 +384,12 @@ enum PageScript {
         if (ax.canLog) {
           var mt = svgEl('text', { x: 0, y: 44, 'class': 'toggle', 'text-anchor': 'middle', 'data-toggle': 'metric' }, g, ax.log ? 'log' : 'linear');
           title(mt, 'click for a ' + (ax.log ? 'linear' : 'log') + ' axis');
-          mt.addEventListener('click', function () { S.scale.metric = ax.log ? 'linear' : 'log'; renderAll(); });
+          mt.addEventListener('click', function () { S.scale.metric = ax.log ? 'linear' : 'log'; update(); });
         }
       } else if (ax.canLog) {
         var tog = svgEl('text', { x: 0, y: 31, 'class': 'toggle', 'text-anchor': 'middle', 'data-toggle': ax.key }, g, ax.log ? 'log' : 'linear');
         title(tog, 'click for a ' + (ax.log ? 'linear' : 'log') + ' axis');
-        tog.addEventListener('click', function () { S.scale[ax.key] = ax.log ? 'linear' : 'log'; renderAll(); });
+        tog.addEventListener('click', function () { S.scale[ax.key] = ax.log ? 'linear' : 'log'; update(); });
       } else if (ax.cat) {
         svgEl('text', { x: 0, y: 31, 'class': 'tick', 'text-anchor': 'middle' }, g, 'categories');
       }
@@ -506,7 +506,7 @@ enum PageScript {
         S.brush[ax.key] = [Math.min(a, b), Math.max(a, b)];
       }
       S.page = 0;
-      renderAll();
+      update();
     }
     window.addEventListener('pointermove', move);
     window.addEventListener('pointerup', up);
@@ -530,7 +530,7 @@ enum PageScript {
       });
       keys.splice(at, 0, ax.key);
       S.order = keys;
-      renderAll();
+      update();
     }
     window.addEventListener('pointermove', move);
     window.addEventListener('pointerup', up);
@@ -552,11 +552,11 @@ enum PageScript {
     host.innerHTML = html;
     var sel = $('group-by');
     sel.value = S.group;
-    sel.addEventListener('change', function () { S.group = sel.value; renderAll(); });
+    sel.addEventListener('change', function () { S.group = sel.value; update(); });
     host.querySelectorAll('input[data-state]').forEach(function (box) {
-      box.addEventListener('change', function () { S.states[box.getAttribute('data-state')] = box.checked; S.page = 0; renderAll(); });
+      box.addEventListener('change', function () { S.states[box.getAttribute('data-state')] = box.checked; S.page = 0; update(); });
     });
-    $('reset-filters').addEventListener('click', function () { S.brush = {}; S.states = {}; S.page = 0; renderAll(); });
+    $('reset-filters').addEventListener('click', function () { S.brush = {}; S.states = {}; S.page = 0; update(); });
     var info = $('filter-info'), n = filtered().length;
     if (info) {
       var parts = Object.keys(S.brush).map(function (k) {
@@ -801,7 +801,7 @@ enum PageScript {
     var html = '<p class="sub">' + (runs.length < 2 ? 'Tick another run to compare.' : differing + ' of ' + keys.length + ' parameter' + (keys.length === 1 ? '' : 's') + ' differ (highlighted).') +
       ' <button type="button" id="clear-ticks">untick all</button></p><div class="grid two"><div class="tablewrap"><table class="cmp" id="compare-table"><thead>' + head + '</thead><tbody>' + rows.join('') + '</tbody></table></div><div id="compare-curves"></div></div>';
     host.innerHTML = html;
-    $('clear-ticks').addEventListener('click', function () { S.selected = []; renderAll(); });
+    $('clear-ticks').addEventListener('click', function () { S.selected = []; update(); });
     var curves = $('compare-curves');
     if (D.metric) {
       var series = runs.map(function (r, k) {
@@ -904,7 +904,7 @@ enum PageScript {
       fig.appendChild(cap);
       host.appendChild(fig);
       var a = cap.querySelector('a[data-toggle]');
-      if (a) { a.addEventListener('click', function (e) { e.preventDefault(); S.scale['p' + i] = ax.log ? 'linear' : 'log'; renderAll(); }); }
+      if (a) { a.addEventListener('click', function (e) { e.preventDefault(); S.scale['p' + i] = ax.log ? 'linear' : 'log'; update(); }); }
     });
   }
 
@@ -1056,8 +1056,13 @@ enum PageScript {
     });
   }
 
-  var timings = {};
-  function renderAll() {
+  var timings = {}, later = null;
+  /** After a click or a drag: the parallel coordinates, the table and the comparison at once, the
+   * other charts right after (so a brush answers at once on thousands of runs). */
+  function update() {
+    renderAll(true);
+  }
+  function renderAll(deferRest) {
     positive = {};
     brushAxes = {};
     // A view from the address or from before a live update may name axes this data does not have.
@@ -1069,12 +1074,21 @@ enum PageScript {
     S.selected = S.selected.filter(function (id) { return typeof id === 'number'; });
     ranked = D.runs.map(function (r) { return r.metric; }).filter(function (v) { return v !== null; })
       .sort(function (a, b) { return better(a, b) ? -1 : better(b, a) ? 1 : 0; });
-    [['header', renderHeader], ['controls', renderControls], ['pc', renderPC], ['table', renderTable], ['compare', renderCompare],
-     ['scatters', renderScatters], ['edf', renderEDF], ['contour', renderContour], ['parts', markParts]].forEach(function (step) {
-      var t = performance.now();
-      step[1]();
-      timings[step[0]] = Math.round(performance.now() - t);
-    });
+    function run(steps) {
+      steps.forEach(function (step) {
+        var t = performance.now();
+        step[1]();
+        timings[step[0]] = Math.round(performance.now() - t);
+      });
+    }
+    run([['header', renderHeader], ['controls', renderControls], ['pc', renderPC], ['table', renderTable], ['compare', renderCompare]]);
+    var rest = [['scatters', renderScatters], ['edf', renderEDF], ['contour', renderContour], ['parts', markParts]];
+    if (later !== null) { clearTimeout(later); later = null; }
+    if (deferRest) {
+      later = setTimeout(function () { later = null; run(rest); if (S.hover !== null) { setHover(S.hover); } }, 0);
+    } else {
+      run(rest);
+    }
     if (S.hover !== null) { setHover(S.hover); }
     saveView();
   }
@@ -1143,7 +1157,7 @@ enum PageScript {
     setInterval(poll, 2000);
   }
 
-  window.ncfPage = { state: S, data: function () { return D; }, render: renderAll, timings: timings };
+  window.ncfPage = { state: S, data: function () { return D; }, render: function () { renderAll(false); }, timings: timings };
   loadView();
   renderAll();
   var drawnWidth = ($('pc') || {}).clientWidth;

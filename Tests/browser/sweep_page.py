@@ -171,10 +171,13 @@ def static_checks(driver, url, expect, shots):
         check(f"{len(inside)} of {len(d['runs'])}" in info, "the table says how many runs match", info)
         greyed = driver.find_elements(By.CSS_SELECTOR, "#pc path.pcl.out")
         check(len(greyed) == len([r for r in with_metric if r["id"] not in inside]), "lines outside the brush are greyed")
-        grey_points = driver.find_elements(By.CSS_SELECTOR, "#scatters circle.grey")
-        check(len(grey_points) > 0, "the scatters follow the brush")
-        faded = {int(e.get_attribute("data-run")) for e in driver.find_elements(By.CSS_SELECTOR, "#progress [data-run].faded")}
+        # The scatters and the server-drawn charts follow right after the table (a moment later).
+        grey_points = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#scatters circle.grey"))
+        check(bool(grey_points), "the scatters follow the brush")
         outside = {r["id"] for r in with_metric if r["id"] not in inside}
+        faded_ids = lambda: {int(e.get_attribute("data-run")) for e in driver.find_elements(By.CSS_SELECTOR, "#progress [data-run].faded")}
+        wait_for(lambda: faded_ids() == outside)
+        faded = faded_ids()
         check(faded == outside, "the metric-of-every-run chart fades the runs outside the brush", f"faded {sorted(faded)}, outside {sorted(outside)}")
         full_shot(driver, os.path.join(shots, "static-brushed.png"))
         # A click on the axis clears its brush.
@@ -223,8 +226,8 @@ def static_checks(driver, url, expect, shots):
         check(marked == differ and len(differ) > 0, "config differences are highlighted, and only those", f"marked {marked}, differ {differ}")
         curves = driver.find_elements(By.CSS_SELECTOR, "#compare-chart path[stroke]")
         check(len(curves) == 2, "the ticked runs' learning curves are overlaid", f"{len(curves)} curves")
-        rings = driver.find_elements(By.CSS_SELECTOR, "#scatters circle.ring")
-        check(len(rings) > 0, "ticked runs are ringed in the scatters")
+        rings = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#scatters circle.ring"))
+        check(bool(rings), "ticked runs are ringed in the scatters")
     driver.find_element(By.ID, "compare").location_once_scrolled_into_view
     full_shot(driver, os.path.join(shots, "static-compare.png"))
 
@@ -248,7 +251,9 @@ def static_checks(driver, url, expect, shots):
     # Group by a parameter: the EDF has a line per group.
     driver.execute_script("var s = document.getElementById('group-by'); s.value = 'state'; s.dispatchEvent(new Event('change'))")
     groups = len({r["state"] for r in d["runs"] if r["metric"] is not None})
-    edf = driver.find_elements(By.CSS_SELECTOR, "#edf-chart path[stroke]")
+    edf_lines = lambda: driver.find_elements(By.CSS_SELECTOR, "#edf-chart path[stroke]")
+    wait_for(lambda: len(edf_lines()) == groups)
+    edf = edf_lines()
     check(len(edf) == groups, "grouping by state draws an EDF line per state", f"{len(edf)} lines, {groups} states with a metric")
     driver.execute_script("var s = document.getElementById('group-by'); s.value = ''; s.dispatchEvent(new Event('change'))")
 
