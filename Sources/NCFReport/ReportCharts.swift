@@ -1,8 +1,9 @@
 import Foundation
 import NCFSweep
 
-// The report's charts, each drawn from a `ReportModel` as one inline SVG: the metric of every run
-// with the best-so-far line, parallel coordinates, one scatter per parameter, learning curves.
+// The report's server-drawn charts, each from a `ReportModel` as one inline SVG: the metric of
+// every run with the best-so-far line and the learning curves. The interactive views (parallel
+// coordinates, scatters, distribution, two parameters) are drawn in the page by `PageScript`.
 // Values with no position (NaN, missing, ≤ 0 on a log axis) are left out; values far off the
 // metric's robust range are drawn as triangles at the edge.
 
@@ -36,14 +37,14 @@ enum ReportCharts {
     }
 
     /// Draws a run's metric point: a shape by state, or a triangle at the edge when off the scale.
-    static func point(_ svg: inout SVG, x: Double, value: Double, yScale: Scale, state: RunState, r: Double, title: String) {
+    static func point(_ svg: inout SVG, x: Double, value: Double, yScale: Scale, state: RunState, r: Double, title: String, run: Int? = nil) {
         guard let raw = yScale.position(value), let y = yScale.clampedPosition(value) else { return }
         if raw != y {
-            svg.marker("tri", x, y, r + 1, "pt out", title: title + " (off the scale)", up: raw < y)
+            svg.marker("tri", x, y, r + 1, "pt out", title: title + " (off the scale)", up: raw < y, run: run)
         } else if state == .failed {
-            svg.marker("x", x, y, r, "pt failed", title: title)
+            svg.marker("x", x, y, r, "pt failed", title: title, run: run)
         } else {
-            svg.circle(x, y, r, "pt \(stateClass(state))", title: title)
+            svg.circle(x, y, r, "pt \(stateClass(state))", title: title, run: run)
         }
     }
 
@@ -76,7 +77,7 @@ enum ReportCharts {
         for run in plotted {
             guard let px = x.position(Double(run.number)), let v = run.metric else { continue }
             point(&svg, x: px, value: v, yScale: y, state: run.state, r: r,
-                  title: "run \(run.id) (\(run.state.rawValue)): \(metric.name) \(formatValue(v))")
+                  title: "run \(run.id) (\(run.state.rawValue)): \(metric.name) \(formatValue(v))", run: run.id)
         }
         if let b = model.bestIndex, let v = model.runs[b].metric, let px = x.position(Double(model.runs[b].number)),
            let py = y.clampedPosition(v) {
@@ -87,121 +88,6 @@ enum ReportCharts {
             svg.text(px + (anchorEnd ? -8 : 8), ty, label, "label", anchor: anchorEnd ? .end : .start)
         }
         return svg.render(label: "\(metric.name) of every run in order of start, with the best so far")
-    }
-
-    // MARK: - Parallel coordinates
-
-    /// One vertical axis per parameter and one for the metric; each run with a metric is a line
-    /// through its values, coloured by its rank (darker is better), the best runs on top in red.
-    static func parallelCoordinates(_ model: ReportModel, width: Double = 1100, height: Double = 400) -> String? {
-        guard let metric = model.metric else { return nil }
-        let lines = model.runs.indices.filter { model.runs[$0].metric != nil }
-        guard !lines.isEmpty else { return nil }
-        var svg = SVG(width: width, height: height)
-        let top = 46.0, bottom = height - 26
-        let axes = model.parameters.count + 1
-        let left = 90.0, right = width - 60
-        let spacing = axes > 1 ? (right - left) / Double(axes - 1) : 0
-        func axisX(_ k: Int) -> Double { axes > 1 ? left + Double(k) * spacing : (left + right) / 2 }
-
-        var scales: [Scale] = []
-        for (p, parameter) in model.parameters.enumerated() {
-            let values = model.runs.compactMap { $0.values[p] }
-            scales.append(scale(for: parameter, values: values, from: bottom, to: top))
-        }
-        let metricScale = metricScale(lines.compactMap { model.runs[$0].metric }, from: bottom, to: top)
-
-        // Worst first, so the better lines are drawn over the worse ones.
-        let ordered = lines.sorted { a, b in
-            let va = model.runs[a].metric!, vb = model.runs[b].metric!
-            return va != vb ? metric.isBetter(vb, than: va) : a > b
-        }
-        let top5 = Set(model.topIndices)
-        let opacity = lines.count <= 60 ? 0.75 : lines.count <= 400 ? 0.45 : lines.count <= 1000 ? 0.2 : 0.12
-        let bucketOf: (Int) -> Int = { rank in min(4, rank * 5 / max(1, ordered.count)) }
-        svg.open("pcs", style: "stroke-opacity:\(opacity)")
-        var topPaths: [(String, String)] = []
-        for (k, i) in ordered.enumerated() {
-            let run = model.runs[i]
-            var path = PathBuilder()
-            for (p, s) in scales.enumerated() {
-                guard let v = run.values[p] else { path.gap(); continue }
-                var y = s.clampedPosition(v)
-                if let yy = y, !s.categories.isEmpty { y = yy + jitter(run.id, salt: p) * s.bandWidth * 0.18 }
-                path.add(axisX(p), y)
-            }
-            path.add(axisX(axes - 1), metricScale.clampedPosition(run.metric!))
-            let title = "run \(run.id): \(metric.name) \(formatValue(run.metric!))"
-            if top5.contains(i) {
-                topPaths.append((path.d, title))
-            } else {
-                // Rank from the best: the last drawn is the best.
-                let rank = ordered.count - 1 - k
-                svg.path(path.d, "pc pc\(bucketOf(rank))", title: lines.count <= 400 ? title : nil)
-            }
-        }
-        svg.close()
-        for (d, title) in topPaths.reversed() { svg.path(d, "pc pc-top", title: title) }
-
-        // Axes over the lines, labels with a halo so they stay readable.
-        for (p, parameter) in model.parameters.enumerated() {
-            drawParallelAxis(&svg, scale: scales[p], x: axisX(p), title: parameter.name,
-                             subtitle: parameter.axis == .log ? "log" : nil, room: spacing)
-        }
-        drawParallelAxis(&svg, scale: metricScale, x: axisX(axes - 1), title: metric.name,
-                         subtitle: metric.goal == .minimize ? "lower is better" : "higher is better", room: spacing, bold: true)
-        return svg.render(label: "Parallel coordinates of the parameters and \(metric.name)")
-    }
-
-    private static func drawParallelAxis(_ svg: inout SVG, scale: Scale, x: Double, title: String, subtitle: String?,
-                                         room: Double, bold: Bool = false) {
-        svg.line(x, min(scale.start, scale.end), x, max(scale.start, scale.end), "axis pc-axis")
-        let ticks = scale.categories.isEmpty ? thinnedVertical(scale.ticks(target: 6)) : thinnedVertical(scale.ticks(target: 12))
-        for t in ticks {
-            svg.line(x - 3, t.position, x + 3, t.position, "axis")
-            svg.text(x - 5, t.position + 4, fitText(t.label, width: max(40, room * 0.6)), "tick halo", anchor: .end, title: t.label)
-        }
-        let width = room > 0 ? room - 8 : 200
-        svg.text(x, 16, fitText(title, width: width, fontSize: 12), bold ? "axis-title strong" : "axis-title", anchor: .middle, title: title)
-        if let subtitle { svg.text(x, 30, subtitle, "tick", anchor: .middle) }
-    }
-
-    /// Vertical ticks at least 12 px apart.
-    static func thinnedVertical(_ ticks: [Scale.Tick]) -> [Scale.Tick] {
-        var out: [Scale.Tick] = []
-        for t in ticks where out.last.map({ abs($0.position - t.position) >= 12 }) ?? true { out.append(t) }
-        return out
-    }
-
-    // MARK: - One scatter per parameter
-
-    /// The metric against one parameter's value, on the parameter's own scale (categories spread
-    /// a little inside their band so points do not hide each other).
-    static func scatter(_ model: ReportModel, parameter p: Int, width: Double = 360, height: Double = 250) -> String? {
-        guard let metric = model.metric else { return nil }
-        let parameter = model.parameters[p]
-        let runs = model.runs.filter { $0.metric != nil && $0.values[p] != nil }
-        var svg = SVG(width: width, height: height)
-        let area = PlotArea(width: width, height: height, left: 58, right: 12, top: 14,
-                            bottom: parameter.axis == .linear || parameter.axis == .log ? 38 : 52)
-        let x = scale(for: parameter, values: model.runs.compactMap { $0.values[p] }, from: area.x0, to: area.x1)
-        let y = metricScale(model.runs.compactMap(\.metric), from: area.y0, to: area.y1)
-        svg.leftAxis(y, x: area.x0, gridRight: area.x1, title: metric.name, target: 5)
-        svg.bottomAxis(x, y: area.y0, gridTop: nil, title: parameter.name + (parameter.axis == .log ? " (log scale)" : ""), target: 4)
-        guard !runs.isEmpty else {
-            svg.text((area.x0 + area.x1) / 2, (area.y0 + area.y1) / 2, "no run with a value yet", "note", anchor: .middle)
-            return svg.render(label: "\(metric.name) against \(parameter.name)")
-        }
-        let r = max(2, radius(runs.count) - 0.5)
-        let best = model.bestIndex.map { model.runs[$0].id }
-        for run in runs {
-            guard var px = x.position(run.values[p]!), let v = run.metric else { continue }
-            if !x.categories.isEmpty { px += jitter(run.id) * x.bandWidth * 0.3 }
-            point(&svg, x: px, value: v, yScale: y, state: run.state, r: r,
-                  title: "run \(run.id): \(parameter.name) \(run.labels[p]), \(metric.name) \(formatValue(v))")
-            if run.id == best, let py = y.clampedPosition(v) { svg.circle(px, py, r + 4, "best-ring") }
-        }
-        return svg.render(label: "\(metric.name) against \(parameter.name)")
     }
 
     // MARK: - Learning curves
@@ -245,10 +131,10 @@ enum ReportCharts {
         svg.bottomAxis(x, y: area.y0, gridTop: nil, title: "epoch", target: 6, integers: true)
         svg.clipRect(id: clipID, area.x0, area.y1, area.x1 - area.x0, area.y0 - area.y1)
         svg.open("lines", clip: clipID)
-        for (_, h) in background.sorted(by: { $0.key < $1.key }) {
+        for (id, h) in background.sorted(by: { $0.key < $1.key }) {
             var path = PathBuilder()
             for (k, v) in h.enumerated() { path.add(x.position(Double(k + 1)), y.position(v)) }
-            svg.path(path.d, "curve bg-curve")
+            svg.path(path.d, "curve bg-curve", run: id)
         }
         if isMetric {
             for (k, rung) in model.rungs.enumerated() {
@@ -273,9 +159,14 @@ enum ReportCharts {
         for (curve, points) in ordered {
             var path = PathBuilder()
             for p in points { path.add(x.position(p.epoch), y.position(p.value)) }
-            svg.path(path.d, curveClass(curve.role), title: "run \(curve.runID)")
+            svg.path(path.d, curveClass(curve.role), title: "run \(curve.runID)", run: curve.runID)
             if let last = points.last, let px = x.position(last.epoch), let py = y.position(last.value) {
-                if case .stopped = curve.role { svg.circle(px, py, 2.5, "stop-dot", title: "run \(curve.runID) stopped at epoch \(formatValue(last.epoch))") }
+                if case .stopped = curve.role {
+                    svg.circle(px, py, 2.5, "stop-dot", title: "run \(curve.runID) stopped at epoch \(formatValue(last.epoch))", run: curve.runID)
+                } else if points.count == 1, case .best(let rank) = curve.role {
+                    // One epoch is no line: a dot in the run's colour.
+                    svg.circle(px, py, 3, "dot best\(min(rank, 4))-dot", title: "run \(curve.runID): \(formatValue(last.value))", run: curve.runID)
+                }
             }
         }
         svg.close()

@@ -56,6 +56,9 @@ public struct ReportModel: Sendable {
         public var summary: [String: ParamValue]
         /// The data its agent trained on instead of the sweep's (`--override_data`), if any.
         public var dataOverride: String? = nil
+        /// Its finite values of the sweep metric, in order of logging (the page overlays these
+        /// when runs are compared).
+        public var history: [Double] = []
 
         /// The held-out test metrics of its summary, by name.
         public var testMetrics: [(name: String, value: Double)] {
@@ -161,6 +164,16 @@ public struct ReportModel: Sendable {
         metric == nil ? 0 : runs.filter { $0.metric == nil && $0.state.isFinished }.count
     }
 
+    /// Whether parameter `p` took at least two values among the runs (a parameter every run has
+    /// the same value of gets no axis or scatter: it explains nothing).
+    public func varies(_ p: Int) -> Bool {
+        var first: String?
+        for run in runs where run.values[p] != nil {
+            if let f = first { if run.labels[p] != f { return true } } else { first = run.labels[p] }
+        }
+        return false
+    }
+
     /// Counts by state, in `RunState.allCases` order, states with no run left out.
     public var counts: [(state: RunState, count: Int)] {
         RunState.allCases.compactMap { s in
@@ -224,7 +237,8 @@ public struct ReportModel: Sendable {
             runs.append(Run(id: s.id, number: k + 1, state: s.state, givenBack: s.givenBack, config: s.config, seed: s.seed,
                             values: values, labels: labels, metric: best, logged: history.filter(\.isFinite).count,
                             startedAt: s.startedAt, endedAt: s.endedAt, duration: max(0, end.timeIntervalSince(s.startedAt)),
-                            reason: s.reason, summary: summary, dataOverride: s.dataOverride))
+                            reason: s.reason, summary: summary, dataOverride: s.dataOverride,
+                            history: history.filter(\.isFinite)))
         }
         self.parameters = parameters
         self.runs = runs

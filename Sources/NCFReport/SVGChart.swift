@@ -54,13 +54,15 @@ struct SVG {
         if let title { body += open + "><title>\(htmlEscape(title))</title></rect>" } else { body += open + "/>" }
     }
 
-    mutating func circle(_ x: Double, _ y: Double, _ r: Double, _ cls: String, title: String? = nil) {
-        let open = "<circle cx=\"\(coord(x))\" cy=\"\(coord(y))\" r=\"\(coord(r))\" class=\"\(cls)\""
+    /// `run`: the run the shape stands for (`data-run`), so the page's script can fade or mark it.
+    mutating func circle(_ x: Double, _ y: Double, _ r: Double, _ cls: String, title: String? = nil, run: Int? = nil) {
+        let open = "<circle cx=\"\(coord(x))\" cy=\"\(coord(y))\" r=\"\(coord(r))\" class=\"\(cls)\"" + (run.map { " data-run=\"\($0)\"" } ?? "")
         if let title { body += open + "><title>\(htmlEscape(title))</title></circle>" } else { body += open + "/>" }
     }
 
     /// A marker shape centred at (x, y): `x` (a cross, for failed runs), `tri` (a triangle, for values off the scale).
-    mutating func marker(_ shape: String, _ x: Double, _ y: Double, _ r: Double, _ cls: String, title: String? = nil, up: Bool = true) {
+    mutating func marker(_ shape: String, _ x: Double, _ y: Double, _ r: Double, _ cls: String, title: String? = nil, up: Bool = true,
+                         run: Int? = nil) {
         let d: String
         switch shape {
         case "x":
@@ -71,12 +73,12 @@ struct SVG {
             let s = up ? -1.0 : 1.0
             d = "M\(coord(x)) \(coord(y + s * r))L\(coord(x + r)) \(coord(y - s * r))L\(coord(x - r)) \(coord(y - s * r))Z"
         }
-        path(d, cls, title: title)
+        path(d, cls, title: title, run: run)
     }
 
-    mutating func path(_ d: String, _ cls: String, title: String? = nil) {
+    mutating func path(_ d: String, _ cls: String, title: String? = nil, run: Int? = nil) {
         guard !d.isEmpty else { return }
-        let open = "<path d=\"\(d)\" class=\"\(cls)\""
+        let open = "<path d=\"\(d)\" class=\"\(cls)\"" + (run.map { " data-run=\"\($0)\"" } ?? "")
         if let title { body += open + "><title>\(htmlEscape(title))</title></path>" } else { body += open + "/>" }
     }
 
@@ -248,13 +250,4 @@ func robustRange(_ values: [Double], k: Double = 3, minCount: Int = 8) -> (lo: D
     let iqr = q3 - q1
     guard iqr > 0 else { return (first, last) }
     return (max(first, q1 - k * iqr), min(last, q3 + k * iqr))
-}
-
-/// A deterministic offset in −1…1 for run `id` (spreads points inside a category band).
-func jitter(_ id: Int, salt: Int = 0) -> Double {
-    var h = UInt64(bitPattern: Int64(id &* 2_654_435_761 &+ salt &* 40_503))
-    h ^= h >> 33
-    h = h &* 0xff51_afd7_ed55_8ccd
-    h ^= h >> 33
-    return Double(h % 10_000) / 5_000 - 1
 }

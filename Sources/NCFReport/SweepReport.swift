@@ -9,36 +9,83 @@ import NCFSweep
 public enum SweepReport {
     /// The HTML document of `model`.
     ///
+    /// The page embeds its data (`pageData`, in `<script type="application/json" id="ncf-data">`)
+    /// and its script draws the interactive views from it: parallel coordinates with brushing,
+    /// the runs table, the comparison, scatters, the EDF and the two-parameter view. The best
+    /// run, the metric of every run, importance, learning curves, time and config are drawn here
+    /// (readable without JavaScript), and so is a first runs table.
+    ///
     /// - Parameters:
     ///   - refreshSeconds: when given, the page reloads itself this often
     ///     (`<meta http-equiv="refresh">`), for `--watch` while the sweep runs.
     ///   - storePath: shown in the footer.
     ///   - liveDataURL: when given (the dashboard's `/api/sweeps/{id}/report`), the page polls
-    ///     it and shows the sweep's new state as runs start and finish.
+    ///     it every 2 s and redraws in place (no reload) when the sweep's data changed, keeping
+    ///     the brushes, the selection and the scroll position.
     /// - Complexity: O(runs · parameters) text.
     public static func html(_ model: ReportModel, refreshSeconds: Double? = nil, storePath: String? = nil,
                             liveDataURL: String? = nil) -> String {
         var page = HTMLPage()
         page.head(title: "ncf sweep \(model.sweep.id)" + (model.config?.name.map { " — \($0)" } ?? ""), refresh: refreshSeconds)
-        header(&page, model, refreshSeconds: refreshSeconds)
-        if model.runs.isEmpty {
-            page.add("<section><h2>No runs yet</h2><p>Start one with <code>ncf agent \(htmlEscape(model.sweep.id))</code>; the report fills in as runs finish.</p></section>")
-        } else {
-            best(&page, model)
-            progress(&page, model)
-            importance(&page, model)
-            parallel(&page, model)
-            scatters(&page, model)
-            curves(&page, model)
+        let parts = Dictionary(uniqueKeysWithValues: sections(model).map { ($0.key, $0.html) })
+        // Without JavaScript the sections only the script can draw are left out.
+        page.add("<noscript><style>#compare,#scatter,#distribution,#explore .controls{display:none}</style></noscript>")
+        header(&page, model, refreshSeconds: refreshSeconds, live: liveDataURL != nil, chips: parts["chips"] ?? "")
+        page.add("<section id=\"no-runs\"\(model.runs.isEmpty ? "" : " hidden")><h2>No runs yet</h2><p>Start one with <code>ncf agent \(htmlEscape(model.sweep.id))</code>; the report fills in as runs finish.</p></section>")
+        // Without runs a static page shows only the note above; a live page keeps the sections
+        // (hidden) for the runs to come.
+        if !model.runs.isEmpty || liveDataURL != nil {
+            page.add("<div id=\"has-runs\"\(model.runs.isEmpty ? " hidden" : "")>")
+            page.add("<section id=\"best\"><div data-part=\"best\">\(parts["best"] ?? "")</div></section>")
+            explore(&page, model)
             table(&page, model)
-            timing(&page, model)
+            page.add("<section id=\"compare\"><h2>Compare runs</h2><div id=\"compare-body\"><p class=\"note\">Tick runs in the table (or click lines in the parallel coordinates) to compare their configs and learning curves.</p></div></section>")
+            page.add("<section id=\"progress\"><div data-part=\"progress\">\(parts["progress"] ?? "")</div></section>")
+            page.add("<section id=\"importance\"><div data-part=\"importance\">\(parts["importance"] ?? "")</div></section>")
+            if model.metric != nil {
+                page.add("<section id=\"scatter\"><h2>\(htmlEscape(model.metric?.name ?? "Metric")) against each parameter</h2><p class=\"sub\">Runs outside the selection are grey; ticked runs are ringed. Parameters every run has the same value of are left out.</p><div id=\"scatters\" class=\"grid\"></div></section>")
+                page.add("<section id=\"distribution\"><div class=\"grid two\"><div><h2>How good runs get: empirical distribution</h2><p class=\"sub\" id=\"edf-sub\">The fraction of runs whose \(htmlEscape(model.metric?.name ?? "metric")) is at least as good as each value (one line per group when grouped).</p><div id=\"edf\"></div></div><div><h2>Two parameters</h2><p class=\"sub\">Each point is a run in the filters, coloured by its rank (darkest is best, as in the parallel coordinates); the background interpolates the rank between runs (inverse-distance weighting), a guide only where runs are dense.</p><div id=\"contour-controls\" class=\"controls\"></div><div id=\"contour\"></div></div></div></section>")
+            }
+            page.add("<section id=\"curves\"><div data-part=\"curves\">\(parts["curves"] ?? "")</div></section>")
+            page.add("<section id=\"time\"><div data-part=\"time\">\(parts["time"] ?? "")</div></section>")
+            page.add("</div>")
         }
         configSection(&page, model)
         page.add("<footer>Written by ncf \(htmlEscape(ncfReportVersion)) on \(htmlEscape(timestamp(model.generated)))"
                  + (storePath.map { " from <code>\(htmlEscape($0))</code>" } ?? "")
-                 + ". Self-contained: charts are inline SVG; nothing is loaded from the network.</footer>")
-        page.finish(script: tableScript + (liveDataURL.map { liveScript(dataURL: $0) } ?? ""))
+                 + ". Self-contained: the data is in the page and charts are drawn by its own script or inline SVG; nothing is loaded from the network"
+                 + (liveDataURL == nil ? "" : " but this sweep's data, which the page polls") + ".</footer>")
+        page.add("<div id=\"tooltip\" role=\"status\" hidden></div>")
+        // The live page takes the server-drawn sections from the data it polls; here they are in the page.
+        page.add("<script type=\"application/json\" id=\"ncf-data\">\(embeddable(pageData(model, sections: false)))</script>")
+        let live = liveDataURL.map { "window.ncfLiveURL=\(jsonString($0));\n" } ?? ""
+        page.finish(script: live + PageScript.source)
         return page.text
+    }
+
+    /// The server-drawn parts of the page, by name: the state chips, the best run, the metric of
+    /// every run, importance, learning curves and time. The page shows them and the live page
+    /// swaps them in place (`pageData`'s `html`).
+    static func sections(_ m: ReportModel) -> [(key: String, html: String)] {
+        var out: [(String, String)] = []
+        var chips = "<span class=\"chip total\">\(m.runs.count) run\(m.runs.count == 1 ? "" : "s")</span>"
+        for (state, n) in m.counts { chips += "<span class=\"chip \(state.rawValue)\">\(n) \(state.rawValue)</span>" }
+        out.append(("chips", chips))
+        for (key, draw) in [("best", best), ("progress", progress), ("importance", importance), ("curves", curves), ("time", timing)]
+            as [(String, (inout HTMLPage, ReportModel) -> Void)] {
+            var part = HTMLPage(bare: true)
+            if !m.runs.isEmpty { draw(&part, m) }
+            out.append((key, part.text))
+        }
+        return out
+    }
+
+    /// The caveat shown with importance that rests on fewer than 10 runs, or nil.
+    static func importanceCaveat(_ m: ReportModel) -> String? {
+        let n = m.importanceCount
+        guard n < 10 else { return nil }
+        if n < 5 { return "Importance needs at least 5 runs with a metric; it rests on \(n) so far." }
+        return "Only \(n) runs: with fewer than about 10, a forest easily credits the wrong parameter. Read the shares as a rough hint, and the scatters below as the evidence."
     }
 
     /// Writes `text` to `path` atomically: a temporary file in the same directory, then `rename`,
@@ -60,24 +107,9 @@ public enum SweepReport {
         }
     }
 
-    /// Polls `dataURL` every 2 s; when the sweep's data has changed since the page was made, the
-    /// page is fetched again and its body replaced (the scroll position is kept).
-    static func liveScript(dataURL: String) -> String {
-        let url = jsonString(dataURL)
-        return """
-
-            (function(){var seen=null;function poll(){fetch(\(url),{cache:'no-store'}).then(function(r){return r.ok?r.text():null}).then(function(t){
-            if(t===null)return;var d=JSON.parse(t);var key=JSON.stringify([d.sweep.state,d.runs.map(function(r){return [r.id,r.state,r.metric]})]);
-            if(seen===null){seen=key;return}if(key!==seen){seen=key;fetch(location.href,{cache:'no-store'}).then(function(r){return r.text()}).then(function(h){
-            var y=window.scrollY;var doc=new DOMParser().parseFromString(h,'text/html');document.body.innerHTML=doc.body.innerHTML;window.scrollTo(0,y);
-            document.body.querySelectorAll('script').forEach(function(s){if(s.textContent.indexOf('__ncfLive')<0){try{(0,eval)(s.textContent)}catch(e){}}})})}
-            }).catch(function(){})}window.__ncfLive=1;setInterval(poll,2000);poll()})();
-            """
-    }
-
     // MARK: - Sections
 
-    private static func header(_ page: inout HTMLPage, _ m: ReportModel, refreshSeconds: Double?) {
+    private static func header(_ page: inout HTMLPage, _ m: ReportModel, refreshSeconds: Double?, live: Bool, chips: String) {
         let name = m.config?.name.map { " <span class=\"name\">\(htmlEscape($0))</span>" } ?? ""
         page.add("<header><h1>Sweep <code>\(htmlEscape(m.sweep.id))</code>\(name)</h1>")
         var facts: [String] = []
@@ -87,18 +119,15 @@ public enum SweepReport {
         } else {
             facts.append("no metric: runs are listed, not ranked")
         }
-        facts.append("sweep \(htmlEscape(m.sweep.state.described(anyRunRunning: m.runs.contains { $0.state == .running })))")
+        let state = m.sweep.state.described(anyRunRunning: m.runs.contains { $0.state == .running })
+        facts.append("sweep <b id=\"sweep-state\" class=\"sweep-\(m.sweep.state.rawValue)\">\(htmlEscape(state))</b>")
         facts.append("seed \(m.sweep.seed)")
         facts.append("created \(htmlEscape(timestamp(m.sweep.created)))")
         page.add("<p class=\"sub\">\(facts.joined(separator: " · "))</p>")
         if let data = m.sweep.data {
             page.add("<p class=\"sub\">Data <code title=\"\(htmlEscape(data.absolutePath))\">\(htmlEscape(data.path))</code> (\(data.size) bytes, <span title=\"\(htmlEscape(data.fingerprint))\">\(htmlEscape(String(data.fingerprint.prefix(15))))…</span>)</p>")
         }
-        var chips = "<p class=\"chips\"><span class=\"chip total\">\(m.runs.count) run\(m.runs.count == 1 ? "" : "s")</span>"
-        for (state, n) in m.counts {
-            chips += "<span class=\"chip \(state.rawValue)\">\(n) \(state.rawValue)</span>"
-        }
-        page.add(chips + "</p>")
+        page.add("<p class=\"chips\" data-part=\"chips\">\(chips)</p>")
         if m.withoutMetric > 0, let metric = m.metric {
             let n = m.withoutMetric
             page.add("<p class=\"warn\">\(n) run\(n == 1 ? "" : "s") without a \(htmlEscape(metric.name)) (\(n == 1 ? "it is" : "they are") left out of the charts and listed in the table).</p>")
@@ -110,20 +139,21 @@ public enum SweepReport {
         if let refreshSeconds {
             page.add("<p class=\"live\">The sweep is running: this page is rewritten every \(formatValue(refreshSeconds)) s and reloads itself.</p>")
         }
-        if !m.runs.isEmpty {
-            page.add("<nav><a href=\"#best\">best run</a><a href=\"#progress\">metric by run</a><a href=\"#importance\">importance</a><a href=\"#parallel\">parallel coordinates</a><a href=\"#scatter\">per parameter</a><a href=\"#curves\">learning curves</a><a href=\"#runs\">runs</a><a href=\"#time\">time</a><a href=\"#config\">config</a></nav>")
+        if live {
+            page.add("<p class=\"live\" id=\"live-note\">Live: the page checks the store every 2 s and redraws in place.</p>")
         }
+        if !m.runs.isEmpty || live { page.add("<nav><a href=\"#best\">best run</a><a href=\"#explore\">parallel coordinates</a><a href=\"#runs\">runs</a><a href=\"#compare\">compare</a><a href=\"#progress\">metric by run</a><a href=\"#importance\">importance</a><a href=\"#scatter\">per parameter</a><a href=\"#distribution\">distribution</a><a href=\"#curves\">learning curves</a><a href=\"#time\">time</a><a href=\"#config\">config</a></nav>") }
         page.add("</header>")
     }
 
     private static func best(_ page: inout HTMLPage, _ m: ReportModel) {
-        page.add("<section id=\"best\"><h2>Best run</h2>")
+        page.add("<h2>Best run</h2>")
         guard let metric = m.metric, let b = m.bestIndex, let value = m.runs[b].metric else {
-            page.add("<p class=\"note\">No finished or stopped run has logged \(htmlEscape(m.metric?.name ?? "a metric")) yet.</p></section>")
+            page.add("<p class=\"note\">No finished or stopped run has logged \(htmlEscape(m.metric?.name ?? "a metric")) yet.</p>")
             return
         }
         let run = m.runs[b]
-        page.add("<div class=\"best-grid\"><div><p class=\"big\">run \(run.id): \(htmlEscape(metric.name)) <b>\(htmlEscape(formatValue(value)))</b></p>")
+        page.add("<div class=\"best-grid\"><div><p class=\"big\">run \(run.id): \(htmlEscape(metric.name)) <b title=\"\(value)\">\(htmlEscape(formatValue(value)))</b></p>")
         page.add("<p class=\"sub\">\(run.state.rawValue), best of \(run.logged) logged value\(run.logged == 1 ? "" : "s")"
                  + (run.summary["best_epoch"]?.numericValue.map { ", best epoch \(formatValue($0))" } ?? "")
                  + ", \(formatDuration(run.duration))</p>")
@@ -138,7 +168,7 @@ public enum SweepReport {
             page.add("<p class=\"note\">Its trial printed no test metrics.</p>")
         } else {
             var t = ""
-            for (name, v) in tests { t += "<tr><th>\(htmlEscape(name))</th><td>\(htmlEscape(formatMetric(v)))</td></tr>" }
+            for (name, v) in tests { t += "<tr><th>\(htmlEscape(name))</th><td title=\"\(v)\">\(htmlEscape(formatMetric(v)))</td></tr>" }
             page.add("<table class=\"kv\"><caption>Held-out test metrics (best epoch)</caption>\(t)</table>")
         }
         if case .string(let p)? = run.summary["protocol"] { page.add("<p class=\"sub\">Protocol: \(htmlEscape(p))</p>") }
@@ -147,7 +177,6 @@ public enum SweepReport {
         if m.config?.usesBuiltInTrainer ?? true, run.config["data"] == nil, run.dataOverride ?? m.sweep.data?.path == nil {
             page.add("<p class=\"sub\">Give <code>--data</code> the ratings file the agents trained on (this sweep was created before ncf recorded its data). The seed is the run's own, so the run trains exactly as it did.</p>")
         }
-        page.add("</section>")
     }
 
     /// `ncf train --k=v … --seed=S --data=PATH` for the built-in trainer; the program with the
@@ -184,9 +213,9 @@ public enum SweepReport {
     }
 
     private static func progress(_ page: inout HTMLPage, _ m: ReportModel) {
-        page.add("<section id=\"progress\"><h2>\(htmlEscape(m.metric?.name ?? "Metric")) of every run</h2>")
+        page.add("<h2>\(htmlEscape(m.metric?.name ?? "Metric")) of every run</h2>")
         guard let svg = ReportCharts.metricByRun(m) else {
-            page.add("<p class=\"note\">\(m.metric == nil ? "The sweep has no metric." : "No run has logged a value yet.")</p></section>")
+            page.add("<p class=\"note\">\(m.metric == nil ? "The sweep has no metric." : "No run has logged a value yet.")</p>")
             return
         }
         page.add("<p class=\"sub\">Each run's best value, runs in order of start; the line is the best so far over finished and stopped runs.</p>")
@@ -198,7 +227,7 @@ public enum SweepReport {
         items.append(("line-best", "best so far"))
         items.append(("ring", "best run"))
         if hasOffScale(m) { items.append(("pt-out", "off the scale (drawn at the edge)")) }
-        page.add(legend(items) + "</section>")
+        page.add(legend(items))
     }
 
     private static func hasOffScale(_ m: ReportModel) -> Bool {
@@ -208,9 +237,13 @@ public enum SweepReport {
     }
 
     private static func importance(_ page: inout HTMLPage, _ m: ReportModel) {
-        page.add("<section id=\"importance\"><h2>Which parameters matter</h2>")
+        page.add("<h2>Which parameters matter</h2>")
         guard let metric = m.metric, !m.parameters.isEmpty else {
-            page.add("<p class=\"note\">\(m.metric == nil ? "The sweep has no metric." : "The sweep searches no parameter.")</p></section>")
+            page.add("<p class=\"note\">\(m.metric == nil ? "The sweep has no metric." : "The sweep searches no parameter.")</p>")
+            return
+        }
+        if let caveat = importanceCaveat(m), m.importanceCount < 5 {
+            page.add("<p class=\"note\" id=\"importance-caveat\">\(htmlEscape(caveat)) Until then, the scatters show how each parameter went.</p>")
             return
         }
         page.add("""
@@ -219,7 +252,12 @@ public enum SweepReport {
             did not see, one parameter's values are shuffled and the rise in error is that parameter's importance (shares sum to 100%). \
             ρ is Spearman's rank correlation of the parameter's value with \(htmlEscape(metric.name)).</p>
             """)
-        let order = m.parameters.indices.sorted { a, b in
+        if let caveat = importanceCaveat(m) { page.add("<p class=\"warn\" id=\"importance-caveat\">\(htmlEscape(caveat))</p>") }
+        let constant = m.parameters.indices.filter { !m.varies($0) }
+        if !constant.isEmpty {
+            page.add("<p class=\"sub\">Left out: \(constant.map { htmlEscape(m.parameters[$0].name) }.joined(separator: ", ")) (every run so far has the same value).</p>")
+        }
+        let order = m.parameters.indices.filter { m.varies($0) }.sorted { a, b in
             (m.importance[a].share ?? -1, b) > (m.importance[b].share ?? -1, a)
         }
         var rows = ""
@@ -242,39 +280,16 @@ public enum SweepReport {
             }
             rows += "<tr><th>\(htmlEscape(m.parameters[p].name))</th><td class=\"barcell\">\(share)</td><td class=\"barcell\">\(rho)</td><td>\(reading)</td><td class=\"dim\">\(htmlEscape(m.parameters[p].distribution))</td></tr>"
         }
-        page.add("<table class=\"imp\"><thead><tr><th>parameter</th><th>importance</th><th>Spearman ρ</th><th>reading</th><th>searched as</th></tr></thead><tbody>\(rows)</tbody></table></section>")
-    }
-
-    private static func parallel(_ page: inout HTMLPage, _ m: ReportModel) {
-        page.add("<section id=\"parallel\"><h2>Parallel coordinates</h2>")
-        guard let svg = ReportCharts.parallelCoordinates(m) else {
-            page.add("<p class=\"note\">No run has a \(htmlEscape(m.metric?.name ?? "metric")) yet.</p></section>")
-            return
-        }
-        page.add("<p class=\"sub\">One line per run with a metric, through its value on every parameter's axis (in the parameter's own scale; categories in the order the config lists them) to its metric. Darker lines are better runs; the \(m.topIndices.count) best are red.</p>")
-        page.add("<div class=\"scroll\">\(svg)</div>")
-        page.add(legend([("pc-top", "best \(m.topIndices.count)"), ("pc0", "top 20%"), ("pc2", "middle"), ("pc4", "bottom 20%")]) + "</section>")
-    }
-
-    private static func scatters(_ page: inout HTMLPage, _ m: ReportModel) {
-        guard m.metric != nil, !m.parameters.isEmpty else { return }
-        page.add("<section id=\"scatter\"><h2>\(htmlEscape(m.metric!.name)) against each parameter</h2><div class=\"grid\">")
-        for p in m.parameters.indices {
-            guard let svg = ReportCharts.scatter(m, parameter: p) else { continue }
-            let rho = m.importance[p].spearman.map { String(format: " · ρ %+.2f", $0) } ?? ""
-            let share = m.importance[p].share.map { String(format: " · importance %.0f%%", $0 * 100) } ?? ""
-            page.add("<figure>\(svg)<figcaption><b>\(htmlEscape(m.parameters[p].name))</b>\(share)\(rho)<br><span class=\"dim\">\(htmlEscape(m.parameters[p].distribution))</span></figcaption></figure>")
-        }
-        page.add("</div></section>")
+        page.add("<table class=\"imp\(m.importanceCount < 10 ? " weak" : "")\"><thead><tr><th>parameter</th><th>importance</th><th>Spearman ρ</th><th>reading</th><th>searched as</th></tr></thead><tbody>\(rows)</tbody></table>")
     }
 
     private static func curves(_ page: inout HTMLPage, _ m: ReportModel) {
-        page.add("<section id=\"curves\"><h2>Learning curves</h2>")
+        page.add("<h2>Learning curves</h2>")
         let charts = m.curveMetrics.enumerated().compactMap { k, name in
             ReportCharts.learningCurve(m, name: name, clipID: "clip-curve-\(k)").map { (name, $0) }
         }
         guard !charts.isEmpty else {
-            page.add("<p class=\"note\">No per-epoch values logged yet.</p></section>")
+            page.add("<p class=\"note\">No per-epoch values logged yet.</p>")
             return
         }
         var text = "The \(m.topIndices.count) best runs (solid)"
@@ -304,45 +319,47 @@ public enum SweepReport {
             case .stopped: items.append(("stopped-curve", "run \(run.id) stopped after \(run.logged) epoch\(run.logged == 1 ? "" : "s")\(value)"))
             }
         }
-        page.add(legend(items) + "</section>")
+        if !m.background.isEmpty { items.append(("bg-curve", "other runs (\(m.metric?.name ?? "metric"))")) }
+        page.add(legend(items))
     }
 
+    /// The runs table as drawn without JavaScript; the page's script redraws it from the data
+    /// (sortable, paged, following the selection, with a box per run to compare).
     private static func table(_ page: inout HTMLPage, _ m: ReportModel) {
         page.add("<section id=\"runs\"><h2>Runs</h2>")
-        page.add("<p class=\"sub\">Click a column to sort. Test metrics are shown for the best run only: the sweep is judged on validation.</p>")
-        page.add("<div class=\"controls\"><label>state <select id=\"state-filter\"><option value=\"\">all</option>"
-                 + m.counts.map { "<option value=\"\($0.state.rawValue)\">\($0.state.rawValue) (\($0.count))</option>" }.joined()
-                 + "</select></label> <span id=\"page-info\"></span> <button id=\"prev\" type=\"button\">‹ previous</button> <button id=\"next\" type=\"button\">next ›</button> <button id=\"all\" type=\"button\">show all</button></div>")
-        var head = "<tr><th data-type=\"num\">#</th><th data-type=\"num\">run</th><th>state</th>"
-        for p in m.parameters {
-            let numeric = p.axis == .linear || p.axis == .log
-            head += "<th\(numeric ? " data-type=\"num\"" : "")>\(htmlEscape(p.name))</th>"
-        }
-        head += "<th data-type=\"num\">\(htmlEscape(m.metric?.name ?? "metric"))</th><th data-type=\"num\" title=\"values of the metric logged (epochs)\">epochs run</th><th data-type=\"num\">duration</th><th>reason</th><th>test (best run)</th></tr>"
+        page.add("<p class=\"sub\" id=\"runs-sub\">Every run in order of start. Held-out test metrics are in the best run above and in the comparison: the sweep is judged on validation.</p>")
+        page.add("<div class=\"controls\" id=\"table-controls\"><span id=\"page-info\"></span></div>")
+        let shown = m.parameters.indices.filter { m.varies($0) || m.runs.count == 1 }
+        var head = "<tr><th data-key=\"number\">#</th><th data-key=\"id\">run</th><th data-key=\"state\">state</th>"
+        for p in shown { head += "<th data-key=\"p\(p)\" title=\"\(htmlEscape(m.parameters[p].distribution))\">\(htmlEscape(m.parameters[p].name))</th>" }
+        head += "<th data-key=\"metric\">\(htmlEscape(m.metric?.name ?? "metric"))</th><th data-key=\"logged\" title=\"values of the metric logged (epochs)\">epochs</th><th data-key=\"duration\">duration</th><th data-key=\"reason\">reason</th></tr>"
         var body = ""
         body.reserveCapacity(m.runs.count * 300)
         let bestID = m.bestIndex.map { m.runs[$0].id }
-        let top = Set(m.topIndices.map { m.runs[$0].id })
         for run in m.runs {
-            let cls = run.id == bestID ? " class=\"best-row\"" : top.contains(run.id) ? " class=\"top-row\"" : ""
-            body += "<tr data-state=\"\(run.state.rawValue)\"\(cls)><td data-v=\"\(run.number)\">\(run.number)</td><td data-v=\"\(run.id)\">\(run.id)</td><td><span class=\"st \(run.state.rawValue)\">\(run.state.rawValue)</span>\(run.givenBack ? " <span class=\"dim\">(given back)</span>" : "")</td>"
-            for p in m.parameters.indices {
-                let numeric = m.parameters[p].axis == .linear || m.parameters[p].axis == .log
-                let v = numeric ? run.values[p].map { " data-v=\"\($0)\"" } ?? " data-v=\"\"" : ""
-                body += "<td\(v)>\(htmlEscape(run.labels[p]))</td>"
+            let cls = run.id == bestID ? " class=\"best-row\"" : ""
+            body += "<tr data-run=\"\(run.id)\" data-state=\"\(run.state.rawValue)\"\(cls)><td>\(run.number)</td><td>\(run.id)</td><td><span class=\"st \(run.state.rawValue)\">\(run.state.rawValue)</span>\(run.givenBack ? " <span class=\"dim\">(given back)</span>" : "")</td>"
+            for p in shown {
+                let exact = run.config[m.parameters[p].name].map(TrialCommand.flagText) ?? run.labels[p]
+                body += "<td title=\"\(htmlEscape(exact))\">\(htmlEscape(run.labels[p]))</td>"
             }
             if let v = run.metric {
-                body += "<td data-v=\"\(v)\">\(htmlEscape(formatMetric(v)))</td>"
+                body += "<td title=\"\(v)\">\(htmlEscape(formatValue(v)))</td>"
             } else {
-                body += "<td data-v=\"\" class=\"dim\">—</td>"
+                body += "<td class=\"dim\">—</td>"
             }
-            body += "<td data-v=\"\(run.logged)\">\(run.logged)</td><td data-v=\"\(run.duration)\">\(formatDuration(run.duration))</td>"
+            body += "<td>\(run.logged)</td><td>\(formatDuration(run.duration))</td>"
             let reason = run.reason ?? ""
-            body += "<td class=\"reason\" title=\"\(htmlEscape(reason))\">\(htmlEscape(reason.count > 90 ? String(reason.prefix(89)) + "…" : reason))</td>"
-            let tests = run.id == bestID ? run.testMetrics.map { "\($0.name) \(formatMetric($0.value))" }.joined(separator: ", ") : ""
-            body += tests.isEmpty ? "<td></td></tr>" : "<td class=\"tests\">\(htmlEscape(tests))</td></tr>"
+            body += "<td class=\"reason\" title=\"\(htmlEscape(reason))\">\(htmlEscape(reason.count > 70 ? String(reason.prefix(69)) + "…" : reason))</td></tr>"
         }
-        page.add("<div class=\"scroll\"><table id=\"runs-table\" class=\"runs\"><thead>\(head)</thead><tbody>\(body)</tbody></table></div></section>")
+        page.add("<div class=\"tablewrap\"><table id=\"runs-table\" class=\"runs\"><thead>\(head)</thead><tbody>\(body)</tbody></table></div></section>")
+    }
+
+    /// The interactive parallel coordinates and their controls, drawn by the page's script.
+    private static func explore(_ page: inout HTMLPage, _ m: ReportModel) {
+        page.add("<section id=\"explore\"><h2>Parallel coordinates</h2>")
+        page.add("<p class=\"sub\">One line per run with a \(htmlEscape(m.metric?.name ?? "metric")), through its value on every parameter's axis to its metric. <b>Drag along an axis</b> to keep only the runs inside (drag on several axes to combine; click the axis to clear), <b>drag an axis name</b> sideways to move it, click <b>log/linear</b> under a numeric axis to switch its scale, <b>hover</b> a line to see its run and <b>click</b> it to tick it for comparison. The table and the other charts follow.</p>")
+        page.add("<div class=\"controls\" id=\"explore-controls\"></div><div id=\"pc\" class=\"pc-wrap\"><p class=\"note\">The interactive charts need JavaScript; the tables and the charts below do not.</p></div><p class=\"legend\" id=\"pc-legend\"></p></section>")
     }
 
     private static func timing(_ page: inout HTMLPage, _ m: ReportModel) {
@@ -362,7 +379,7 @@ public enum SweepReport {
         if !secs.isEmpty {
             parts.append("<li>training time reported by the trials: \(formatDuration(secs.reduce(0, +))) in all</li>")
         }
-        page.add("<section id=\"time\"><h2>Time</h2><ul>\(parts.joined())</ul></section>")
+        page.add("<h2>Time</h2><ul>\(parts.joined())</ul>")
     }
 
     private static func configSection(_ page: inout HTMLPage, _ m: ReportModel) {
@@ -488,6 +505,9 @@ struct HTMLPage {
 
     init() { text.reserveCapacity(1 << 16) }
 
+    /// A fragment of a page (no head): one of the parts `SweepReport.sections` draws.
+    init(bare: Bool) {}
+
     mutating func head(title: String, refresh: Double?) {
         text += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         if let refresh { text += "<meta http-equiv=\"refresh\" content=\"\(max(1, Int(refresh.rounded(.up))))\">" }
@@ -507,7 +527,7 @@ struct HTMLPage {
     }
 
     static let css = """
-        :root{--fg:#1d2330;--dim:#667085;--line:#e4e7ec;--finished:#2f6db5;--stopped:#e08a1e;--failed:#c8372d;--running:#2a9d55;--stale:#98a2b3;--best:#d62728}
+        :root{--fg:#1d2330;--dim:#667085;--line:#e4e7ec;--finished:#0072b2;--stopped:#e69f00;--failed:#d55e00;--running:#009e73;--stale:#98a2b3;--best:#d55e00}
         *{box-sizing:border-box}
         body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);margin:0 auto;max-width:1180px;padding:16px 24px 48px;background:#fff}
         h1{font-size:22px;margin:8px 0 4px}h1 .name{color:var(--dim);font-weight:normal}
@@ -531,7 +551,7 @@ struct HTMLPage {
         table.imp{width:100%}table.imp th,table.imp td{text-align:left;padding:4px 10px 4px 0;border-bottom:1px solid var(--line)}
         td.barcell{white-space:nowrap;width:230px}td.barcell span{display:inline-block;width:48px;text-align:right;font-variant-numeric:tabular-nums}
         .bar{display:inline-block;position:relative;width:160px;height:10px;background:#f0f2f5;border-radius:3px;vertical-align:middle}
-        .bar i{position:absolute;left:0;top:0;bottom:0;background:var(--finished);border-radius:3px}
+        .bar i{position:absolute;left:0;top:0;bottom:0;background:var(--finished);border-radius:3px}table.imp.weak .bar i{background:#98a2b3}
         .bar.rho b{position:absolute;left:50%;top:-2px;bottom:-2px;border-left:1px solid #98a2b3}
         .bar.rho i.neg{background:#c26b4e}.bar.rho i.pos{background:#4e8dc2}
         .scroll{overflow-x:auto}
@@ -548,10 +568,10 @@ struct HTMLPage {
         svg .best-line{fill:none;stroke:#1d2330;stroke-width:1.6}svg .best-ring{fill:none;stroke:var(--best);stroke-width:2}
         svg .pc{fill:none;stroke-width:1.1}svg .pc0{stroke:#1f3f75}svg .pc1{stroke:#3c6cb0}svg .pc2{stroke:#7fa3d4}svg .pc3{stroke:#b3c7e6}svg .pc4{stroke:#d5dded}
         svg .pc-top{stroke:var(--best);stroke-width:2.4;stroke-opacity:.95}svg .pc-axis{stroke:#475467}
-        svg .curve{fill:none;stroke-width:1.8}svg .bg-curve{stroke:#c7ccd4;stroke-width:.8;stroke-opacity:.6}
-        svg .best0{stroke:#1f4e9c;stroke-width:2.6}svg .best1{stroke:#2a9d55}svg .best2{stroke:#7a5af8}svg .best3{stroke:#0e9384}svg .best4{stroke:#8d6e63}
-        svg .best0-dot{fill:#1f4e9c}svg .best1-dot{fill:#2a9d55}svg .best2-dot{fill:#7a5af8}svg .best3-dot{fill:#0e9384}svg .best4-dot{fill:#8d6e63}
-        svg .stopped-curve{stroke:var(--stopped);stroke-dasharray:5 3;stroke-width:1.4}svg .stop-dot{fill:var(--stopped)}
+        svg .curve{fill:none;stroke-width:1.8}svg .bg-curve{stroke:#8a94a3;stroke-width:.9;stroke-opacity:.45}
+        svg .best0{stroke:#0072b2;stroke-width:2.8}svg .best1{stroke:#009e73}svg .best2{stroke:#cc79a7}svg .best3{stroke:#56b4e9}svg .best4{stroke:#e69f00}
+        svg .best0-dot{fill:#0072b2}svg .best1-dot{fill:#009e73}svg .best2-dot{fill:#cc79a7}svg .best3-dot{fill:#56b4e9}svg .best4-dot{fill:#e69f00}
+        svg .stopped-curve{stroke:#3d3d3d;stroke-dasharray:5 3;stroke-width:1.3;stroke-opacity:.8}svg .stop-dot{fill:#3d3d3d}
         svg .rung{stroke:#98a2b3;stroke-dasharray:3 3}svg .rung-label{font-size:10px}svg .threshold{fill:#fff;stroke:#1d2330;stroke-width:1.4}
         .legend{font-size:12.5px;color:#344054;margin:6px 0}.legend span{margin-right:16px;white-space:nowrap}
         .sw{display:inline-block;width:14px;height:10px;margin-right:5px;vertical-align:middle;border-radius:2px}
@@ -560,14 +580,30 @@ struct HTMLPage {
         .sw.pt-stale{background:var(--stale);border-radius:50%;width:10px}.sw.pt-out{background:#7a5af8;width:10px}
         .sw.line-best{height:2px;background:#1d2330}.sw.ring{border:2px solid var(--best);border-radius:50%;width:12px;height:12px;background:none}
         .sw.pc-top{height:3px;background:var(--best)}.sw.pc0{height:3px;background:#1f3f75}.sw.pc2{height:3px;background:#7fa3d4}.sw.pc4{height:3px;background:#d5dded}
-        .sw.best0{height:3px;background:#1f4e9c}.sw.best1{height:3px;background:#2a9d55}.sw.best2{height:3px;background:#7a5af8}.sw.best3{height:3px;background:#0e9384}.sw.best4{height:3px;background:#8d6e63}
-        .sw.stopped-curve{height:0;border-top:2px dashed var(--stopped)}
+        .sw.best0{height:3px;background:#0072b2}.sw.best1{height:3px;background:#009e73}.sw.best2{height:3px;background:#cc79a7}.sw.best3{height:3px;background:#56b4e9}.sw.best4{height:3px;background:#e69f00}
+        .sw.stopped-curve{height:0;border-top:2px dashed #3d3d3d}.sw.bg-curve{height:2px;background:#8a94a3;opacity:.6}
         .controls{margin:6px 0}.controls button{margin-left:4px}
-        table.runs{font-size:12.5px;width:100%}table.runs th,table.runs td{padding:3px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+        table.runs{font-size:12.5px;width:100%}table.runs th,table.runs td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+        .tablewrap{overflow-x:auto;max-width:100%}table.runs th{white-space:normal;vertical-align:bottom;max-width:120px;overflow-wrap:break-word}
+        table.runs td.num{text-align:right;font-variant-numeric:tabular-nums}table.runs tr.sel{background:#fff3d6}table.runs tr.pinned{outline:2px solid #0072b2;outline-offset:-2px}
+        table.runs tbody tr:hover{background:#eef5fb}.controls label{margin-right:12px;white-space:nowrap}.controls select,.controls button{font:inherit;font-size:12.5px}
+        .statebox{margin-right:8px;white-space:nowrap}.pc-wrap{position:relative;overflow-x:auto}
+        svg.pc .pcl{fill:none;stroke-width:1.3;cursor:pointer}svg.pc .pcl.out{stroke:#d0d5dd;stroke-opacity:.5}svg.pc .pcl.hot{stroke-width:3.2;stroke-opacity:1}
+        svg.pc .pcl.sel{stroke-width:3;stroke-opacity:1}svg.pc .pcl.selhalo{stroke:#1d2330;stroke-width:5.2;stroke-opacity:.9;pointer-events:none}
+        svg .brush{fill:#0072b2;fill-opacity:.14;stroke:#0072b2;stroke-width:1}svg .hit{fill:transparent;cursor:crosshair}
+        svg .drag{cursor:grab}svg .toggle{font-size:10.5px;fill:#0072b2;cursor:pointer;text-decoration:underline}
+        svg .ring{fill:none;stroke:#1d2330;stroke-width:1.8}svg .grey{fill:#d0d5dd}svg .heat{shape-rendering:crispEdges}
+        #tooltip{position:fixed;z-index:10;background:#fff;border:1px solid #98a2b3;border-radius:6px;padding:6px 9px;font-size:12.5px;box-shadow:0 2px 8px rgba(0,0,0,.15);pointer-events:none;max-width:420px}
+        #tooltip table td,#tooltip table th{padding:0 8px 0 0;text-align:left;font-weight:normal}#tooltip table th{color:var(--dim)}
+        table.cmp{font-size:12.5px}table.cmp th,table.cmp td{padding:3px 10px 3px 0;border-bottom:1px solid var(--line);text-align:left}
+        table.cmp tr.diff td,table.cmp tr.diff th{background:#fff3d6;font-weight:600}.gradbar{display:inline-block;width:120px;height:10px;vertical-align:middle;margin:0 6px;border-radius:2px}
+        [data-part] .faded{opacity:.12}svg .curve.ticked,svg .curve.hot-run{stroke-width:3.2;stroke-opacity:1}svg .bg-curve.ticked,svg .bg-curve.hot-run{stroke:#1d2330;stroke-opacity:.9;stroke-width:2}
+        svg .pt.ticked,svg .pt.hot-run{stroke:#1d2330;stroke-width:2.2}table.runs tr.hot{background:#e6f1f8}
+        .sweep-finished{color:#0072b2}.sweep-stopped,.sweep-cancelled{color:#a85f06}.sweep-running{color:#009e73}.sweep-paused{color:#a85f06}
         table.runs th{position:sticky;top:0;background:#f6f7f9;cursor:pointer;user-select:none}
-        table.runs th[data-sort=asc]::after{content:" ▲";font-size:9px}table.runs th[data-sort=desc]::after{content:" ▼";font-size:9px}
+        table.runs th[data-sort=asc]::after{content:"\\00a0▲";font-size:9px}table.runs th[data-sort=desc]::after{content:"\\00a0▼";font-size:9px}
         table.runs td.reason{white-space:normal;min-width:240px;max-width:360px;color:#7a271a}
-        tr.best-row{background:#fdecec}tr.top-row{background:#fff7f5}
+        tr.best-row{background:#e6f1f8}tr.top-row{background:#f3f8fc}
         .st{font-weight:600}.st.finished{color:var(--finished)}.st.stopped{color:#a85f06}.st.failed{color:var(--failed)}.st.running{color:var(--running)}.st.stale{color:var(--dim)}
         footer{border-top:1px solid var(--line);margin-top:16px;padding-top:10px;color:var(--dim);font-size:12px}
         @media (max-width:800px){.best-grid{grid-template-columns:1fr}}

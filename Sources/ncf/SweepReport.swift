@@ -10,11 +10,13 @@ struct SweepReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a sweep's report: one self-contained HTML file with charts and the runs table.",
         discussion: """
-            The file opens offline in any browser: charts are inline SVG drawn by ncf, nothing is \
-            loaded from the network. It shows the metric of every run with the best so far, \
-            parallel coordinates, one scatter per parameter, parameter importance (random-forest \
-            permutation importance) and correlation, learning curves of the best and the stopped \
-            runs with hyperband's rungs, the sortable runs table, the best run's test metrics and \
+            The file opens offline in any browser: the sweep's data and the page's own script are \
+            inside it, nothing is loaded from the network. It shows parallel coordinates you can \
+            brush, reorder and switch between log and linear, the runs table that follows them, a \
+            comparison of the runs you tick, the metric of every run with the best so far, one \
+            scatter per parameter, the metric's distribution, a two-parameter view, parameter \
+            importance (random-forest permutation importance) and correlation, learning curves of \
+            the best and the stopped runs with hyperband's rungs, the best run's test metrics and \
             the command that reproduces it. With --watch it is rewritten while the sweep runs and \
             the page reloads itself.
             """)

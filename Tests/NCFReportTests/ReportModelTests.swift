@@ -110,11 +110,17 @@ final class ReportModelTests: XCTestCase {
         XCTAssertEqual(model.protocols, ["random 80/10/10 split"])
         XCTAssertNil(model.importance[0].share, "one run: no importance")
         let html = SweepReport.html(model)
-        XCTAssertTrue(html.contains("run \(id): Valid Loss <b>0.93</b>"), "the best run is named")
+        XCTAssertTrue(html.contains("run \(id): Valid Loss <b title=\"0.93\">0.93</b>"), "the best run is named, its exact value on hover")
         XCTAssertTrue(html.contains("Test RMSE"))
         XCTAssertTrue(html.contains("ncf train --drop=0.1 --lr=0.01 --seed="), "the command that reproduces it")
         XCTAssertTrue(html.contains("--x=2 --data=PATH"))
-        XCTAssertEqual(count("<svg", in: html), 1 + 1 + 3 + 2, "metric by run, parallel coordinates, 3 scatters, 2 curves")
+        XCTAssertEqual(count("<svg", in: html), 1 + 2, "metric by run and 2 curves drawn here; the interactive charts by the page's script")
+        for id in ["pc", "scatters", "edf", "contour", "compare-body", "runs-table"] {
+            XCTAssertTrue(html.contains("id=\"\(id)\""), "the page has a place for #\(id)")
+        }
+        XCTAssertTrue(html.contains("<script type=\"application/json\" id=\"ncf-data\">"), "the data is embedded")
+        XCTAssertTrue(html.contains("Importance needs at least 5 runs with a metric; it rests on 1 so far."))
+        XCTAssertFalse(html.contains("Spearman ρ"), "no importance table on one run")
     }
 
     func testMissingAndNaNMetricsAreLeftOutAndCounted() throws {
@@ -167,9 +173,14 @@ final class ReportModelTests: XCTestCase {
         XCTAssertEqual(axes["lr"], .log)
         XCTAssertEqual(axes["drop"], .linear)
         XCTAssertEqual(model.runs[0].values[model.parameters.firstIndex { $0.name == "x" }!], 1, "category index of 2")
-        let pc = try XCTUnwrap(ReportCharts.parallelCoordinates(model))
-        XCTAssertTrue(pc.contains(">log</text>"), "the log axis is labelled")
-        for label in ["1", "2", "3"] { XCTAssertTrue(pc.contains(">\(label)</text>"), "category \(label) labelled") }
+        // The page draws its axes from the data: the axis kind and the categories in config order.
+        let data = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(SweepReport.pageData(model).utf8)) as? [String: Any])
+        let parameters = try XCTUnwrap(data["parameters"] as? [[String: Any]])
+        let byName = Dictionary(uniqueKeysWithValues: parameters.map { ($0["name"] as? String ?? "", $0) })
+        XCTAssertEqual(byName["lr"]?["axis"] as? String, "log", "log-distributed: a log axis by default")
+        XCTAssertEqual(byName["drop"]?["axis"] as? String, "linear")
+        XCTAssertEqual(byName["x"]?["axis"] as? String, "categorical")
+        XCTAssertEqual(byName["x"]?["categories"] as? [String], ["1", "2", "3"])
     }
 
     func testHyperbandRungsAndStoppedCurves() throws {

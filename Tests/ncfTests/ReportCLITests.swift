@@ -63,13 +63,14 @@ final class ReportCLITests: SweepProcessTestCase {
         XCTAssertTrue(html.contains("Error: boom (x=1)"), "failure reasons are listed")
         XCTAssertTrue(html.contains("Test RMSE"), "the best run's test metrics")
         XCTAssertTrue(html.contains("Evaluation protocol: <b>fake</b>"))
-        XCTAssertTrue(html.contains("random-forest permutation importance"), "the report says how importance is computed")
+        XCTAssertTrue(html.contains("Importance needs at least 5 runs with a metric; it rests on 3 so far."),
+                      "3 runs with a metric: importance is withheld, and the report says why")
         for external in ["<link", " src=", "@import", "url(http", "url(//", "https://"] {
             XCTAssertFalse(html.contains(external), "the page loads nothing: found \(external)")
         }
         XCTAssertEqual(html.components(separatedBy: "http://").count - 1,
-                       html.components(separatedBy: "xmlns=\"http://www.w3.org/2000/svg\"").count - 1,
-                       "the only URL is the SVG namespace")
+                       html.components(separatedBy: "http://www.w3.org/2000/svg").count - 1,
+                       "the only URL is the SVG namespace (in the SVG, the data's SVG and the script)")
         XCTAssertFalse(html.contains("http-equiv=\"refresh\""), "a one-off report does not reload")
 
         let byDefault = try ncfSucceeds(["sweep", "report", id, "--store", store])

@@ -382,7 +382,8 @@ final class SweepCLITests: SweepProcessTestCase {
         XCTAssertTrue(idle.stdout.contains("— running, but no agent is working on it now"), idle.description)
         try ncfSucceeds(["sweep", "report", id, "--store", store, "-o", "idle.html"])
         let page = try String(contentsOf: tmp.appendingPathComponent("idle.html"), encoding: .utf8)
-        XCTAssertTrue(page.contains("sweep running, but no agent is working on it now"), "the report's header says no agent is running")
+        XCTAssertTrue(page.contains("sweep <b id=\"sweep-state\" class=\"sweep-running\">running, but no agent is working on it now</b>"),
+                      "the report's header says no agent is running")
         let paused = try ncfSucceeds(["sweep", "pause", id, "--store", store])
         XCTAssertTrue(paused.stdout.contains("running → paused"), paused.description)
         XCTAssertTrue(try ncfSucceeds(["sweep", "status", id, "--store", store]).stdout.contains("— paused"))
