@@ -171,6 +171,7 @@ final class PostgreSQLFaultTests: SweepProcessTestCase {
 
         let status = try ncfSucceeds(["sweep", "status", id, "--store", cluster.url()])
         XCTAssertTrue(status.stdout.contains("10 finished"), status.stdout)
+        if ProcessInfo.processInfo.environment["NCF_TEST_VERBOSE"] != nil { print(outputs() + "\n" + status.stdout) }
     }
 
     // MARK: - The server killed
