@@ -62,6 +62,7 @@ public final class PostgresCluster: @unchecked Sendable {
     ///   - settings: more server settings, `name=value`.
     public init(listen: [String] = ["127.0.0.1"], clientNetworks: [String] = [], settings: [String] = []) throws {
         if let reason = Self.unavailableReason { throw PostgresClusterError(message: reason) }
+        Self.removeLeftovers()
         binDir = Self.newestBinDir()!
         self.listen = listen
         self.settings = settings
@@ -69,6 +70,7 @@ public final class PostgresCluster: @unchecked Sendable {
         var template = Array("/tmp/ncf-pg-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw PostgresClusterError(message: "mkdtemp failed: errno \(errno)") }
         dir = URL(fileURLWithPath: String(cString: made))
+        try? String(getpid()).write(to: dir.appendingPathComponent("owner.pid"), atomically: true, encoding: .utf8)
         port = Self.freePort()
         if runAsPostgres, let pw = getpwnam("postgres") {
             chown(dir.path, pw.pointee.pw_uid, pw.pointee.pw_gid)
@@ -143,6 +145,25 @@ public final class PostgresCluster: @unchecked Sendable {
         if postmasterPID != nil { stop() }
         if let pid = postmasterPID { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// Clusters of test processes that died before their cleanup ran (their `owner.pid` is no
+    /// longer alive): their servers are killed and their directories deleted.
+    static func removeLeftovers() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
+        for name in names where name.hasPrefix("ncf-pg-") {
+            let dir = "/tmp/" + name
+            guard let text = try? String(contentsOfFile: dir + "/owner.pid", encoding: .utf8),
+                  let owner = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  owner != getpid(), kill(owner, 0) != 0 else { continue }
+            if let pidText = try? String(contentsOfFile: dir + "/data/postmaster.pid", encoding: .utf8),
+               let first = pidText.split(separator: "\n").first, let pid = pid_t(first), pid > 1,
+               let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+               command.contains(dir + "/data") {  // that server, not a process that reuses its id
+                kill(pid, SIGKILL)
+            }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
     }
 
     /// The last lines of the server's log, for failure messages.
