@@ -179,7 +179,10 @@ final class PGConnection {
             self.conn = nil
             throw PostgreSQLStoreError.cannotConnect(url: shownURL, detail: Self.oneLine(redactedStoreURL(detail)))
         }
-        // Notices (e.g. "relation already exists, skipping") are not for the agent's log.
+        // Notices (e.g. "relation already exists, skipping") are not for the agent's log, nor is
+        // the server's "FATAL: terminating connection" libpq prints when it goes away: the next
+        // call finds the connection broken and says so in ncf's words.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
         _ = try? execute("SET client_min_messages = warning")
         // A host cut off in the middle of a transaction (a claim holds its sweep's row lock)
         // must not stall every other host's claims until the server's TCP gives up, hours later:

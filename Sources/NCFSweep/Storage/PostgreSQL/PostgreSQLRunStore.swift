@@ -431,8 +431,11 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
         }
     }
 
+    /// Waits for a server that went away, as a claim does (an agent calls it before each claim,
+    /// so a restart between two trials must not end the agent); safe to repeat, since a run
+    /// already marked is no longer `running`.
     public func markStale(sweepID: String, grace: Double, now: Date) throws -> [Int] {
-        try locked { c in
+        try locked(retry: true, patience: Self.patience) { c in
             // A read first: the sweep's lock is taken only when some run looks stale.
             let t = try self.now(c, caller: now)
             let candidates = try decoded(c.execute("SELECT * FROM runs WHERE sweep_id = $1 AND state = 'running'", [sweepID]).rows,
@@ -456,8 +459,10 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
         }
     }
 
+    /// Waits for a server that went away, as a claim does: an agent with no more work reads the
+    /// runs to see whether others still run, and a restart then must not end it.
     public func runs(sweepID: String) throws -> [StoredRun] {
-        try locked(retry: true) { c in try fetchRuns(c, sweepID: sweepID) }
+        try locked(retry: true, patience: Self.patience) { c in try fetchRuns(c, sweepID: sweepID) }
     }
 
     public func metrics(runID: Int) throws -> [MetricPoint] {
