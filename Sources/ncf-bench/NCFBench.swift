@@ -26,8 +26,9 @@ struct NCFBench: ParsableCommand {
               ncf-bench --config 64:8:16,16 --config 256:32:64,32,16:implicit --optimizer adam,dense_adam --json
               ncf-bench eval --torch
               ncf-bench memory
+              ncf-bench claims --store postgresql://ncf@localhost/ncf
             """,
-        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, SweepFixture.self]
+        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, SweepFixture.self, ClaimBench.self]
     )
 
     /// Gets OpenBLAS's best kernels for this CPU first (see `BLASCore.selectKernels`; it may

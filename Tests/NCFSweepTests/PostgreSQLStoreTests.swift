@@ -192,6 +192,76 @@ final class PostgreSQLStoreTests: XCTestCase {
         }
     }
 
+    // MARK: - Damaged rows
+
+    /// Values a hand edit can leave (after loosening the schema) stop the store with a message
+    /// naming the table, the row and the column, as the SQLite store's checked decoding does;
+    /// none reads as 0, "" or a default state, and none decides a claim.
+    func testADamagedRowGivesAClearError() throws {
+        let url = try TestPostgres.freshStoreURL(base: TestPostgres.requireURL())
+        let store = try PostgreSQLRunStore(url: url)
+        let admin = try TestPostgres.admin(url)
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        let run = try claimed(store.claimRun(ClaimRequest(sweepID: sweep.id, config: grid(), sampler: GridSampler(), agent: "a:1",
+                                                          heartbeatEvery: 10, now: Date())))
+        try store.appendMetrics(runID: run.id, step: 1, values: ["Valid Loss": 2])
+        try admin.execute("ALTER TABLE runs ALTER COLUMN started_at DROP NOT NULL, DROP CONSTRAINT runs_state_check")
+        try admin.execute("ALTER TABLE sweeps ALTER COLUMN created DROP NOT NULL")
+
+        func assertBadRow(_ call: () throws -> Void, table: String, row: String, column: String, detail: String,
+                          file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertThrowsError(try call(), file: file, line: line) { error in
+                guard case .badRow(_, let problem)? = error as? PostgreSQLStoreError else {
+                    return XCTFail("expected a bad row, got \(error)", file: file, line: line)
+                }
+                XCTAssertEqual(problem, StoreRowProblem(table: table, row: row, column: column, detail: detail), file: file, line: line)
+                XCTAssertTrue("\(error)".contains("\(table) \(row), column \(column): \(detail)") && "\(error)".contains("Hint:"),
+                              "\(error)", file: file, line: line)
+            }
+        }
+        let claim = { _ = try store.claimRun(ClaimRequest(sweepID: sweep.id, config: self.grid(), sampler: GridSampler(), agent: "a:2",
+                                                           heartbeatEvery: 10, now: Date())) }
+        let cases: [(sql: String, table: String, column: String, detail: String)] = [
+            ("UPDATE runs SET started_at = NULL", "runs", "started_at", "expected Unix seconds, found NULL"),
+            ("UPDATE runs SET state = 'exploded'", "runs", "state",
+             "expected one of 'pending', 'running', 'finished', 'failed', 'stopped', 'stale', found \"exploded\""),
+            ("UPDATE runs SET config = 'not json'", "runs", "config", ""),
+            ("UPDATE runs SET heartbeat_at = 'Infinity'", "runs", "heartbeat_at", "expected Unix seconds (a number), found \"Infinity\""),
+            ("UPDATE runs SET exit_code = -1, seed = -5", "runs", "seed", "expected an integer from 0 to \(Int64.max), found -5"),
+        ]
+        for damage in cases {
+            try admin.execute("BEGIN")
+            try admin.execute(damage.sql)
+            try admin.execute("COMMIT")
+            if damage.column == "config" {
+                XCTAssertThrowsError(try store.runs(sweepID: sweep.id)) { error in
+                    XCTAssertTrue("\(error)".contains("runs id \(run.id), column config: expected the run's parameters as a JSON object, found \"not json\""), "\(error)")
+                }
+            } else {
+                assertBadRow({ _ = try store.runs(sweepID: sweep.id) }, table: "runs", row: "id \(run.id)", column: damage.column, detail: damage.detail)
+                assertBadRow(claim, table: "runs", row: "id \(run.id)", column: damage.column, detail: damage.detail)
+            }
+            // Repaired, the store reads the run again.
+            try admin.execute("""
+                UPDATE runs SET started_at = heartbeat_every, state = 'running', config = '{"x":0}', heartbeat_at = 1700000000, seed = 1
+                """)
+            XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.id), [run.id])
+        }
+        XCTAssertEqual(try store.runs(sweepID: sweep.id).count, 1, "no claim went through a damaged row")
+
+        try admin.execute("UPDATE metrics SET step = 0")
+        assertBadRow({ _ = try store.metrics(runID: run.id) }, table: "metrics", row: "row (run_id \(run.id), step 0, name \"Valid Loss\")",
+                     column: "step", detail: "expected an integer from 1 to 1000000000, found 0")
+        try admin.execute("UPDATE metrics SET step = 1, value = 'NaN'")
+        XCTAssertEqual(try store.metrics(runID: run.id), [MetricPoint(step: 1, name: "Valid Loss", value: nil)], "NaN reads as a missing value")
+
+        try admin.execute("UPDATE sweeps SET created = NULL")
+        assertBadRow({ _ = try store.sweep(id: sweep.id) }, table: "sweeps", row: "id \"\(sweep.id)\"", column: "created",
+                     detail: "expected Unix seconds, found NULL")
+        assertBadRow({ _ = try store.sweeps() }, table: "sweeps", row: "id \"\(sweep.id)\"", column: "created",
+                     detail: "expected Unix seconds, found NULL")
+    }
+
     // MARK: - The server going away
 
     /// The server drops the store's connection (as a restart or a network cut does: here

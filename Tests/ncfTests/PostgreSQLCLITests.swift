@@ -148,6 +148,25 @@ final class PostgreSQLCLITests: SweepProcessTestCase {
         XCTAssertFalse(agent.output.contains("could not record its metrics"), agent.output)
     }
 
+    /// `ncf-bench claims` measures both stores side by side, its header naming the CPU and the
+    /// versions, and leaves each store as it found it (its sweep deleted).
+    func testTheClaimBenchPrintsBothStoresSideBySide() throws {
+        let url = try freshURL()
+        let db = tmp.appendingPathComponent("bench.db").path
+        let result = try CLIRunner(executableNamed: "ncf-bench").run(
+            ["claims", "--agents", "2", "--claims", "5", "--store", db, "--store", url], in: tmp)
+        XCTAssertEqual(result.exitCode, 0, "\(result)")
+        let out = result.stdout
+        XCTAssertTrue(out.contains("cpu: ") && out.contains("sqlite: ") && out.contains("libpq: "), out)
+        XCTAssertTrue(out.contains("p50 ms") && out.contains("p99 ms"), out)
+        let rows = out.split(separator: "\n").filter { $0.contains("SQLite 3") || $0.contains("PostgreSQL 1") }
+        XCTAssertEqual(rows.count, 2, out)
+        XCTAssertTrue(rows.allSatisfy { $0.split(separator: " ").contains("10") }, "10 claims each:\n\(out)")
+        assertNoPassword(out + result.stderr)
+        XCTAssertEqual(try PostgreSQLRunStore(url: url).sweeps(), [], "the bench's sweep is deleted")
+        XCTAssertEqual(try SQLiteRunStore(path: db, create: false).sweeps(), [])
+    }
+
     /// Another database's URL is refused as no store location, its password hidden too.
     func testOtherURLsAreRefusedWithoutTheirPassword() throws {
         let stderr = try ncfFails(["sweep", "list", "--store", "mysql://ncf:pw-secret-1@db.invalid/ncf"])

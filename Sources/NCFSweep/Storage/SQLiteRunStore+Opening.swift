@@ -207,3 +207,10 @@ extension SQLiteRunStore {
         return Inspection(queue: queue, migrated: completed, quickCheck: quickCheck)
     }
 }
+
+extension SQLiteRunStore {
+    /// The SQLite library's version (`sqlite_version()`), e.g. `3.40.1`.
+    public static var libraryVersion: String {
+        (try? DatabaseQueue().read { try String.fetchOne($0, sql: "SELECT sqlite_version()") }) ?? "unknown"
+    }
+}

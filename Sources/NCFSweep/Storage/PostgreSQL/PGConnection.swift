@@ -18,6 +18,8 @@ public enum PostgreSQLStoreError: Error, LocalizedError, CustomStringConvertible
     case newerSchema(url: String, versions: [String])
     /// The server refused a statement.
     case query(url: String, detail: String)
+    /// A row of the store holds a value ncf cannot use (written by hand, or a loosened schema).
+    case badRow(url: String, problem: StoreRowProblem)
     /// The connection broke (the server went away) and could not be re-established.
     case connectionLost(url: String, detail: String)
 
@@ -41,6 +43,8 @@ public enum PostgreSQLStoreError: Error, LocalizedError, CustomStringConvertible
             return "\(url) was written by a newer ncf (schema versions \(versions.joined(separator: ", ")) are newer than this one knows). Hint: use the newer ncf, or another --store."
         case let .query(url, detail):
             return "sweep store \(url): the server refused a statement: \(detail). Hint: check that the database user may write the store's tables; `ncf sweep status` shows what the store holds."
+        case let .badRow(url, problem):
+            return "sweep store \(url): \(problem). Hint: ncf does not go on with a sweep whose rows it cannot read, so that the row never decides a claim; correct or delete the row with psql (`psql URL -c \"SELECT * FROM \(problem.table) WHERE …\"`), then run the command again."
         case let .connectionLost(url, detail):
             return "sweep store \(url): the connection to the server was lost (\(detail)). Hint: check that the server is up (`pg_isready -d URL`); an agent's running runs are marked stale and run again if it stays away."
         }
@@ -103,10 +107,14 @@ struct PGRow {
     let values: [String?]
     let columns: [String: Int]
 
-    func string(_ name: String) -> String? {
-        guard let i = columns[name] else { preconditionFailure("no column \(name) in the result") }
-        return values[i]
+    /// The column's text: nil when the result has no such column, `.some(nil)` for NULL.
+    func value(_ name: String) -> String?? {
+        guard let i = columns[name], i < values.count else { return nil }
+        return .some(values[i])
     }
+    /// The column's text; nil for NULL or a missing column (for the store's own statements;
+    /// rows of the store's tables are read through `PGRowReader`, which tells the two apart).
+    func string(_ name: String) -> String? { value(name) ?? nil }
     func int(_ name: String) -> Int? { string(name).flatMap { Int($0) } }
     func int64(_ name: String) -> Int64? { string(name).flatMap { Int64($0) } }
     func double(_ name: String) -> Double? { string(name).flatMap { Double($0) } }
@@ -125,6 +133,12 @@ final class PGConnection {
     let shownURL: String
     private let url: String
     private var conn: OpaquePointer?
+
+    /// libpq's version, `15.20` (from `PQlibVersion`, e.g. 150020).
+    static var libraryVersion: String {
+        let v = Int(PQlibVersion())
+        return v >= 100_000 ? "\(v / 10_000).\(v % 10_000)" : "\(v / 10_000).\(v / 100 % 100).\(v % 100)"
+    }
 
     /// SQLSTATEs after which a transaction may simply be run again: serialization failure, deadlock.
     static let retryableStates: Set<String> = ["40001", "40P01"]
@@ -153,9 +167,10 @@ final class PGConnection {
     private func connect() throws {
         PQfinish(conn)
         // Defaults the URL may override: give up on an unreachable host after 10 s, and notice a
-        // dead server within about a minute (TCP keepalives) rather than the system's two hours.
+        // dead server or a cut link within about a minute rather than the system's two hours (TCP
+        // keepalives while idle; tcp_user_timeout while a statement waits for its answer).
         let settings = [("connect_timeout", "10"), ("keepalives_idle", "30"), ("keepalives_interval", "10"),
-                        ("keepalives_count", "3"), ("application_name", "ncf"), ("dbname", url)]
+                        ("keepalives_count", "3"), ("tcp_user_timeout", "60000"), ("application_name", "ncf"), ("dbname", url)]
         let keys = settings.map { strdup($0.0) }, values = settings.map { strdup($0.1) }
         defer { for p in keys + values { free(p) } }
         conn = (keys.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { k in
@@ -169,13 +184,24 @@ final class PGConnection {
             self.conn = nil
             throw PostgreSQLStoreError.cannotConnect(url: shownURL, detail: Self.oneLine(redactedStoreURL(detail)))
         }
-        // Notices (e.g. "relation already exists, skipping") are not for the agent's log.
+        // Notices (e.g. "relation already exists, skipping") are not for the agent's log, nor is
+        // the server's "FATAL: terminating connection" libpq prints when it goes away: the next
+        // call finds the connection broken and says so in ncf's words.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
         _ = try? execute("SET client_min_messages = warning")
         if readOnly {
             // A reader waits at most 2 s for a lock a writer holds (a migration's), then answers busy.
             try execute("SET default_transaction_read_only = on")
             try execute("SET lock_timeout = '2s'")
         }
+        // A host cut off in the middle of a transaction (a claim holds its sweep's row lock)
+        // must not stall every other host's claims until the server's TCP gives up, hours later:
+        // the server ends a session idle inside a transaction for 60 s, unless the server or the
+        // URL (`options=-c idle_in_transaction_session_timeout=…`) already sets a limit.
+        _ = try? execute("""
+            SELECT set_config('idle_in_transaction_session_timeout', '60s', false)
+            WHERE current_setting('idle_in_transaction_session_timeout') = '0'
+            """)
     }
 
     /// Whether the connection is usable; a broken one is re-established once here.

@@ -319,7 +319,7 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
 
     public func sweep(id: String) throws -> SweepRecord {
         let found = try locked(retry: true) { c in
-            try c.execute("SELECT * FROM sweeps WHERE id = $1", [id]).rows.first.map(Self.sweep(from:))
+            try decoded(c.execute("SELECT * FROM sweeps WHERE id = $1", [id]).rows, Self.sweep(from:)).first
         }
         guard let found else { throw RunStoreError.noSuchSweep(id: id, store: shownURL) }
         return found
@@ -327,20 +327,8 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
 
     public func sweeps() throws -> [SweepRecord] {
         try locked(retry: true) { c in
-            try c.execute("SELECT * FROM sweeps ORDER BY created, id").rows.map(Self.sweep(from:))
+            try decoded(c.execute("SELECT * FROM sweeps ORDER BY created, id").rows, Self.sweep(from:))
         }
-    }
-
-    static func sweep(from row: PGRow) -> SweepRecord {
-        var data: SweepData?
-        if let path = row.string("data_path"), let absolute = row.string("data_absolute") {
-            data = SweepData(path: path, absolutePath: absolute, size: row.int64("data_size") ?? 0,
-                             fingerprint: row.string("data_fingerprint") ?? "")
-        }
-        return SweepRecord(id: row.string("id") ?? "", configText: row.string("config") ?? "",
-                           seed: UInt64(bitPattern: row.int64("seed") ?? 0),
-                           state: row.string("state").flatMap(SweepState.init(rawValue:)) ?? .running,
-                           created: Date(timeIntervalSince1970: row.double("created") ?? 0), data: data)
     }
 
     // MARK: - Runs
@@ -349,13 +337,13 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
         try locked(patience: Self.patience) { c in
             try c.transaction {
                 // The sweep's row lock serialises every claim of this sweep, on any host.
-                guard let sweepRow = try c.execute("SELECT * FROM sweeps WHERE id = $1 FOR UPDATE", [request.sweepID]).rows.first else {
+                guard let sweep = try decoded(c.execute("SELECT * FROM sweeps WHERE id = $1 FOR UPDATE", [request.sweepID]).rows,
+                                              Self.sweep(from:)).first else {
                     throw RunStoreError.noSuchSweep(id: request.sweepID, store: shownURL)
                 }
-                let sweep = Self.sweep(from: sweepRow)
                 if let steered = SweepDone.steered(sweep.state) { return .done(steered) }
-                let runs = try Self.fetchRuns(c, sweepID: sweep.id)
-                let histories = try request.config.metric.map { try Self.fetchHistories(c, sweepID: sweep.id, name: $0.name) } ?? [:]
+                let runs = try fetchRuns(c, sweepID: sweep.id)
+                let histories = try request.config.metric.map { try fetchHistories(c, sweepID: sweep.id, name: $0.name) } ?? [:]
                 switch ClaimPolicy.decide(config: request.config, sweepSeed: sweep.seed, runs: runs, histories: histories,
                                           sampler: request.sampler) {
                 case .done(let done):
@@ -468,18 +456,21 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
         }
     }
 
+    /// Waits for a server that went away, as a claim does (an agent calls it before each claim,
+    /// so a restart between two trials must not end the agent); safe to repeat, since a run
+    /// already marked is no longer `running`.
     public func markStale(sweepID: String, grace: Double, now: Date) throws -> [Int] {
-        try locked { c in
+        try locked(retry: true, patience: Self.patience) { c in
             // A read first: the sweep's lock is taken only when some run looks stale.
             let t = try self.now(c, caller: now)
-            let candidates = try c.execute("SELECT * FROM runs WHERE sweep_id = $1 AND state = 'running'", [sweepID]).rows
-                .map(Self.run(from:)).filter { ClaimPolicy.isStale($0, grace: grace, now: Date(timeIntervalSince1970: t)) }
+            let candidates = try decoded(c.execute("SELECT * FROM runs WHERE sweep_id = $1 AND state = 'running'", [sweepID]).rows,
+                                         Self.run(from:)).filter { ClaimPolicy.isStale($0, grace: grace, now: Date(timeIntervalSince1970: t)) }
             if candidates.isEmpty { return [] }
             return try c.transaction {
                 _ = try c.execute("SELECT 1 FROM sweeps WHERE id = $1 FOR UPDATE", [sweepID])
                 let time = Date(timeIntervalSince1970: try self.now(c, caller: now))
-                let running = try c.execute("SELECT * FROM runs WHERE sweep_id = $1 AND state = 'running' ORDER BY id FOR UPDATE",
-                                            [sweepID]).rows.map(Self.run(from:))
+                let running = try decoded(c.execute("SELECT * FROM runs WHERE sweep_id = $1 AND state = 'running' ORDER BY id FOR UPDATE",
+                                                    [sweepID]).rows, Self.run(from:))
                 var marked: [Int] = []
                 for run in running where ClaimPolicy.isStale(run, grace: grace, now: time) {
                     try c.execute("""
@@ -493,52 +484,42 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
         }
     }
 
+    /// Waits for a server that went away, as a claim does: an agent with no more work reads the
+    /// runs to see whether others still run, and a restart then must not end it.
     public func runs(sweepID: String) throws -> [StoredRun] {
-        try locked(retry: true) { c in try Self.fetchRuns(c, sweepID: sweepID) }
+        try locked(retry: true, patience: Self.patience) { c in try fetchRuns(c, sweepID: sweepID) }
     }
 
     public func metrics(runID: Int) throws -> [MetricPoint] {
         try locked(retry: true) { c in
             // COLLATE "C": by code point, as SQLite orders text.
-            try c.execute("SELECT step, name, value FROM metrics WHERE run_id = $1 ORDER BY step, name COLLATE \"C\"", [runID]).rows
-                .map { MetricPoint(step: $0.int("step") ?? 0, name: $0.string("name") ?? "", value: $0.double("value")) }
+            try decoded(c.execute("""
+                SELECT run_id, step, name, value FROM metrics WHERE run_id = $1 ORDER BY step, name COLLATE "C"
+                """, [runID]).rows, Self.metricPoint(from:))
         }
     }
 
     public func histories(sweepID: String, metric name: String) throws -> [Int: [Double]] {
-        try locked(retry: true) { c in try Self.fetchHistories(c, sweepID: sweepID, name: name) }
+        try locked(retry: true) { c in try fetchHistories(c, sweepID: sweepID, name: name) }
     }
 
-    // MARK: - Row decoding
+    // MARK: - Reading runs and histories (rows decoded in PostgreSQLRunStore+Decoding.swift)
 
-    static func fetchRuns(_ c: PGConnection, sweepID: String) throws -> [StoredRun] {
-        try c.execute("SELECT * FROM runs WHERE sweep_id = $1 ORDER BY id", [sweepID]).rows.map(run(from:))
+    func fetchRuns(_ c: PGConnection, sweepID: String) throws -> [StoredRun] {
+        try decoded(c.execute("SELECT * FROM runs WHERE sweep_id = $1 ORDER BY id", [sweepID]).rows, Self.run(from:))
     }
 
-    static func fetchHistories(_ c: PGConnection, sweepID: String, name: String) throws -> [Int: [Double]] {
-        var out: [Int: [Double]] = [:]
-        for row in try c.execute("""
-            SELECT m.run_id, m.value FROM runs r JOIN metrics m ON m.run_id = r.id
+    /// Each run's finite values of metric `name`, in step order.
+    func fetchHistories(_ c: PGConnection, sweepID: String, name: String) throws -> [Int: [Double]] {
+        let rows = try c.execute("""
+            SELECT m.run_id, m.step, m.name, m.value FROM runs r JOIN metrics m ON m.run_id = r.id
             WHERE r.sweep_id = $1 AND m.name = $2 AND m.value IS NOT NULL
             ORDER BY m.run_id, m.step
-            """, [sweepID, name]).rows {
-            if let id = row.int("run_id"), let value = row.double("value") { out[id, default: []].append(value) }
+            """, [sweepID, name]).rows
+        var out: [Int: [Double]] = [:]
+        for (id, point) in try decoded(rows, Self.metricRow(from:)) {
+            if let value = point.value { out[id, default: []].append(value) }
         }
         return out
-    }
-
-    static func run(from row: PGRow) -> StoredRun {
-        // The store writes canonical JSON only; an unreadable config (edited by hand) reads as empty.
-        let config = (try? ParamValue.parseJSONConfig(row.string("config") ?? "")) ?? [:]
-        return StoredRun(
-            id: row.int("id") ?? 0, sweepID: row.string("sweep_id") ?? "",
-            state: row.string("state").flatMap(RunState.init(rawValue:)) ?? .failed,
-            config: config, seed: UInt64(bitPattern: row.int64("seed") ?? 0), reason: row.string("reason"),
-            exitCode: row.int("exit_code").map { Int32(truncatingIfNeeded: $0) }, agent: row.string("agent") ?? "",
-            heartbeatEvery: row.double("heartbeat_every") ?? 0,
-            startedAt: Date(timeIntervalSince1970: row.double("started_at") ?? 0),
-            endedAt: row.double("ended_at").map(Date.init(timeIntervalSince1970:)),
-            heartbeatAt: Date(timeIntervalSince1970: row.double("heartbeat_at") ?? 0),
-            givenBack: row.bool("given_back") ?? false, summary: row.string("summary"), dataOverride: row.string("data_override"))
     }
 }
