@@ -30,17 +30,20 @@ struct ScaleBench: ParsableCommand {
             the file, its SHA-256 (the fingerprint `ncf train` records), the rating task's random \
             80/10/10 split, one epoch of the default NeuMF at --batch_size (with the Valid and Test \
             RMSE that `ncf train` computes), then HR@10 by full ranking: every user with a test rating \
-            against every item not in their train set, on --threads threads. Peaks are the process's \
+            against every item not in their train set, on --scale_threads threads. Peaks are the process's \
             resident set (VmHWM) up to the end of the split and, reset there, during training and \
             evaluation. Examples:
               ncf-bench scale
               ncf-bench scale --max 1M
+              ncf-bench scale --eval_max 10M --scale_threads 1
             """)
 
     @Option(name: .customLong("max"), help: ArgumentHelp("The largest size to run: 100k, 1M, 10M or 20M.", valueName: "size"))
     var max = "20M"
 
-    @Option(name: .customLong("threads"), help: ArgumentHelp("Threads for training (--threads of ncf train) and for the evaluation.", valueName: "n"))
+    // Not --threads: the parser gives a parent command's option names to the parent.
+    @Option(name: [.customLong("scale_threads"), .customLong("scale-threads")], help: ArgumentHelp(
+        "Threads for training (--threads of ncf train) and for the evaluation.", valueName: "n"))
     var threads = 2
 
     @Option(name: [.customLong("batch_size"), .customLong("batch-size")], help: ArgumentHelp("Training batch size.", valueName: "n"))
@@ -49,8 +52,17 @@ struct ScaleBench: ParsableCommand {
     @Option(name: .customLong("dir"), help: ArgumentHelp("Where the synthetic files are written and reused.", valueName: "path"))
     var dir = "/tmp/ncf-scale"
 
-    @Flag(name: [.customLong("skip_eval"), .customLong("skip-eval")], help: ArgumentHelp("Leave out the full-ranking evaluation (the longest stage at 10M and 20M)."))
+    @Option(name: [.customLong("eval_max"), .customLong("eval-max")], help: ArgumentHelp(
+        "Run the full-ranking evaluation only up to this size (it grows with users × items: 3.7G pairs at 20M); 0 leaves it out.",
+        valueName: "size"))
+    var evalMax = "20M"
+
+    @Flag(name: [.customLong("skip_eval"), .customLong("skip-eval")], help: .hidden)
     var skipEval = false
+
+    /// The worker stops after the split (to time the data stages alone).
+    @Flag(name: [.customLong("data_only"), .customLong("data-only")], help: .hidden)
+    var dataOnly = false
 
     @Flag(name: .customLong("jsonl"), help: ArgumentHelp("Also print one JSON object per size on stdout (the table goes to stderr)."))
     var json = false
@@ -75,13 +87,17 @@ struct ScaleBench: ParsableCommand {
             throw ValidationError("--max \(max): give one of 100k, 1M, 10M, 20M (or a number of ratings ≥ 100000)")
         }
         _ = limit
-        if threads < 1 || threads > 256 { throw ValidationError("--threads \(threads): must be 1...256") }
+        if evalMax != "0" && Self.parseSize(evalMax) == nil {
+            throw ValidationError("--eval_max \(evalMax): give a size such as 1M, or 0")
+        }
+        if threads < 1 || threads > 256 { throw ValidationError("--scale_threads \(threads): must be 1...256") }
         if batchSize < 1 { throw ValidationError("--batch_size \(batchSize): must be at least 1") }
     }
 
     func run() throws {
         if let worker {
-            print(try Self.measure(path: worker, threads: threads, batchSize: batchSize, evaluate: !skipEval).rendered)
+            print(try Self.measure(path: worker, threads: threads, batchSize: batchSize, evaluate: !skipEval,
+                                   train: !dataOnly).rendered)
             return
         }
         let console = Console(jsonMode: json)
@@ -99,7 +115,8 @@ struct ScaleBench: ParsableCommand {
                 try SyntheticRatings.tsv(data).write(toFile: path, atomically: true, encoding: .utf8)
             }
             console.progress("measuring \(Self.label(shape.ratings)) …")
-            let result = try runWorker(path: path)
+            let evaluate = evalMax != "0" && shape.ratings <= (Self.parseSize(evalMax) ?? 0)
+            let result = try runWorker(path: path, evaluate: evaluate)
             if json { console.json(result) }
             rows.append(Self.row(result, label: Self.label(shape.ratings)))
             console.progress(rows.last!.joined(separator: "  "))
@@ -109,7 +126,9 @@ struct ScaleBench: ParsableCommand {
         var table = TextTable(headers: header, leftAligned: [0, 1])
         for row in rows { table.add(row) }
         console.human(table.render())
-        console.human("read: parse the file into ids and ratings; sha256: the file's fingerprint as ncf train records it; "
+        console.human("Times are wall seconds, with CPU seconds in brackets where they differ by more than 20% "
+                      + "(a loaded machine, or more than one thread). "
+                      + "read: parse the file into ids and ratings; sha256: the file's fingerprint as ncf train records it; "
                       + "split: random 80/10/10 with the per-user train item lists; epoch: training only (Valid/Test RMSE "
                       + "not included); full ranking: every user with a test rating × every item; peak load: VmHWM after the "
                       + "split; peak train: VmHWM from the split's end to the end (reset there); cpu/wall: CPU seconds per wall "
@@ -121,11 +140,11 @@ struct ScaleBench: ParsableCommand {
     }
 
     /// Runs `ncf-bench scale --worker path` and returns its JSON line.
-    private func runWorker(path: String) throws -> JSONValue {
+    private func runWorker(path: String, evaluate: Bool) throws -> JSONValue {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["scale", "--worker", path, "--threads", String(threads), "--batch_size", String(batchSize)]
-            + (skipEval ? ["--skip_eval"] : [])
+        process.arguments = ["scale", "--worker", path, "--scale_threads", String(threads), "--batch_size", String(batchSize)]
+            + (evaluate ? [] : ["--skip_eval"])
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -141,7 +160,13 @@ struct ScaleBench: ParsableCommand {
 
     private static func row(_ r: JSONValue, label: String) -> [String] {
         func d(_ key: String) -> Double { r[key]?.double ?? .nan }
-        func s(_ key: String) -> String { d(key).isNaN ? "–" : String(format: "%.2f s", d(key)) }
+        /// Wall seconds, and CPU seconds in brackets when they differ by more than 20%.
+        func s(_ key: String) -> String {
+            if d(key).isNaN { return "–" }
+            let cpu = d(key.replacingOccurrences(of: "_s", with: "_cpu_s"))
+            let wall = String(format: "%.2f s", d(key))
+            return cpu.isNaN || abs(cpu - d(key)) <= 0.2 * d(key) ? wall : wall + String(format: " (%.2f)", cpu)
+        }
         func mb(_ key: String) -> String { d(key).isNaN ? "–" : String(format: "%.0f MB", d(key) / 1e6) }
         func rate(_ x: Double) -> String {
             if x.isNaN { return "–" }
@@ -155,7 +180,7 @@ struct ScaleBench: ParsableCommand {
     // MARK: - One size, in the worker process
 
     /// Reads, fingerprints, splits, trains one epoch and evaluates `path`, as `ncf train` would.
-    static func measure(path: String, threads: Int, batchSize: Int, evaluate: Bool) throws -> JSONValue {
+    static func measure(path: String, threads: Int, batchSize: Int, evaluate: Bool, train: Bool = true) throws -> JSONValue {
         var meter = LoadMeter()
         var whole = LoadMeter()
         whole.start()
@@ -163,8 +188,9 @@ struct ScaleBench: ParsableCommand {
         func stage<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
             meter.start()
             let value = try body()
-            let (wall, _, _) = meter.stop()
+            let (wall, cpu, _) = meter.stop()
             fields.append(("\(name)_s", JSONValue.rounded(wall, 3)))
+            fields.append(("\(name)_cpu_s", JSONValue.rounded(cpu, 3)))
             return value
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.doubleValue ?? .nan
@@ -180,6 +206,7 @@ struct ScaleBench: ParsableCommand {
         // As `ncf train` does: the file's rows go to the split, which then owns them.
         let dataset = try stage("split") { try DatasetBuilder.make(from: file.take()!, options: options) }
         fields.append(("peak_load_bytes", .number(Double(peakResidentBytes()))))
+        if !train { return .object(fields + machineJSON()) }
         let reset = resetPeakResident()
         fields.append(("peak_reset", .bool(reset)))
 
@@ -199,6 +226,10 @@ struct ScaleBench: ParsableCommand {
             }
         }
         fields.append(("epoch_s", JSONValue.rounded(epochSeconds, 3)))
+        // The epoch's CPU seconds: the training stage's, less its share outside the epoch.
+        let trainWall = fields.last { $0.0 == "train_s" }?.1.double ?? .nan
+        let trainCPU = fields.last { $0.0 == "train_cpu_s" }?.1.double ?? .nan
+        fields.append(("epoch_cpu_s", JSONValue.rounded(trainCPU * epochSeconds / trainWall, 3)))
         fields.append(("samples_per_s", JSONValue.rounded(samplesPerSecond, 0)))
         fields.append(("test_rmse", JSONValue.rounded(summary.testMetrics[metric: MetricName(.test, .rmse)] ?? .nan, 4)))
 
