@@ -129,7 +129,7 @@ struct ScaleBench: ParsableCommand {
         console.human("Times are wall seconds, with CPU seconds in brackets where they differ by more than 20% "
                       + "(a loaded machine, or more than one thread). "
                       + "read: parse the file into ids and ratings; sha256: the file's fingerprint as ncf train records it; "
-                      + "split: random 80/10/10 with the per-user train item lists; epoch: training only (Valid/Test RMSE "
+                      + "split: random 80/10/10 into train, valid and test; epoch: training only (Valid/Test RMSE "
                       + "not included); full ranking: every user with a test rating × every item; peak load: VmHWM after the "
                       + "split; peak train: VmHWM from the split's end to the end (reset there); cpu/wall: CPU seconds per wall "
                       + "second over the whole size; others: cores other processes kept busy meanwhile (0 = idle machine).")
