@@ -29,6 +29,30 @@ public struct DataFingerprint: Sendable, Equatable {
         return DataFingerprint(files: files, size: size, digest: "sha256:" + digest)
     }
 
+    /// A fingerprint computed on another thread, started at `init` (so hashing a large file
+    /// overlaps reading and splitting it); `value` waits for it.
+    public final class Pending: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private var result: DataFingerprint?
+        private var waited = false
+
+        public init(path: String) {
+            Thread.detachNewThread { [self] in
+                result = DataFingerprint.of(path: path)
+                done.signal()
+            }
+        }
+
+        /// The fingerprint (nil when no file is there or one cannot be read); blocks until it is done.
+        public var value: DataFingerprint? {
+            if !waited {
+                done.wait()
+                waited = true
+            }
+            return result
+        }
+    }
+
     /// The file itself when it is a regular file, else the NCF files of a prefix (each plain or
     /// gzipped) that exist.
     private static func dataFiles(_ path: String) -> [String] {

@@ -1,3 +1,4 @@
+import Foundation
 import NCFKernels
 
 // MARK: - Pairs and ranking cases
@@ -89,7 +90,14 @@ public struct Dataset: Sendable {
     public var test: Interactions
 
     /// Per-user train items: negative sampling never returns one; full ranking masks them.
-    public var trainItems: UserItems
+    ///
+    /// Built on first use and then kept (the rating task's training never asks for it: at 16M
+    /// train ratings it would hold 64 MB for nothing).
+    public var trainItems: UserItems {
+        get { trainItemsStore.value }
+        set { trainItemsStore = LazyUserItems(newValue) }
+    }
+    private var trainItemsStore: LazyUserItems
     /// Rating task: the valid ratings. Implicit: each valid positive (target 1) followed by
     /// `options.lossNegatives` fixed negatives (target 0), drawn like the evaluation negatives.
     public var validPairs: LabeledPairs
@@ -107,6 +115,52 @@ public struct Dataset: Sendable {
     /// One line naming the evaluation protocol, e.g. "99 sampled negatives, leave-one-out, 6,040
     /// users" or "random 80/10/10 split, 10,000 test ratings". Every reported result carries it.
     public var protocolDescription: String
+
+    init(task: Task, split: SplitKind, options: SplitOptions, userIDs: IDMap, itemIDs: IDMap,
+         train: Interactions, valid: Interactions, test: Interactions, trainItems: LazyUserItems,
+         validPairs: LabeledPairs, testPairs: LabeledPairs, validRanking: RankingSet?, testRanking: RankingSet?,
+         meanTrainRating: Float, notes: [String], protocolDescription: String) {
+        self.task = task
+        self.split = split
+        self.options = options
+        self.userIDs = userIDs
+        self.itemIDs = itemIDs
+        self.train = train
+        self.valid = valid
+        self.test = test
+        trainItemsStore = trainItems
+        self.validPairs = validPairs
+        self.testPairs = testPairs
+        self.validRanking = validRanking
+        self.testRanking = testRanking
+        self.meanTrainRating = meanTrainRating
+        self.notes = notes
+        self.protocolDescription = protocolDescription
+    }
+}
+
+/// A `UserItems` built on first use, once, whichever thread asks first.
+final class LazyUserItems: @unchecked Sendable {
+    private let lock = NSLock()
+    private var built: UserItems?
+    private var make: (() -> UserItems)?
+
+    /// Builds the index of `train`'s rows when first asked.
+    init(numUsers: Int, train: Interactions) {
+        make = { UserItems(numUsers: numUsers, interactions: [train]) }
+    }
+
+    init(_ items: UserItems) { built = items }
+
+    var value: UserItems {
+        lock.lock()
+        defer { lock.unlock() }
+        if let built { return built }
+        let items = make!()
+        built = items
+        make = nil
+        return items
+    }
 }
 
 // MARK: - Building
@@ -134,25 +188,34 @@ public enum DatasetBuilder {
     /// Splits one ratings file with `options.kind` `random` or `loo`.
     /// - Throws: `SplitError` for invalid options, an empty file, `--split ncf`, or an empty train part.
     /// - Complexity: O(n + numUsers + cases · negatives) expected.
-    public static func make(from file: RatingsFile, options: SplitOptions) throws -> Dataset {
+    ///
+    /// `file` is consumed: when the caller passes its last use (`make(from: consume file, …)`, or
+    /// a temporary), the train rows are compacted in place instead of copied, so splitting needs
+    /// little memory beyond the file's own arrays. Timestamps are dropped once they have decided
+    /// a leave-one-out split.
+    public static func make(from file: consuming RatingsFile, options: SplitOptions) throws -> Dataset {
         try options.validate()
-        let data = file.interactions
         let numUsers = file.userIDs.count
-        if options.kind == .ncf { throw SplitError.ncfSplitNeedsPaperFiles(path: file.path) }
-        if data.isEmpty { throw SplitError.noInteractions(path: file.path) }
+        let path = file.path
+        if options.kind == .ncf { throw SplitError.ncfSplitNeedsPaperFiles(path: path) }
+        if file.interactions.isEmpty { throw SplitError.noInteractions(path: path) }
+        // Take the rows out of `file`, so that `data` is their only owner when the caller gave
+        // `file` up.
+        let data = file.interactions
+        file.interactions = Interactions()
 
         var notes: [String] = []
-        let indices: SplitIndices
+        let roles: SplitRoles
         switch options.kind {
         case .random:
             var rng = SplitMix64(seed: options.seed, stream: SplitStream.split)
-            indices = Splitter.random(count: data.count, validRatio: options.validRatio,
-                                      testRatio: options.testRatio, rng: &rng)
+            roles = Splitter.random(count: data.count, validRatio: options.validRatio,
+                                    testRatio: options.testRatio, rng: &rng)
         case .loo, .ncf:
             let (parts, counts) = Splitter.leaveOneOut(data, numUsers: numUsers)
-            indices = parts
+            roles = parts
             if !data.hasTimestamps {
-                notes.append("\(file.path) has no timestamps: file order is taken as time order for leave-one-out")
+                notes.append("\(path) has no timestamps: file order is taken as time order for leave-one-out")
             }
             if counts.usersWithoutValid > 0 {
                 notes.append("leave-one-out: \(SplitText.plural(counts.usersWithoutValid, "user")) with only 2 "
@@ -163,12 +226,11 @@ public enum DatasetBuilder {
                              + "interaction are train-only")
             }
         }
-        let train = data.subset(indices.train)
-        if train.isEmpty { throw SplitError.emptyTrain(split: options.kind, path: file.path) }
+        let (train, valid, test) = data.divided(by: roles)
+        if train.isEmpty { throw SplitError.emptyTrain(split: options.kind, path: path) }
         return assemble(
             options: options, userIDs: file.userIDs, itemIDs: file.itemIDs,
-            train: train, valid: data.subset(indices.valid), test: data.subset(indices.test),
-            fileNegatives: nil, notes: notes)
+            train: train, valid: valid, test: test, fileNegatives: nil, notes: notes)
     }
 
     /// Splits the NCF paper's files (`options.kind` must be `ncf`).
@@ -189,15 +251,15 @@ public enum DatasetBuilder {
         let numUsers = files.train.userIDs.count
 
         var notes: [String] = []
-        let indices: SplitIndices
+        let roles: SplitRoles
         let counts: Splitter.LeaveOneOutCounts
         if data.hasTimestamps {
-            (indices, counts) = Splitter.leaveOneOut(data, numUsers: numUsers, holdOutTest: false)
+            (roles, counts) = Splitter.leaveOneOut(data, numUsers: numUsers, holdOutTest: false)
             notes.append("NCF split: train and test from the paper's files; valid = each user's latest train "
                          + "interaction by timestamp")
         } else {
             var rng = SplitMix64(seed: options.seed, stream: SplitStream.split)
-            (indices, counts) = Splitter.randomPerUser(data, numUsers: numUsers, rng: &rng)
+            (roles, counts) = Splitter.randomPerUser(data, numUsers: numUsers, rng: &rng)
             notes.append("NCF split: train and test from the paper's files; \(path) has no timestamps and its "
                          + "order is not time order, so valid = one seeded random train interaction per user")
         }
@@ -205,11 +267,11 @@ public enum DatasetBuilder {
             notes.append("NCF split: \(SplitText.plural(counts.usersWithoutValid, "user")) with a single train "
                          + "interaction have no valid case")
         }
-        let train = data.subset(indices.train)
+        let (train, valid, _) = data.divided(by: roles)
         if train.isEmpty { throw SplitError.emptyTrain(split: .ncf, path: path) }
         return assemble(
             options: options, userIDs: files.train.userIDs, itemIDs: files.train.itemIDs,
-            train: train, valid: data.subset(indices.valid), test: files.test,
+            train: train, valid: valid, test: files.test,
             fileNegatives: files.testNegatives, notes: notes)
     }
 
@@ -235,8 +297,8 @@ public enum DatasetBuilder {
         ]
         notes += initialNotes
 
-        let trainItems = UserItems(numUsers: numUsers, interactions: [train])
-        notes += coldStartNotes(train: train, trainItems: trainItems, numItems: numItems,
+        let lazyTrainItems = LazyUserItems(numUsers: numUsers, train: train)
+        notes += coldStartNotes(train: train, numUsers: numUsers, numItems: numItems,
                                 parts: [("valid", valid), ("test", test)], noun: noun)
 
         var meanTrainRating: Float = 1
@@ -245,6 +307,7 @@ public enum DatasetBuilder {
             for r in train.ratings { sum += Double(r) }
             meanTrainRating = Float(sum / Double(train.count))
         } else {
+            let trainItems = lazyTrainItems.value
             let duplicates = train.count - trainItems.items.count
             if duplicates > 0 {
                 notes.append("train: \(SplitText.plural(duplicates, "repeated (user, item) pair")) kept for "
@@ -313,24 +376,26 @@ public enum DatasetBuilder {
             options: options, testCount: test.count, ranking: testRanking, fromFile: fileNegatives != nil)
         return Dataset(
             task: task, split: options.kind, options: options, userIDs: userIDs, itemIDs: itemIDs,
-            train: train, valid: valid, test: test, trainItems: trainItems,
+            train: train, valid: valid, test: test, trainItems: lazyTrainItems,
             validPairs: validPairs, testPairs: testPairs, validRanking: validRanking, testRanking: testRanking,
             meanTrainRating: meanTrainRating, notes: notes, protocolDescription: protocolDescription)
     }
 
     /// "valid: 12 ratings by 3 users not in train", "test: 40 ratings of 30 items not in train".
     private static func coldStartNotes(
-        train: Interactions, trainItems: UserItems, numItems: Int,
+        train: Interactions, numUsers: Int, numItems: Int,
         parts: [(String, Interactions)], noun: String
     ) -> [String] {
         var itemInTrain = [Bool](repeating: false, count: numItems)
         for i in train.items { itemInTrain[Int(i)] = true }
+        var userInTrain = [Bool](repeating: false, count: numUsers)
+        for u in train.users { userInTrain[Int(u)] = true }
         var notes: [String] = []
         for (name, part) in parts {
             var userRows = 0, itemRows = 0
             var users = Set<Int32>(), items = Set<Int32>()
             for k in 0..<part.count {
-                if trainItems.count(of: part.users[k]) == 0 { userRows += 1; users.insert(part.users[k]) }
+                if !userInTrain[Int(part.users[k])] { userRows += 1; users.insert(part.users[k]) }
                 if !itemInTrain[Int(part.items[k])] { itemRows += 1; items.insert(part.items[k]) }
             }
             if userRows > 0 {

@@ -162,14 +162,12 @@ public enum DatasetCache {
     /// Writes `dataset` under `key` (atomically: temporary file, then rename). Errors are thrown
     /// for tests; callers may ignore them.
     public static func store(_ dataset: Dataset, skipped: SkippedLines, key: String, directory: String) throws(CacheWriteError) {
-        var w = CacheWriter()
-        encode(dataset, skipped: skipped, into: &w)
-        var file = CacheWriter()
-        file.raw(magic)
-        file.string(key)
-        file.int(w.bytes.count)
-        file.raw(w.bytes)
-        file.u64(checksum(w.bytes, from: 0, count: w.bytes.count))
+        // Streamed: a first pass only counts the payload's bytes, the second writes them to the file
+        // through a 1 MiB buffer (the arrays straight from their storage), checksumming as it goes.
+        // A 20M-rating dataset is never copied into memory a second time.
+        var counter = CacheWriter(mode: .count)
+        encode(dataset, skipped: skipped, into: &counter)
+        let payloadLength = counter.written
 
         try makeDirectories(directory)
         let final = filePath(key: key, directory: directory)
@@ -177,16 +175,16 @@ public enum DatasetCache {
         let temporary = final + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max, using: &rng))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         if fd < 0 { throw CacheWriteError(path: temporary, reason: String(cString: strerror(errno))) }
-        var ok = true
-        file.bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { ok = false; return }
-                done += n
-            }
-        }
+        var file = CacheWriter(mode: .file(fd))
+        file.raw(magic)
+        file.string(key)
+        file.int(payloadLength)
+        file.startChecksum(count: payloadLength)
+        encode(dataset, skipped: skipped, into: &file)
+        let sum = file.finishChecksum()
+        file.u64(sum)
+        file.flush()
+        var ok = !file.failed && file.written == magic.count + 8 + key.utf8.count + 8 + payloadLength + 8
         if close(fd) != 0 { ok = false }
         if !ok || rename(temporary, final) != 0 {
             let reason = String(cString: strerror(errno))
@@ -311,7 +309,13 @@ public enum DatasetCache {
             guard let users: [Int32] = r.array(), let items: [Int32] = r.array(), let targets: [Float] = r.array(),
                   users.count == items.count, items.count == targets.count,
                   inRange(users, numUsers), inRange(items, numItems) else { return nil }
-            pairs.append(LabeledPairs(users: users, items: items, targets: targets))
+            let part = parts[pairs.count + 1]
+            if task == .rating, users == part.users, items == part.items, targets == part.ratings {
+                // The rating task's pairs are the part's rows: share the arrays, as a fresh split does.
+                pairs.append(LabeledPairs(users: part.users, items: part.items, targets: part.ratings))
+            } else {
+                pairs.append(LabeledPairs(users: users, items: items, targets: targets))
+            }
         }
         var rankings: [RankingSet?] = []
         for _ in 0..<2 {
@@ -334,7 +338,7 @@ public enum DatasetCache {
         let dataset = Dataset(
             task: task, split: split, options: options, userIDs: users, itemIDs: items,
             train: parts[0], valid: parts[1], test: parts[2],
-            trainItems: UserItems(numUsers: numUsers, interactions: [parts[0]]),
+            trainItems: LazyUserItems(numUsers: numUsers, train: parts[0]),
             validPairs: pairs[0], testPairs: pairs[1], validRanking: rankings[0], testRanking: rankings[1],
             meanTrainRating: Float(bitPattern: UInt32(truncatingIfNeeded: mean)), notes: notes,
             protocolDescription: protocolDescription)
@@ -394,18 +398,36 @@ public struct CacheWriteError: Error, CustomStringConvertible {
 
 // MARK: - Byte streams
 
-/// Appends little-endian integers, raw arrays and length-prefixed strings.
+/// Writes little-endian integers, raw arrays and length-prefixed strings: into `bytes` (`.memory`),
+/// to a file through a 1 MiB buffer (`.file`), or only counting them (`.count`). Between
+/// `startChecksum` and `finishChecksum` everything written is checksummed as `DatasetCache.checksum`
+/// would checksum it in one piece.
 struct CacheWriter {
-    var bytes: [UInt8] = []
+    enum Mode {
+        case memory
+        case count
+        case file(Int32)
+    }
 
-    mutating func raw(_ b: [UInt8]) { bytes += b }
-    mutating func u64(_ x: UInt64) { withUnsafeBytes(of: x.littleEndian) { bytes += $0 } }
+    let mode: Mode
+    var bytes: [UInt8] = []
+    /// Bytes written so far (buffered ones included).
+    private(set) var written = 0
+    /// A write to the file failed (the rest is then skipped).
+    private(set) var failed = false
+    private var sum: StreamingChecksum?
+    private static let bufferSize = 1 << 20
+
+    init(mode: Mode = .memory) { self.mode = mode }
+
+    mutating func raw(_ b: [UInt8]) { b.withUnsafeBytes { append($0) } }
+    mutating func u64(_ x: UInt64) { withUnsafeBytes(of: x.littleEndian) { append($0) } }
     mutating func int(_ x: Int) { u64(UInt64(bitPattern: Int64(x))) }
 
     mutating func string(_ s: String) {
         let utf8 = Array(s.utf8)
         int(utf8.count)
-        bytes += utf8
+        raw(utf8)
     }
 
     mutating func strings(_ list: [String]) {
@@ -417,7 +439,7 @@ struct CacheWriter {
     /// machine-independent parts, and a big-endian reader would fail the range checks).
     mutating func array<T: BitwiseCopyable>(_ a: [T]) {
         int(a.count)
-        a.withUnsafeBytes { bytes += $0 }
+        a.withUnsafeBytes { append($0) }
     }
 
     mutating func negatives(_ n: EvalNegatives) {
@@ -425,6 +447,101 @@ struct CacheWriter {
         case .all: int(-1)
         case .sampled(let k): int(k)
         }
+    }
+
+    mutating func startChecksum(count: Int) { sum = StreamingChecksum(count: count) }
+
+    mutating func finishChecksum() -> UInt64 {
+        let value = sum?.finish() ?? 0
+        sum = nil
+        return value
+    }
+
+    private mutating func append(_ b: UnsafeRawBufferPointer) {
+        written += b.count
+        sum?.update(b)
+        switch mode {
+        case .count:
+            return
+        case .memory:
+            bytes += b
+        case .file(let fd):
+            if bytes.count + b.count <= Self.bufferSize {
+                bytes += b
+                if bytes.count == Self.bufferSize { flush() }
+            } else {
+                flush()
+                if b.count >= Self.bufferSize { writeAll(fd, b) } else { bytes += b }
+            }
+        }
+    }
+
+    /// Writes the buffer to the file (`.file` mode).
+    mutating func flush() {
+        guard case .file(let fd) = mode, !bytes.isEmpty else { return }
+        let pending = bytes
+        bytes.removeAll(keepingCapacity: true)
+        pending.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    private mutating func writeAll(_ fd: Int32, _ b: UnsafeRawBufferPointer) {
+        guard !failed, let base = b.baseAddress else { return }
+        var done = 0
+        while done < b.count {
+            let n = write(fd, base + done, b.count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { failed = true; return }
+            done += n
+        }
+    }
+}
+
+/// `DatasetCache.checksum` fed a piece at a time: the same value for the same bytes however they
+/// are cut.
+struct StreamingChecksum {
+    private var h: UInt64
+    private var pending: UInt64 = 0
+    private var pendingCount = 0
+
+    init(count: Int) { h = 0x9E37_79B9_7F4A_7C15 ^ UInt64(count) }
+
+    mutating func update(_ b: UnsafeRawBufferPointer) {
+        var i = 0
+        // Complete a word left over from the last piece.
+        while pendingCount > 0 && pendingCount < 8 && i < b.count {
+            pending |= UInt64(b[i]) << UInt64(8 * pendingCount)
+            pendingCount += 1
+            i += 1
+            if pendingCount == 8 {
+                word(pending)
+                pending = 0
+                pendingCount = 0
+                break
+            }
+        }
+        while i + 8 <= b.count {
+            word(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            i += 8
+        }
+        while i < b.count {
+            pending |= UInt64(b[i]) << UInt64(8 * pendingCount)
+            pendingCount += 1
+            i += 1
+        }
+    }
+
+    @inline(__always) private mutating func word(_ w: UInt64) {
+        h = (h ^ w) &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 29
+    }
+
+    /// The checksum; the trailing bytes (fewer than 8) go in one at a time.
+    func finish() -> UInt64 {
+        var h = h
+        for k in 0..<pendingCount {
+            h = (h ^ ((pending >> UInt64(8 * k)) & 0xFF)) &* 0x0000_0100_0000_01B3
+        }
+        return h
     }
 }
 

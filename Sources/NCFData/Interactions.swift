@@ -121,18 +121,24 @@ public struct UserItems: Sendable {
                 fill[u] += 1
             }
         }
-        // Sort and de-duplicate each user's row, then compact.
+        // Sort and de-duplicate each user's row in place, compacting as we go (no second copy).
         var outOffsets = [Int](repeating: 0, count: numUsers + 1)
-        var out = [Int32]()
-        out.reserveCapacity(flat.count)
-        for u in 0..<numUsers {
-            let row = flat[counts[u]..<counts[u + 1]].sorted()
-            var last: Int32 = -1
-            for it in row where it != last { out.append(it); last = it }
-            outOffsets[u + 1] = out.count
+        var w = 0
+        flat.withUnsafeMutableBufferPointer { flat in
+            for u in 0..<numUsers {
+                var row = UnsafeMutableBufferPointer(rebasing: flat[counts[u]..<counts[u + 1]])
+                row.sort()
+                var last: Int32 = -1
+                for it in row where it != last {
+                    flat[w] = it
+                    w += 1
+                    last = it
+                }
+                outOffsets[u + 1] = w
+            }
         }
         offsets = outOffsets
-        items = out
+        items = w == flat.count ? flat : Array(flat[0..<w])
     }
 
     public var numUsers: Int { offsets.count - 1 }

@@ -48,11 +48,11 @@ public struct NegativeSampler: Sendable {
         users = dataset.train.users
         items = dataset.train.items
         ratings = dataset.train.ratings
-        trainItems = dataset.trainItems
         let numUsers = dataset.numUsers
-
         wordsPerUser = (numItems + 63) / 64
         let needsMembership = task == .implicit && negatives > 0
+        // Only negatives need the per-user item lists (the rating task's epochs never build them).
+        trainItems = needsMembership ? dataset.trainItems : UserItems(numUsers: 0, interactions: [])
         let (bitCount, overflow) = numUsers.multipliedReportingOverflow(by: wordsPerUser * 64)
         if needsMembership, !overflow, bitCount <= bitsetLimit {
             var words = [UInt64](repeating: 0, count: numUsers * wordsPerUser)
@@ -65,7 +65,8 @@ public struct NegativeSampler: Sendable {
         } else {
             bits = []
         }
-        isFull = (0..<numUsers).map { dataset.trainItems.count(of: Int32($0)) >= dataset.numItems }
+        let trainItems = trainItems
+        isFull = needsMembership ? (0..<numUsers).map { trainItems.count(of: Int32($0)) >= dataset.numItems } : []
 
         var size = users.count
         if needsMembership {

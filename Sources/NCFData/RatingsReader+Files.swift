@@ -106,6 +106,6 @@ extension RatingsReader {
 
 /// `read(2)`, named apart from the many Swift `read` methods in scope.
 @inline(__always)
-private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     read(fd, buffer, count)
 }

@@ -33,135 +33,130 @@ extension ColumnSpec: CustomStringConvertible {
 extension RatingsReader {
     // MARK: - Ratings lines
 
-    /// Parses a whole ratings file already in memory.
+    /// Parses a whole ratings file, a piece at a time (see `LineScanner`).
     ///
     /// The first non-blank line is a header when `allowHeader` and either `columns` is given or
     /// its rating field (the third) is not a number; otherwise it fixes the field count (3, or 4
     /// with a timestamp) that every later line must have.
-    /// - Complexity: O(bytes.count).
+    /// - Complexity: O(file size) time; memory: the parsed arrays and a buffer of a few MiB.
     static func parseRatings(
-        _ bytes: [UInt8], path: String, format: DataFormat, columns: ColumnSpec?, allowHeader: Bool,
-        skipBadLines: Bool, users: inout IDInterner, items: inout IDInterner, skipped: inout SkippedLines
+        _ source: ByteSource, format: DataFormat, columns: ColumnSpec?, allowHeader: Bool,
+        skipBadLines: Bool, users: inout IDInterner, items: inout IDInterner, skipped: inout SkippedLines,
+        maximumRows: Int = RatingsReader.maximumRows
     ) throws(DataError) -> Interactions {
         var unused = [Int32]()
         return try parseRatings(
-            bytes, path: path, format: format, columns: columns, allowHeader: allowHeader,
+            source, format: format, columns: columns, allowHeader: allowHeader,
             skipBadLines: skipBadLines, users: &users, items: &items, skipped: &skipped,
-            lineNumbers: &unused, recordLines: false)
+            lineNumbers: &unused, recordLines: false, maximumRows: maximumRows)
     }
 
     /// As above, also appending each kept interaction's 1-based line number to `lineNumbers`.
     static func parseRatings(
-        _ bytes: [UInt8], path: String, format: DataFormat, columns: ColumnSpec?, allowHeader: Bool,
+        _ source: ByteSource, format: DataFormat, columns: ColumnSpec?, allowHeader: Bool,
         skipBadLines: Bool, users: inout IDInterner, items: inout IDInterner, skipped: inout SkippedLines,
-        lineNumbers: inout [Int32], recordLines: Bool = true
+        lineNumbers: inout [Int32], recordLines: Bool = true, maximumRows: Int = RatingsReader.maximumRows
     ) throws(DataError) -> Interactions {
         precondition(format == .tsv || format == .csv || format == .dat, "parseRatings: not a line format")
+        let path = source.path
         if let columns, !allowHeader {
             throw .invalidColumnSpec(
                 spec: columns.description,
                 reason: "\(path) is read without a header row (format \(format.rawValue)), so there are no column names to match")
         }
         var userIndex = [Int32](), itemIndex = [Int32](), ratings = [Float](), timestamps = [Int64]()
-        let estimate = bytes.count / 16
+        // About 16 bytes a line or more; reserved capacity that is never written costs no memory.
+        let estimate = min((source.isGzip ? 4 : 1) * source.fileSize / 16, maximumRows)
         userIndex.reserveCapacity(estimate)
         itemIndex.reserveCapacity(estimate)
         ratings.reserveCapacity(estimate)
         let skippedBefore = skipped.count
 
-        try bytes.withUnsafeBufferPointer { (buffer) throws(DataError) in
-            guard let p = buffer.baseAddress else { return }
-            let n = buffer.count
-            var pos = hasBOM(bytes) ? 3 : 0
-            var lineNumber = 0
-            var layout: ColumnLayout?
-            var sawContent = false
-            var fields = [Field]()
-            fields.reserveCapacity(16)
+        var scanner = LineScanner(source: source)
+        defer { scanner.close() }
+        let p = UnsafePointer(scanner.base)
+        var layout: ColumnLayout?
+        var sawContent = false
+        var fields = [Field]()
+        fields.reserveCapacity(16)
 
-            while pos < n {
-                lineNumber += 1
-                let lineStart = pos
-                var lineEnd = n
-                // Scan at most one line's worth (plus CR LF) for the line break.
-                let window = min(n - pos, maximumLineLength + 2)
-                if let hit = memchr(p + pos, 0x0A, window) {
-                    lineEnd = p.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                } else if window < n - pos {
-                    let error = DataError.malformedLine(
-                        file: path, line: lineNumber, column: maximumLineLength + 1,
-                        expected: "a line of at most \(maximumLineLength) bytes",
-                        found: "a line longer than that",
-                        hint: "check that this is a ratings file with one rating per line; "
-                            + "pass --skip_bad_lines to skip overlong lines.")
-                    guard skipBadLines else { throw error }
-                    skipped.record(line: lineNumber, reason: error.summary)
-                    let rest = memchr(p + pos + window, 0x0A, n - pos - window)
-                    pos = rest.map { p.distance(to: $0.assumingMemoryBound(to: UInt8.self)) + 1 } ?? n
-                    continue
-                }
-                pos = lineEnd + 1
-                if lineEnd > lineStart && p[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-                if lineEnd - lineStart > maximumLineLength {
-                    let error = DataError.malformedLine(
-                        file: path, line: lineNumber, column: maximumLineLength + 1,
-                        expected: "a line of at most \(maximumLineLength) bytes",
-                        found: "a line of \(lineEnd - lineStart) bytes",
-                        hint: "check that this is a ratings file with one rating per line; "
-                            + "pass --skip_bad_lines to skip overlong lines.")
-                    guard skipBadLines else { throw error }
-                    skipped.record(line: lineNumber, reason: error.summary)
-                    continue
-                }
-
-                splitFields(p, lineStart, lineEnd, format: format, into: &fields)
-                if fields.isEmpty { continue }
-
-                var tentative = false
-                let isFirstLine = !sawContent
-                sawContent = true
-                if layout == nil {
-                    // The first non-blank line may be a header; else the first good data line
-                    // fixes the field count.
-                    if isFirstLine && allowHeader && (columns != nil || looksLikeHeader(p, fields)) {
-                        layout = try headerLayout(p, fields, line: lineNumber, path: path, columns: columns)
-                        continue
-                    }
-                    guard fields.count == 3 || fields.count == 4 else {
-                        let error = DataError.malformedLine(
-                            file: path, line: lineNumber,
-                            column: fieldCountColumn(fields, expected: 4, lineStart, lineEnd),
-                            expected: "3 or 4 fields (user, item, rating[, timestamp])",
-                            found: plural(fields.count, "field"), hint: DataError.skipHint)
-                        if skipBadLines { skipped.record(line: lineNumber, reason: error.summary); continue }
-                        throw error
-                    }
-                    layout = ColumnLayout(
-                        fieldCount: fields.count, user: 0, item: 1, rating: 2,
-                        timestamp: fields.count == 4 ? 3 : nil, headerLine: nil,
-                        firstDataLine: lineNumber, ratingNames: commonNames.rating)
-                    tentative = true
-                }
-                let current = layout!
-
-                var rating: Float = 0
-                var timestamp: Int64 = 0
-                if let problem = checkLine(p, fields, current, rating: &rating, timestamp: &timestamp) {
-                    let error = describe(problem, p, fields, current, line: lineNumber, lineStart: lineStart,
-                                         lineEnd: lineEnd, path: path)
-                    guard skipBadLines else { throw error }
-                    skipped.record(line: lineNumber, reason: error.summary)
-                    // A skipped first data line does not get to fix the field count.
-                    if tentative { layout = nil }
-                    continue
-                }
-                let u = fields[current.user], i = fields[current.item]
-                userIndex.append(u.escaped ? users.intern(text(p, u)) : users.intern(p, u.start, u.end))
-                itemIndex.append(i.escaped ? items.intern(text(p, i)) : items.intern(p, i.start, i.end))
-                ratings.append(rating)
-                if current.timestamp != nil { timestamps.append(timestamp) }
-                if recordLines { lineNumbers.append(Int32(truncatingIfNeeded: lineNumber)) }
+        while let line = try scanner.next() {
+            let lineNumber = scanner.lineNumber
+            let lineStart: Int, lineEnd: Int
+            switch line {
+            case let .tooLong(length):
+                let error = DataError.malformedLine(
+                    file: path, line: lineNumber, column: maximumLineLength + 1,
+                    expected: "a line of at most \(maximumLineLength) bytes",
+                    found: length.map { "a line of \($0) bytes" } ?? "a line longer than that",
+                    hint: "check that this is a ratings file with one rating per line; "
+                        + "pass --skip_bad_lines to skip overlong lines.")
+                guard skipBadLines else { throw error }
+                skipped.record(line: lineNumber, reason: error.summary)
+                continue
+            case let .text(start, end):
+                lineStart = start
+                lineEnd = end
             }
+
+            splitFields(p, lineStart, lineEnd, format: format, into: &fields)
+            if fields.isEmpty { continue }
+
+            var tentative = false
+            let isFirstLine = !sawContent
+            sawContent = true
+            if layout == nil {
+                // The first non-blank line may be a header; else the first good data line
+                // fixes the field count.
+                if isFirstLine && allowHeader && (columns != nil || looksLikeHeader(p, fields)) {
+                    layout = try headerLayout(p, fields, line: lineNumber, path: path, columns: columns)
+                    continue
+                }
+                guard fields.count == 3 || fields.count == 4 else {
+                    let error = DataError.malformedLine(
+                        file: path, line: lineNumber,
+                        column: fieldCountColumn(fields, expected: 4, lineStart, lineEnd),
+                        expected: "3 or 4 fields (user, item, rating[, timestamp])",
+                        found: plural(fields.count, "field"), hint: DataError.skipHint)
+                    if skipBadLines { skipped.record(line: lineNumber, reason: error.summary); continue }
+                    throw error
+                }
+                layout = ColumnLayout(
+                    fieldCount: fields.count, user: 0, item: 1, rating: 2,
+                    timestamp: fields.count == 4 ? 3 : nil, headerLine: nil,
+                    firstDataLine: lineNumber, ratingNames: commonNames.rating)
+                tentative = true
+            }
+            let current = layout!
+
+            var rating: Float = 0
+            var timestamp: Int64 = 0
+            if let problem = checkLine(p, fields, current, rating: &rating, timestamp: &timestamp) {
+                let error = describe(problem, p, fields, current, line: lineNumber, lineStart: lineStart,
+                                     lineEnd: lineEnd, path: path)
+                guard skipBadLines else { throw error }
+                skipped.record(line: lineNumber, reason: error.summary)
+                // A skipped first data line does not get to fix the field count.
+                if tentative { layout = nil }
+                continue
+            }
+            if userIndex.count >= maximumRows {
+                throw .malformedLine(
+                    file: path, line: lineNumber, column: 1,
+                    expected: "at most \(SplitText.count(maximumRows)) ratings in one file",
+                    found: "rating number \(SplitText.count(maximumRows + 1))",
+                    hint: "ncf indexes ratings with 32-bit integers; split the file, or sample it "
+                        + "(e.g. `shuf -n \(maximumRows)`), before training on it.")
+            }
+            let u = fields[current.user], i = fields[current.item]
+            userIndex.append(u.escaped ? users.intern(text(p, u)) : users.intern(p, u.start, u.end))
+            itemIndex.append(i.escaped ? items.intern(text(p, i)) : items.intern(p, i.start, i.end))
+            ratings.append(rating)
+            if current.timestamp != nil {
+                if timestamps.isEmpty { timestamps.reserveCapacity(estimate) }
+                timestamps.append(timestamp)
+            }
+            if recordLines { lineNumbers.append(Int32(truncatingIfNeeded: lineNumber)) }
         }
         if userIndex.isEmpty {
             throw .noRatings(path: path, skippedLines: skipped.count - skippedBefore)

@@ -2,8 +2,8 @@
 //
 // Formats (see `DataFormat`): headerless whitespace/tab `u.data`, `::`-separated `ratings.dat`,
 // CSV with or without a header, and the NCF paper's three files. Any file may be gzipped; it is
-// recognised by its magic bytes. Files are read whole into memory and parsed as bytes
-// (RatingsReader+Parse.swift); raw ids are interned as strings into `IDMap`s.
+// recognised by its magic bytes. Ratings files are read a few MiB at a time (LineScanner.swift) and
+// parsed as bytes (RatingsReader+Parse.swift); raw ids are interned as strings into `IDMap`s.
 
 // MARK: - Options
 
@@ -85,6 +85,10 @@ public enum RatingsReader {
     /// The longest line the reader scans, in bytes (1 MiB).
     public static let maximumLineLength = 1 << 20
 
+    /// The most ratings one file may hold: 2³¹ − 1, as rows and ids are indexed with 32-bit
+    /// integers (`Int32` ids, `UInt32` row numbers in the split). More is refused, naming the line.
+    public static let maximumRows = Int(Int32.max)
+
     /// Header names accepted without a `ColumnSpec` (compared lowercased).
     public static let commonNames: (user: [String], item: [String], rating: [String], timestamp: [String]) = (
         user: ["user", "userid", "user_id"],
@@ -105,12 +109,11 @@ public enum RatingsReader {
                 hint: "the NCF paper's files (PREFIX.train.rating, PREFIX.test.rating, PREFIX.test.negative) "
                     + "are read together with RatingsReader.readNCF(prefix:); pass --format ncf with the prefix.")
         }
-        let bytes = try loadFile(path: path)
-        let format = options.format == .auto ? try detectFormat(bytes: bytes, path: path) : options.format
+        let format = options.format == .auto ? try detectFormat(path: path) : options.format
         var users = IDInterner(), items = IDInterner()
         var skipped = SkippedLines()
         let interactions = try parseRatings(
-            bytes, path: path, format: format, columns: options.columns, allowHeader: format != .dat,
+            try ByteSource(path: path), format: format, columns: options.columns, allowHeader: format != .dat,
             skipBadLines: options.skipBadLines, users: &users, items: &items, skipped: &skipped)
         return RatingsFile(path: path, format: format, interactions: interactions,
                            userIDs: users.map, itemIDs: items.map, skipped: skipped)
@@ -142,11 +145,11 @@ public enum RatingsReader {
         var users = IDInterner(), items = IDInterner()
         var skipped = SkippedLines()
         let train = try parseRatings(
-            try loadFile(path: trainPath), path: trainPath, format: .tsv, columns: nil, allowHeader: false,
+            try ByteSource(path: trainPath), format: .tsv, columns: nil, allowHeader: false,
             skipBadLines: options.skipBadLines, users: &users, items: &items, skipped: &skipped)
         var testLines = [Int32]()
         var test = try parseRatings(
-            try loadFile(path: testPath), path: testPath, format: .tsv, columns: nil, allowHeader: false,
+            try ByteSource(path: testPath), format: .tsv, columns: nil, allowHeader: false,
             skipBadLines: options.skipBadLines, users: &users, items: &items, skipped: &skipped,
             lineNumbers: &testLines)
         let negatives = try parseNegatives(

@@ -57,12 +57,27 @@ public struct RatingsSummary: Sendable, Equatable {
         ratings = data.count
         density = users > 0 && items > 0 ? Double(ratings) / (Double(users) * Double(items)) : 0
 
+        // Rating files hold a handful of distinct values: count them in a short list (the last one
+        // found is tried first), and only past 64 values in a dictionary.
+        var values: [Float] = [], tallies: [Int] = []
         var counts = [Float: Int]()
+        var last = 0
         var sum = 0.0
         for r in data.ratings {
-            counts[r, default: 0] += 1
             sum += Double(r)
+            if last < values.count, values[last].bitPattern == r.bitPattern { tallies[last] += 1; continue }
+            if let k = values.firstIndex(where: { $0.bitPattern == r.bitPattern }) {
+                tallies[k] += 1
+                last = k
+            } else if values.count < 64 {
+                values.append(r)
+                tallies.append(1)
+                last = values.count - 1
+            } else {
+                counts[r, default: 0] += 1
+            }
         }
+        for (value, tally) in zip(values, tallies) { counts[value, default: 0] += tally }
         histogram = counts.map { RatingCount(value: $0.key, count: $0.value) }.sorted { $0.value < $1.value }
         meanRating = ratings > 0 ? sum / Double(ratings) : 0
 

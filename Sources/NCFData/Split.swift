@@ -145,52 +145,74 @@ enum SplitStream {
 
 // MARK: - Splitting
 
-/// Index lists into one `Interactions`, each in file order.
-struct SplitIndices {
-    var train: [Int] = []
-    var valid: [Int] = []
-    var test: [Int] = []
+/// Which part each row of one `Interactions` goes to: `roles[i]` is `SplitRoles.train`, `.valid`
+/// or `.test`. One byte per row, so a 20M-row file needs 20 MB here (an index list per part would
+/// need 160 MB).
+struct SplitRoles {
+    static let train: UInt8 = 0
+    static let valid: UInt8 = 1
+    static let test: UInt8 = 2
+    var roles: [UInt8]
 }
 
 enum Splitter {
     /// Seeded random split: shuffle `0..<n`, first `round(validRatio·n)` → valid, next
-    /// `round(testRatio·n)` → test, rest → train; each part keeps file order.
-    /// - Complexity: O(n).
-    static func random(count n: Int, validRatio: Double, testRatio: Double, rng: inout SplitMix64) -> SplitIndices {
+    /// `round(testRatio·n)` → test, rest → train.
+    ///
+    /// The permutation is held as `UInt32` (4 bytes a row); the draws are those of shuffling
+    /// `Array(0..<n)`, so the split is the same as before the compact form.
+    /// - Complexity: O(n) time, 5 bytes per row.
+    static func random(count n: Int, validRatio: Double, testRatio: Double, rng: inout SplitMix64) -> SplitRoles {
         let nValid = min(n, Int((validRatio * Double(n)).rounded()))
         let nTest = min(n - nValid, Int((testRatio * Double(n)).rounded()))
-        var order = Array(0..<n)
-        rng.shuffle(&order)
-        // 0 = train, 1 = valid, 2 = test; then one pass in file order.
-        var part = [UInt8](repeating: 0, count: n)
-        for k in 0..<nValid { part[order[k]] = 1 }
-        for k in nValid..<(nValid + nTest) { part[order[k]] = 2 }
-        var out = SplitIndices()
-        out.train.reserveCapacity(n - nValid - nTest)
-        out.valid.reserveCapacity(nValid)
-        out.test.reserveCapacity(nTest)
-        for i in 0..<n {
-            switch part[i] {
-            case 1: out.valid.append(i)
-            case 2: out.test.append(i)
-            default: out.train.append(i)
+        var part = [UInt8](repeating: SplitRoles.train, count: n)
+        if nValid + nTest == 0 { return SplitRoles(roles: part) }
+        var order = [UInt32](unsafeUninitializedCapacity: n) { buffer, count in
+            for i in 0..<n { buffer[i] = UInt32(truncatingIfNeeded: i) }
+            count = n
+        }
+        order.withUnsafeMutableBufferPointer { shuffle($0, rng: &rng) }
+        for k in 0..<nValid { part[Int(order[k])] = SplitRoles.valid }
+        for k in nValid..<(nValid + nTest) { part[Int(order[k])] = SplitRoles.test }
+        return SplitRoles(roles: part)
+    }
+
+    /// Fisher–Yates exactly as `SplitMix64.shuffle` (the same draws, the same permutation), a few
+    /// steps at a time: the next steps' swap partners are drawn first and read once, so their cache
+    /// misses overlap instead of following one another (20M rows do not fit in any cache).
+    /// - Complexity: O(n).
+    static func shuffle(_ a: UnsafeMutableBufferPointer<UInt32>, rng: inout SplitMix64) {
+        let steps = 16
+        var partners = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var i = a.count - 1
+        withUnsafeMutableBytes(of: &partners) { raw in
+            let j = raw.bindMemory(to: Int.self)
+            while i > 0 {
+                let m = min(steps, i)
+                var touch: UInt32 = 0
+                for k in 0..<m {
+                    j[k] = rng.nextInt(below: i - k + 1)
+                    touch &+= a[j[k]]
+                }
+                if touch == 1 << 31 { a[0] = a[0] }  // keeps the reads
+                for k in 0..<m { a.swapAt(i - k, j[k]) }
+                i -= m
             }
         }
-        return out
     }
 
     /// Rows grouped by user, each group in file order (a counting sort).
     /// - Returns: `offsets` (`numUsers + 1` entries) and `rows` so that user `u`'s rows are
-    ///   `rows[offsets[u]..<offsets[u+1]]`.
+    ///   `rows[offsets[u]..<offsets[u+1]]`; rows are `UInt32` (the reader refuses more than 2³² − 1).
     /// - Complexity: O(n + numUsers).
-    static func rowsByUser(_ users: [Int32], numUsers: Int) -> (offsets: [Int], rows: [Int]) {
+    static func rowsByUser(_ users: [Int32], numUsers: Int) -> (offsets: [Int], rows: [UInt32]) {
         var offsets = [Int](repeating: 0, count: numUsers + 1)
         for u in users { offsets[Int(u) + 1] += 1 }
         for u in 0..<numUsers { offsets[u + 1] += offsets[u] }
         var fill = offsets
-        var rows = [Int](repeating: 0, count: users.count)
+        var rows = [UInt32](repeating: 0, count: users.count)
         for (i, u) in users.enumerated() {
-            rows[fill[Int(u)]] = i
+            rows[fill[Int(u)]] = UInt32(truncatingIfNeeded: i)
             fill[Int(u)] += 1
         }
         return (offsets, rows)
@@ -213,7 +235,7 @@ enum Splitter {
     /// - Complexity: O(n + numUsers): only the two latest rows per user are found, nothing is sorted.
     static func leaveOneOut(
         _ interactions: Interactions, numUsers: Int, holdOutTest: Bool = true
-    ) -> (SplitIndices, LeaveOneOutCounts) {
+    ) -> (SplitRoles, LeaveOneOutCounts) {
         let (offsets, rows) = rowsByUser(interactions.users, numUsers: numUsers)
         let ts = interactions.timestamps
         let hasTime = interactions.hasTimestamps
@@ -222,14 +244,15 @@ enum Splitter {
             if hasTime, ts[a] != ts[b] { return ts[a] > ts[b] }
             return a > b
         }
-        var role = [UInt8](repeating: 0, count: interactions.count)  // 0 train, 1 valid, 2 test
+        var role = [UInt8](repeating: SplitRoles.train, count: interactions.count)
         var counts = LeaveOneOutCounts()
         for u in 0..<numUsers {
             let group = rows[offsets[u]..<offsets[u + 1]]
             if group.isEmpty { continue }
             // The latest and second-latest rows.
             var last = -1, second = -1
-            for r in group {
+            for row in group {
+                let r = Int(row)
                 if last < 0 || later(r, last) {
                     second = last
                     last = r
@@ -240,22 +263,14 @@ enum Splitter {
             if holdOutTest {
                 switch group.count {
                 case 1: counts.trainOnlyUsers += 1
-                case 2: role[last] = 2; counts.usersWithoutValid += 1
-                default: role[last] = 2; role[second] = 1
+                case 2: role[last] = SplitRoles.test; counts.usersWithoutValid += 1
+                default: role[last] = SplitRoles.test; role[second] = SplitRoles.valid
                 }
             } else {
-                if group.count >= 2 { role[last] = 1 } else { counts.usersWithoutValid += 1 }
+                if group.count >= 2 { role[last] = SplitRoles.valid } else { counts.usersWithoutValid += 1 }
             }
         }
-        var out = SplitIndices()
-        for i in 0..<interactions.count {
-            switch role[i] {
-            case 1: out.valid.append(i)
-            case 2: out.test.append(i)
-            default: out.train.append(i)
-            }
-        }
-        return (out, counts)
+        return (SplitRoles(roles: role), counts)
     }
 
     /// Valid carved from a train file without timestamps: one uniformly drawn row per user with at
@@ -263,21 +278,63 @@ enum Splitter {
     /// - Complexity: O(n + numUsers).
     static func randomPerUser(
         _ interactions: Interactions, numUsers: Int, rng: inout SplitMix64
-    ) -> (SplitIndices, LeaveOneOutCounts) {
+    ) -> (SplitRoles, LeaveOneOutCounts) {
         let (offsets, rows) = rowsByUser(interactions.users, numUsers: numUsers)
-        var isValid = [Bool](repeating: false, count: interactions.count)
+        var role = [UInt8](repeating: SplitRoles.train, count: interactions.count)
         var counts = LeaveOneOutCounts()
         for u in 0..<numUsers {
             let n = offsets[u + 1] - offsets[u]
             if n == 0 { continue }
             if n < 2 { counts.usersWithoutValid += 1; continue }
-            isValid[rows[offsets[u] + rng.nextInt(below: n)]] = true
+            role[Int(rows[offsets[u] + rng.nextInt(below: n)])] = SplitRoles.valid
         }
-        var out = SplitIndices()
-        for i in 0..<interactions.count {
-            if isValid[i] { out.valid.append(i) } else { out.train.append(i) }
+        return (SplitRoles(roles: role), counts)
+    }
+}
+
+extension Interactions {
+    /// Divides these rows into train, valid and test by `roles` (one per row), each part in file
+    /// order, without timestamps (they only decide a leave-one-out split).
+    ///
+    /// Train is compacted in place when this value holds the only reference to its arrays (so the
+    /// rows are not copied: a 20M-row file needs no second copy), then trimmed to its size; valid
+    /// and test are new arrays.
+    /// - Complexity: O(n) time; extra memory only valid + test (and a trimmed train copy, one array
+    ///   at a time).
+    consuming func divided(by split: SplitRoles) -> (train: Interactions, valid: Interactions, test: Interactions) {
+        precondition(split.roles.count == count, "Interactions.divided: one role per row")
+        timestamps = []
+        var nValid = 0, nTest = 0
+        for r in split.roles {
+            if r == SplitRoles.valid { nValid += 1 } else if r == SplitRoles.test { nTest += 1 }
         }
-        return (out, counts)
+        var valid = Interactions(), test = Interactions()
+        valid.users.reserveCapacity(nValid); valid.items.reserveCapacity(nValid); valid.ratings.reserveCapacity(nValid)
+        test.users.reserveCapacity(nTest); test.items.reserveCapacity(nTest); test.ratings.reserveCapacity(nTest)
+        var w = 0
+        for i in 0..<split.roles.count {
+            switch split.roles[i] {
+            case SplitRoles.valid:
+                valid.users.append(users[i]); valid.items.append(items[i]); valid.ratings.append(ratings[i])
+            case SplitRoles.test:
+                test.users.append(users[i]); test.items.append(items[i]); test.ratings.append(ratings[i])
+            default:
+                if w != i {
+                    users[w] = users[i]; items[w] = items[i]; ratings[w] = ratings[i]
+                }
+                w += 1
+            }
+        }
+        // Trim one array at a time: a copy of exactly the train rows, then the long array goes
+        // (its tail held valid and test rows, so it is resident memory, not just capacity).
+        var train = Interactions()
+        train.users = Array(users[0..<w])
+        users = []
+        train.items = Array(items[0..<w])
+        items = []
+        train.ratings = Array(ratings[0..<w])
+        ratings = []
+        return (train, valid, test)
     }
 }
 

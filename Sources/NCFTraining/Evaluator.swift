@@ -23,7 +23,10 @@ public final class Evaluator {
     private let task: Task
     private let pairs: LabeledPairs
     private let ranking: RankingSet?
-    private let trainItems: UserItems
+    /// The users' train items, fetched on the first full ranking (the dataset builds them on first
+    /// use; other protocols never need them).
+    private lazy var trainItems: UserItems = fetchTrainItems()
+    private let fetchTrainItems: () -> UserItems
     private let numItems: Int
     /// Scores of the labelled pairs, then reused as the block buffer of the ranking protocols.
     private var scores: [Float] = []
@@ -46,7 +49,7 @@ public final class Evaluator {
         self.task = dataset.task
         self.pairs = pairs
         self.ranking = ranking
-        self.trainItems = dataset.trainItems
+        fetchTrainItems = { dataset.trainItems }
         self.numItems = dataset.numItems
         var rows = pairs.count
         if let ranking, ranking.count > 0 {
@@ -191,9 +194,10 @@ public final class Evaluator {
     ///   per case to count.
     private func rankAll(_ scorer: BatchScorer, _ ranking: RankingSet) -> RankingMetrics {
         let parts = max(1, min(threads, ranking.count / Self.caseBlock))
+        let seen = trainItems
         if parts == 1 {
             return scores.withUnsafeMutableBufferPointer {
-                Self.rankAll(scorer, ranking, cases: 0..<ranking.count, seen: trainItems, k: k, buffer: $0.baseAddress!)
+                Self.rankAll(scorer, ranking, cases: 0..<ranking.count, seen: seen, k: k, buffer: $0.baseAddress!)
             }
         }
         let workers = cache.workers(sharing: scorer, count: parts - 1)
@@ -202,7 +206,7 @@ public final class Evaluator {
         defer { BLAS.setThreads(blasThreads) }
         let rowsPerPart = Self.caseBlock * numItems
         let job = ParallelRanking(
-            scorers: [scorer] + workers, ranking: ranking, seen: trainItems, k: k, parts: parts,
+            scorers: [scorer] + workers, ranking: ranking, seen: seen, k: k, parts: parts,
             buffer: .allocate(capacity: parts * rowsPerPart), rowsPerPart: rowsPerPart,
             results: .allocate(capacity: parts))
         defer {

@@ -2,8 +2,8 @@
 // ../shared/bench (a framework trainer and a manual-backprop array trainer), measured in the same process run on the same rows, split,
 // model and thread count.
 //
-// Subcommands: `eval` (full-ranking evaluation speed, pairs/s), `memory` (resident memory per stage
-// of an ML-1M run), `sweep-quality`, `sweep-fixture` (a synthetic sweep in a store, for the report). Deliberately left out: multi-process scaling, and any figure
+// Subcommands: `eval` (full-ranking evaluation speed, pairs/s), `scale` (time and memory from 100k to
+// 20M ratings), `memory` (resident memory per stage of an ML-1M run), `sweep-quality`, `sweep-fixture` (a synthetic sweep in a store, for the report). Deliberately left out: multi-process scaling, and any figure
 // taken in a different run (the machine is shared: only ratios from one run are comparable).
 
 import ArgumentParser
@@ -28,7 +28,7 @@ struct NCFBench: ParsableCommand {
               ncf-bench memory
               ncf-bench claims --store postgresql://ncf@localhost/ncf
             """,
-        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, SweepFixture.self, ClaimBench.self]
+        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, ScaleBench.self, SweepFixture.self, ClaimBench.self]
     )
 
     /// Gets OpenBLAS's best kernels for this CPU first (see `BLASCore.selectKernels`; it may

@@ -93,7 +93,8 @@ func loadDataset(_ source: DataSource, log: (String) -> Void) throws -> (Dataset
             } else {
                 let file = try RatingsReader.read(path: source.path, options: load)
                 skipped = file.skipped
-                dataset = try DatasetBuilder.make(from: file, options: source.split)
+                // Its last use: the split takes the rows over and divides them in place.
+                dataset = try DatasetBuilder.make(from: consume file, options: source.split)
             }
             if let cacheDirectory, let cacheKey {
                 try? DatasetCache.store(dataset, skipped: skipped, key: cacheKey, directory: cacheDirectory)

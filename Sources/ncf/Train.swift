@@ -37,6 +37,8 @@ struct Train: ParsableCommand {
         // model file is kept), instead of SIGXFSZ killing the process.
         signal(SIGXFSZ, SIG_IGN)
 
+        // The data's SHA-256 for the config record, computed on another core while the file is read.
+        let fingerprint = DataFingerprint.Pending(path: source.path)
         let loadStart = Date()
         let (dataset, format) = try loadDataset(source) { console.say($0) }
         console.say("data: \(source.path) (\(format.rawValue), read and split in \(fixed(Date().timeIntervalSince(loadStart), 2))s)")
@@ -53,7 +55,8 @@ struct Train: ParsableCommand {
 
         let trainer: Trainer
         do { trainer = try Trainer(config: config, dataset: dataset) } catch { throw CLIError(error) }
-        console.emit(RunLogRecord.config(runConfigRecord(config: config, selection: trainer.selection, source: source)).line)
+        console.emit(RunLogRecord.config(runConfigRecord(config: config, selection: trainer.selection, source: source,
+                                                                      fingerprint: fingerprint.value)).line)
         let mc = trainer.model.config
         let shape = [mc.kind == .mf ? "biased dot product \(mc.embedDim)" : mc.kind.usesGMF ? "GMF \(mc.embedDim)" : nil,
                      mc.kind.usesMLP ? "MLP \(2 * mc.embedDim)→\(mc.mlpDims.map(String.init).joined(separator: "→"))" : nil]
@@ -127,7 +130,8 @@ struct Train: ParsableCommand {
 
 /// The run's first JSON line: every option by its flag name (the selection as resolved for the
 /// data's task), the data (path, format, content fingerprint), the seed and ncf's version.
-func runConfigRecord(config: TrainConfig, selection: (metric: MetricName, goal: MetricGoal), source: DataSource) -> RunConfigRecord {
+func runConfigRecord(config: TrainConfig, selection: (metric: MetricName, goal: MetricGoal), source: DataSource,
+                     fingerprint: DataFingerprint? = nil) -> RunConfigRecord {
     let split = source.split
     var parameters: [(key: String, value: JSONValue)] = [
         ("model", .string(config.model.rawValue)), ("lr", .double(config.lr)), ("batch_size", .int(config.batch_size)),
@@ -146,7 +150,7 @@ func runConfigRecord(config: TrainConfig, selection: (metric: MetricName, goal: 
     ]
     if let columns = source.columns { parameters.append(("columns", .string(columns))) }
     let data = DataRecord(path: source.path, format: source.format.rawValue,
-                          fingerprint: DataFingerprint.of(path: source.path)?.digest)
+                          fingerprint: (fingerprint ?? DataFingerprint.of(path: source.path))?.digest)
     return RunConfigRecord(parameters: parameters, seed: config.seed, data: data, version: NCFVersion.string)
 }
 
