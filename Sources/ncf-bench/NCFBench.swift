@@ -27,7 +27,7 @@ struct NCFBench: ParsableCommand {
               ncf-bench eval --torch
               ncf-bench memory
             """,
-        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, SweepFixture.self]
+        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, ThreadsBench.self, SweepFixture.self]
     )
 
     /// Gets OpenBLAS's best kernels for this CPU first (see `BLASCore.selectKernels`; it may

@@ -84,8 +84,9 @@ struct AgentFlags: ParsableArguments {
     var count: Int?
 
     @Option(name: .customLong("parallel"), parsing: .unconditional, help: ArgumentHelp(
-        "Trials run at the same time, each a child process.", valueName: "p"))
-    var parallel: Int = d.parallel
+        "Trials run at the same time, each a child process. (default: as many as fit the cores: cores ÷ the sweep's largest `threads`, at least 1)",
+        valueName: "p"))
+    var parallel: Int?
 
     @Option(name: .customLong("store"), help: storeHelp)
     var storeArgument: String?
@@ -120,7 +121,7 @@ struct AgentFlags: ParsableArguments {
     var maxInitialFailures: Int = d.maxInitialFailures
 
     var options: AgentOptions {
-        AgentOptions(count: count, parallel: parallel, heartbeat: heartbeat, grace: grace, trialTimeout: trialTimeout,
+        AgentOptions(count: count, parallel: parallel ?? Self.d.parallel, heartbeat: heartbeat, grace: grace, trialTimeout: trialTimeout,
                      maxInitialFailures: maxInitialFailures)
     }
 }
@@ -170,6 +171,12 @@ func runAgent(store: any RunStore, sweep: SweepRecord, config: SweepConfig, conf
     }
     var options = flags.options
     options.dataOverride = data.override
+    // Trials × threads per trial ≤ cores unless --parallel says otherwise (TrialSlots).
+    let slots = TrialSlots.choose(requested: flags.parallel, threadsPerTrial: TrialSlots.threadsPerTrial(config),
+                                  cores: ProcessInfo.processInfo.activeProcessorCount)
+    options.parallel = slots.parallel
+    if let note = slots.note { say(note) }
+    if let warning = slots.warning { FileHandle.standardError.write(Data(terminalSafe("warning: \(warning)\n").utf8)) }
     var command = TrialCommand(config: config, ncfExecutable: TrialCommand.currentExecutable(), data: data.path)
     if case .external(let program, let list) = command {
         command = .external(program: resolveProgram(program, configDirectory: configDirectory), command: list)
