@@ -32,6 +32,11 @@ class CLITestCase: XCTestCase {
         try Self.located.get().run(arguments, in: tmp)
     }
 
+    /// Runs `ncf` with `arguments` and `environment` added (e.g. `NCF_CORES`).
+    func ncf(_ arguments: [String], environment: [String: String]) throws -> CLIResult {
+        try Self.located.get().run(arguments, in: tmp, environment: environment)
+    }
+
     /// Runs `ncf` with `arguments` in another working directory.
     func ncf(_ arguments: [String], in directory: URL) throws -> CLIResult {
         try Self.located.get().run(arguments, in: directory)
