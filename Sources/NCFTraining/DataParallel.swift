@@ -2,6 +2,12 @@ import Foundation
 import NCFKernels
 import NCFModel
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // Data-parallel training of one model on N threads (`--threads N`, N ≥ 2).
 //
 // Every mini-batch of B rows is cut into N contiguous slices of ⌊B/N⌋ or ⌈B/N⌉ rows. Thread k runs
@@ -47,15 +53,39 @@ final class DataParallel: @unchecked Sendable {
     /// by each replica's `backward`, which would count a row that is in two slices twice).
     let embedL2: Float
 
-    /// `userMark[u] == t` once user u has been updated in step t (written only by u's owner).
+    /// Per slice k, `userMark[k·users + u] == t` when slice k touched user u in step t (written
+    /// only by thread k, before the first barrier); likewise for items.
     private let userMark: UnsafeMutablePointer<Int>
     private let itemMark: UnsafeMutablePointer<Int>
     private let barrier: SpinBarrier
-    /// Per slice: its loss summed over its rows, and whether it had any rows, for the step.
+    /// Per slice: its loss summed over its rows, for the step.
     private let sliceLoss: UnsafeMutablePointer<Double>
-    private let sliceActive: UnsafeMutablePointer<Bool>
+    /// Per thread, the CPU seconds of its current phase when profiling: forward/backward at [k],
+    /// the update at [N + k].
+    private let phaseCPU: UnsafeMutablePointer<Double>
     /// Set by thread 0 before the step's last barrier when the epoch ends early.
     private var stopAfterStep = false
+
+    // The update loops touch only these raw pointers and plain values: no reference counting
+    // there, because two threads retaining the same object (a model, a view's name) would fight
+    // over its reference count's cache line once per row.
+    /// A tensor's place in the buffers: `offset`, and `cols` floats per row.
+    private struct Span { let offset: Int, rows: Int, cols: Int }
+    private let userSpans: UnsafeMutableBufferPointer<Span>
+    private let itemSpans: UnsafeMutableBufferPointer<Span>
+    private let denseSpans: UnsafeMutableBufferPointer<Span>
+    private let numUsers: Int, numItems: Int
+    private let params: UnsafeMutablePointer<Float>
+    /// Per slice, its model's gradient buffer (slice 0's is the trainer's model's, where the sum goes).
+    private let grads: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    /// Adam's first moments and root second moments (nil under SGD).
+    private let moments: (m: UnsafeMutablePointer<Float>, r: UnsafeMutablePointer<Float>)?
+    private let kind: OptimizerKind
+    private let weightDecay: Float
+    /// Per slice, the unique user and item rows its backward touched in this step (empty when the
+    /// slice had no rows), published before the first barrier.
+    private let touchedUsers: UnsafeMutablePointer<UnsafeBufferPointer<Int32>>
+    private let touchedItems: UnsafeMutablePointer<UnsafeBufferPointer<Int32>>
 
     /// - Parameters:
     ///   - model: the model to train; it keeps its parameters, the replicas read them.
@@ -72,22 +102,47 @@ final class DataParallel: @unchecked Sendable {
         self.models = models
         self.optimizer = optimizer
         self.embedL2 = embedL2
-        userMark = .allocate(capacity: max(1, model.config.numUsers))
-        userMark.initialize(repeating: 0, count: max(1, model.config.numUsers))
-        itemMark = .allocate(capacity: max(1, model.config.numItems))
-        itemMark.initialize(repeating: 0, count: max(1, model.config.numItems))
+        userMark = .allocate(capacity: max(1, threads * model.config.numUsers))
+        userMark.initialize(repeating: 0, count: max(1, threads * model.config.numUsers))
+        itemMark = .allocate(capacity: max(1, threads * model.config.numItems))
+        itemMark.initialize(repeating: 0, count: max(1, threads * model.config.numItems))
         barrier = SpinBarrier(parties: threads)
         sliceLoss = .allocate(capacity: threads)
         sliceLoss.initialize(repeating: 0, count: threads)
-        sliceActive = .allocate(capacity: threads)
-        sliceActive.initialize(repeating: false, count: threads)
+        phaseCPU = .allocate(capacity: 2 * threads)
+        phaseCPU.initialize(repeating: 0, count: 2 * threads)
+
+        func spans(_ views: [TensorView]) -> UnsafeMutableBufferPointer<Span> {
+            let out = UnsafeMutableBufferPointer<Span>.allocate(capacity: views.count)
+            _ = out.initialize(from: views.map { Span(offset: $0.offset, rows: $0.rows, cols: $0.cols) })
+            return out
+        }
+        userSpans = spans(model.userTables)
+        itemSpans = spans(model.itemTables)
+        denseSpans = spans(model.denseViews)
+        numUsers = model.config.numUsers
+        numItems = model.config.numItems
+        params = model.params.pointer
+        grads = .allocate(capacity: threads)
+        for (k, m) in models.enumerated() { (grads + k).initialize(to: m.grads.pointer) }
+        kind = optimizer.kind
+        weightDecay = optimizer.weightDecay
+        moments = kind == .sgd ? nil : (optimizer.m.pointer, optimizer.r.pointer)
+        touchedUsers = .allocate(capacity: threads)
+        touchedUsers.initialize(repeating: UnsafeBufferPointer(start: nil, count: 0), count: threads)
+        touchedItems = .allocate(capacity: threads)
+        touchedItems.initialize(repeating: UnsafeBufferPointer(start: nil, count: 0), count: threads)
     }
 
     deinit {
+        for spans in [userSpans, itemSpans, denseSpans] { spans.deallocate() }
+        grads.deallocate()
+        touchedUsers.deallocate()
+        touchedItems.deallocate()
+        phaseCPU.deallocate()
         userMark.deallocate()
         itemMark.deallocate()
         sliceLoss.deallocate()
-        sliceActive.deallocate()
     }
 
     // MARK: - One epoch
@@ -151,7 +206,10 @@ final class DataParallel: @unchecked Sendable {
         var result = EpochResult()
         var offset = 0
         var lastReport = DispatchTime.now().uptimeNanoseconds
+        let profiling = profile != nil
+        var phaseStart = profiling ? threadCPUSeconds() : 0
         while offset < n {
+            let t = firstT + result.steps + 1
             let b = min(batch, n - offset)
             let lo = offset + k * b / threads, hi = offset + (k + 1) * b / threads
             if hi > lo {
@@ -159,12 +217,18 @@ final class DataParallel: @unchecked Sendable {
                 let loss = model.loss(targets: targets + lo, count: hi - lo, meanOver: b)
                 model.backward(users: users + lo, items: items + lo, count: hi - lo)
                 sliceLoss[k] = Double(loss) * Double(hi - lo)
-                sliceActive[k] = true
+                publishTouched(k, users: model.touchedUsers, items: model.touchedItems, t: t)
             } else {
                 sliceLoss[k] = 0
-                sliceActive[k] = false
+                touchedUsers[k] = UnsafeBufferPointer(start: nil, count: 0)
+                touchedItems[k] = UnsafeBufferPointer(start: nil, count: 0)
             }
+            if profiling { phaseCPU[k] = threadCPUSeconds() - phaseStart }
             barrier.wait()
+            if profiling {
+                phaseStart = threadCPUSeconds()
+                if k == 0 { profile?.add(phase: 0, (0..<threads).map { phaseCPU[$0] }) }
+            }
 
             var stepLoss = 0.0
             for s in 0..<threads { stepLoss += sliceLoss[s] }
@@ -176,7 +240,7 @@ final class DataParallel: @unchecked Sendable {
             result.lossSum += stepLoss
             result.samples += b
             offset += b
-            update(part: k, t: firstT + result.steps)
+            update(part: k, t: t, adamStep(t: t))
 
             if reports && result.steps & 63 == 0 {
                 let now = DispatchTime.now().uptimeNanoseconds
@@ -188,28 +252,44 @@ final class DataParallel: @unchecked Sendable {
                     }
                 }
             }
+            if profiling { phaseCPU[threads + k] = threadCPUSeconds() - phaseStart }
             barrier.wait()
+            if profiling {
+                phaseStart = threadCPUSeconds()
+                if k == 0 { profile?.add(phase: 1, (0..<threads).map { phaseCPU[threads + $0] }) }
+            }
             if stopAfterStep { break }
         }
         return result
     }
 
+    // MARK: - Profile (ncf-bench threads)
+
+    /// When set, each step's two phases are timed per thread in thread CPU time (which excludes
+    /// time the thread waited for a core), so the critical path can be read on a busy machine.
+    var profile: ThreadProfile?
+
     // MARK: - Reduction and update
 
     /// Thread k's share of step t: its rows of every embedding table and its chunk of every dense
-    /// tensor, gradients summed over the slices in slice order, then updated.
-    func update(part k: Int, t: Int) {
-        let opt = optimizer
-        let s = AdamStep(t: t, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: opt.weightDecay)
-        let master = models[0]
-        for view in master.denseViews {
-            let part = chunk(view.count, k)
+    /// tensor, gradients summed over the slices in slice order, then updated (with `s` nil: summed
+    /// only, for the tests).
+    func update(part k: Int, t: Int, _ s: AdamStep?) {
+        let lr = optimizer.lr
+        for span in denseSpans {
+            let part = chunk(span.rows * span.cols, k)
             guard !part.isEmpty else { continue }
-            reduce(view.offset + part.lowerBound, part.count)
-            apply(view.offset + part.lowerBound, part.count, s)
+            let o = span.offset + part.lowerBound
+            for slice in 1..<threads { addRow(o, part.count, from: slice) }
+            if let s { apply(o, part.count, s, lr: lr) }
         }
-        updateTables(master.userTables, rows: master.config.numUsers, mark: userMark, part: k, t: t, s) { $0.touchedUsers }
-        updateTables(master.itemTables, rows: master.config.numItems, mark: itemMark, part: k, t: t, s) { $0.touchedItems }
+        updateTables(userSpans, rows: numUsers, touched: touchedUsers, mark: userMark, part: k, t: t, s, lr: lr)
+        updateTables(itemSpans, rows: numItems, touched: touchedItems, mark: itemMark, part: k, t: t, s, lr: lr)
+    }
+
+    /// The Adam constants of step t.
+    func adamStep(t: Int) -> AdamStep {
+        AdamStep(t: t, lr: optimizer.lr, beta1: optimizer.beta1, beta2: optimizer.beta2, eps: optimizer.eps, weightDecay: weightDecay)
     }
 
     /// Part k of `0..<count` in whole 8-float groups (so the vector kernels see the same lanes
@@ -220,74 +300,107 @@ final class DataParallel: @unchecked Sendable {
         return min(count, groups * k / threads * 8)..<min(count, groups * (k + 1) / threads * 8)
     }
 
-    /// The rows of `views` (tables indexed alike) owned by part k: those any slice touched, once
-    /// each, in the order the slices list them; under dense Adam also every other owned row.
-    /// With `s` nil the gradients are reduced (and L2 added) but nothing is updated.
+    /// Slice k's touched rows, for the update of step t.
+    @inline(__always)
+    private func publishTouched(_ k: Int, users: UnsafeBufferPointer<Int32>, items: UnsafeBufferPointer<Int32>, t: Int) {
+        touchedUsers[k] = users
+        touchedItems[k] = items
+        let um = userMark + k * numUsers, im = itemMark + k * numItems
+        for u in users { um[Int(u)] = t }
+        for i in items { im[Int(i)] = t }
+    }
+
+    /// The tables `spans` (indexed alike by user or by item) for part k. A row that several slices
+    /// touched belongs to the lowest of them, so thread k updates the rows of its own slice that no
+    /// lower slice touched: most of what it reads it wrote itself in the backward pass (when rows
+    /// were split by index, reading the other thread's gradients cost more than the update).
+    /// For each such row: the gradients of the higher slices that touched it are added into slice
+    /// k's, in slice order, and zeroed; then L2 and the update. Under dense Adam, rows
+    /// ⌊k·R/N⌋ ..< ⌊(k+1)·R/N⌋ that no slice touched get the zero-gradient step.
     @inline(__always)
     private func updateTables(
-        _ views: [TensorView], rows: Int, mark: UnsafeMutablePointer<Int>, part k: Int, t: Int, _ s: AdamStep?,
-        touched: (NeuMF) -> UnsafeBufferPointer<Int32>
+        _ spans: UnsafeMutableBufferPointer<Span>, rows: Int, touched: UnsafeMutablePointer<UnsafeBufferPointer<Int32>>,
+        mark: UnsafeMutablePointer<Int>, part k: Int, t: Int, _ s: AdamStep?, lr: Float
     ) {
-        guard !views.isEmpty else { return }
-        let lo = rows * k / threads, hi = rows * (k + 1) / threads
-        for slice in 0..<threads where sliceActive[slice] {
-            for row32 in touched(models[slice]) {
-                let row = Int(row32)
-                guard row >= lo && row < hi && mark[row] != t else { continue }
-                mark[row] = t
-                for view in views {
-                    let o = view.offset + row * view.cols
-                    reduce(o, view.cols)
-                    if embedL2 > 0 {
-                        let p = models[0].params.pointer + o, g = models[0].grads.pointer + o
-                        for j in 0..<view.cols { g[j] += embedL2 * p[j] }
-                    }
-                    if let s { apply(o, view.cols, s) }
+        guard !spans.isEmpty else { return }
+        let mine = touched[k], gk = grads[k], lambda = embedL2
+        if s != nil, let moments { prefetch(spans, mine, moments) }
+        rowLoop: for row32 in mine {
+            let row = Int(row32)
+            for j in 0..<k where mark[j * rows + row] == t { continue rowLoop }
+            for span in spans {
+                let o = span.offset + row * span.cols
+                for j in (k + 1)..<max(k + 1, threads) where mark[j * rows + row] == t { addRow(o, span.cols, into: k, from: j) }
+                if lambda > 0 {
+                    let p = params + o, g = gk + o
+                    for c in 0..<span.cols { g[c] += lambda * p[c] }
                 }
+                if let s { apply(o, span.cols, s, lr: lr, gradient: k) }
             }
         }
-        guard let s, optimizer.kind == .denseAdam else { return }
+        guard let s, kind == .denseAdam, let (m, r) = moments else { return }
         // Rows outside the batch: zero gradient (or λ·p under weight decay), in ascending runs.
+        let lo = rows * k / threads, hi = rows * (k + 1) / threads
+        @inline(__always) func inBatch(_ row: Int) -> Bool {
+            for j in 0..<threads where mark[j * rows + row] == t { return true }
+            return false
+        }
         var start = lo
         while start < hi {
-            if mark[start] == t { start += 1; continue }
+            if inBatch(start) { start += 1; continue }
             var end = start + 1
-            while end < hi && mark[end] != t { end += 1 }
-            for view in views {
-                let o = view.offset + start * view.cols, count = (end - start) * view.cols
-                let p = models[0].params.pointer + o
-                let m = optimizer.m.pointer + o, r = optimizer.r.pointer + o
-                if optimizer.weightDecay == 0 {
-                    Kernels.adamDecay(p: p, m: m, r: r, count: count, step: s)
+            while end < hi && !inBatch(end) { end += 1 }
+            for span in spans {
+                let o = span.offset + start * span.cols, count = (end - start) * span.cols
+                if weightDecay == 0 {
+                    Kernels.adamDecay(p: params + o, m: m + o, r: r + o, count: count, step: s)
                 } else {
-                    Kernels.adam(p: p, g: models[0].grads.pointer + o, m: m, r: r, count: count, step: s)
+                    Kernels.adam(p: params + o, g: grads[0] + o, m: m + o, r: r + o, count: count, step: s)
                 }
             }
             start = end
         }
     }
 
-    /// g₀[o..<o+count] += g₁ + … + g_{N−1} (in that order); the replicas' copies become 0.
+    /// g_into[o..<o+count] += g_slice[o..<o+count]; then g_slice there is 0.
     @inline(__always)
-    private func reduce(_ o: Int, _ count: Int) {
-        let g0 = models[0].grads.pointer + o
-        for k in 1..<threads {
-            let gk = models[k].grads.pointer + o
-            for j in 0..<count {
-                g0[j] += gk[j]
-                gk[j] = 0
-            }
+    private func addRow(_ o: Int, _ count: Int, into target: Int = 0, from slice: Int) {
+        let g0 = grads[target] + o, gs = grads[slice] + o
+        for j in 0..<count {
+            g0[j] += gs[j]
+            gs[j] = 0
         }
     }
 
-    /// The optimizer's kernel on `count` parameters from `o`; zeroes their (reduced) gradient.
+    /// Loads one float per cache line of the moments of `rows`, so that their misses overlap (as
+    /// `Optimizer` does on one thread).
     @inline(__always)
-    private func apply(_ o: Int, _ count: Int, _ s: AdamStep) {
-        let p = models[0].params.pointer + o, g = models[0].grads.pointer + o
-        if optimizer.kind == .sgd {
-            Kernels.sgd(p: p, g: g, count: count, lr: optimizer.lr, weightDecay: optimizer.weightDecay)
+    private func prefetch(_ spans: UnsafeMutableBufferPointer<Span>, _ rows: UnsafeBufferPointer<Int32>,
+                          _ moments: (m: UnsafeMutablePointer<Float>, r: UnsafeMutablePointer<Float>)) {
+        var sink: Float = 0
+        for row32 in rows {
+            for span in spans {
+                let o = span.offset + Int(row32) * span.cols
+                var j = 0
+                while j < span.cols {
+                    sink += moments.m[o + j] + moments.r[o + j]
+                    j += 16
+                }
+            }
+        }
+        prefetchSink = sink
+    }
+
+    private var prefetchSink: Float = 0
+
+    /// The optimizer's kernel on `count` parameters from `o`; zeroes their (summed) gradient.
+    @inline(__always)
+    private func apply(_ o: Int, _ count: Int, _ s: AdamStep, lr: Float, gradient slice: Int = 0) {
+        let g = grads[slice] + o
+        if let (m, r) = moments {
+            Kernels.adam(p: params + o, g: g, m: m + o, r: r + o, count: count, step: s)
         } else {
-            Kernels.adam(p: p, g: g, m: optimizer.m.pointer + o, r: optimizer.r.pointer + o, count: count, step: s)
+            Kernels.sgd(p: params + o, g: g, count: count, lr: lr, weightDecay: weightDecay)
         }
     }
 
@@ -298,30 +411,64 @@ final class DataParallel: @unchecked Sendable {
     /// updating: the data-parallel gradient, for comparison with one model's gradient of the batch.
     /// Returns the batch's mean loss.
     func batchGradient(users: [Int32], items: [Int32], targets: [Float], seed: UInt64) -> Double {
-        let b = users.count
+        let b = users.count, t = optimizer.t + 1
         var lossSum = 0.0
         users.withUnsafeBufferPointer { u in items.withUnsafeBufferPointer { i in targets.withUnsafeBufferPointer { y in
             for k in 0..<threads {
                 var rng = SplitMix64(seed: seed, stream: UInt64(k))
                 let lo = k * b / threads, hi = (k + 1) * b / threads
-                sliceActive[k] = hi > lo
+                touchedUsers[k] = UnsafeBufferPointer(start: nil, count: 0)
+                touchedItems[k] = UnsafeBufferPointer(start: nil, count: 0)
                 guard hi > lo else { continue }
                 let u0 = u.baseAddress! + lo, i0 = i.baseAddress! + lo
                 models[k].forward(users: u0, items: i0, count: hi - lo, training: true, rng: &rng)
                 lossSum += Double(models[k].loss(targets: y.baseAddress! + lo, count: hi - lo, meanOver: b)) * Double(hi - lo)
                 models[k].backward(users: u0, items: i0, count: hi - lo)
+                publishTouched(k, users: models[k].touchedUsers, items: models[k].touchedItems, t: t)
             }
         }}}
-        let t = optimizer.t + 1
-        for k in 0..<threads {
-            for view in models[0].denseViews {
-                let part = chunk(view.count, k)
-                if !part.isEmpty { reduce(view.offset + part.lowerBound, part.count) }
+        for k in 0..<threads { update(part: k, t: t, nil) }
+        // Each row's sum is in its owner's buffer (the lowest slice that touched it); gather them
+        // into slice 0's, which held zeros there, to compare with one model's gradient.
+        for k in 1..<threads {
+            for (spans, touched, mark, rows) in [(userSpans, touchedUsers, userMark, numUsers), (itemSpans, touchedItems, itemMark, numItems)] {
+                rowLoop: for row32 in touched[k] {
+                    let row = Int(row32)
+                    for j in 0..<k where mark[j * rows + row] == t { continue rowLoop }
+                    for span in spans { addRow(span.offset + row * span.cols, span.cols, into: 0, from: k) }
+                }
             }
-            updateTables(models[0].userTables, rows: models[0].config.numUsers, mark: userMark, part: k, t: t, nil) { $0.touchedUsers }
-            updateTables(models[0].itemTables, rows: models[0].config.numItems, mark: itemMark, part: k, t: t, nil) { $0.touchedItems }
         }
         optimizer.t = t  // step t's marks are spent; the next step is t + 1
         return lossSum / Double(b)
+    }
+}
+
+/// CPU seconds of the calling thread.
+@inline(__always)
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Where the threads of data-parallel training spend their CPU time, summed over the steps:
+/// per thread, its forward/backward phase and its update phase; and the critical path, the sum
+/// over steps of the slowest thread's time in each phase. On a machine where every thread has a
+/// core, a step takes its critical path plus two barriers; `steps · (1 thread's CPU per step) /
+/// criticalPath` is the speed-up the threads could give, whatever else the machine was doing.
+public final class ThreadProfile: @unchecked Sendable {
+    public private(set) var steps = 0
+    /// [phase][thread] CPU seconds; phase 0 is forward/loss/backward, phase 1 the update.
+    public private(set) var seconds: [[Double]] = [[], []]
+    public private(set) var criticalPath = 0.0
+
+    public init() {}
+
+    func add(phase: Int, _ perThread: [Double]) {
+        if seconds[phase].count < perThread.count { seconds[phase] += Array(repeating: 0, count: perThread.count - seconds[phase].count) }
+        for (k, x) in perThread.enumerated() { seconds[phase][k] += x }
+        criticalPath += perThread.max() ?? 0
+        if phase == 0 { steps += 1 }
     }
 }

@@ -54,6 +54,9 @@ public final class Trainer {
         testEvaluator.shareScorers(with: validEvaluator)
     }
 
+    /// Set before `run` to time the threads' phases (`ncf-bench threads`); only with `threads` ≥ 2.
+    public var threadProfile: ThreadProfile?
+
     /// The data-parallel workers for `threads` ≥ 2 (see `DataParallel`); nil for one thread, which
     /// runs the original loop below unchanged.
     private lazy var parallel: AnyObject? = {
@@ -94,6 +97,7 @@ public final class Trainer {
                 // N threads, one batch split N ways (DataParallel.swift). OpenBLAS runs one thread
                 // in each worker; the models' own L2 is off (the reduction adds it once per row).
                 let epochSeed = rng.next()
+                parallel.profile = threadProfile
                 BLAS.setThreads(1)
                 model.embedL2 = 0
                 defer { BLAS.setThreads(config.threads); model.embedL2 = Float(config.embed_l2) }

@@ -85,6 +85,10 @@ struct ThreadsBench: ParsableCommand {
         var cpuPerWall: [Double] = []
         var foreignCores: [Double] = []
         var hr = Double.nan, ndcg = Double.nan
+        /// Samples per second of CPU on the critical path: 1 thread, its CPU time between the
+        /// first and last progress report of each epoch; N threads, the sum over steps of the
+        /// slowest thread's CPU in each phase (`ThreadProfile`). Waiting for a core is in neither.
+        var criticalPathSpeed: [Double] = []
     }
 
     func run() throws {
@@ -102,17 +106,19 @@ struct ThreadsBench: ParsableCommand {
             for threads in order {
                 let r = try train(threads: threads, dataset: dataset)
                 runs[threads, default: []].append(r)
-                say(String(format: "round %d, %d thread%@: %@ samples/s per epoch, cpu/wall %@, others busy %@ cores, Test HR@10 %.4f NDCG@10 %.4f",
+                say(String(format: "round %d, %d thread%@: %@ samples/s per epoch (critical path %@ per CPU-s), cpu/wall %@, others busy %@ cores, Test HR@10 %.4f NDCG@10 %.4f",
                            round + 1, threads, threads == 1 ? "" : "s",
                            r.samplesPerSecond.map { grouped($0) }.joined(separator: " / "),
+                           r.criticalPathSpeed.map { grouped($0) }.joined(separator: " / "),
                            r.cpuPerWall.map { String(format: "%.2f", $0) }.joined(separator: " / "),
                            r.foreignCores.map { String(format: "%.2f", $0) }.joined(separator: " / "), r.hr, r.ndcg))
             }
         }
 
         let base = median(runs[counts[0]]?.flatMap(\.samplesPerSecond) ?? [])
+        let pathBase = median(runs[counts[0]]?.flatMap(\.criticalPathSpeed) ?? [])
         var table = TextTable(headers: ["threads", "samples/s (median epoch)", "× \(counts[0]) thread\(counts[0] == 1 ? "" : "s")",
-                                       "cpu/wall", "others busy (cores)", "Test HR@10", "Test NDCG@10"])
+                                       "cpu/wall", "others busy (cores)", "critical-path samples/CPU-s", "×", "Test HR@10", "Test NDCG@10"])
         for threads in counts {
             let rs = runs[threads] ?? []
             let speed = median(rs.flatMap(\.samplesPerSecond))
@@ -121,6 +127,7 @@ struct ThreadsBench: ParsableCommand {
                 "\(threads)", grouped(speed), String(format: "%.2f×", speed / base),
                 String(format: "%.2f–%.2f", cpuWall.min() ?? .nan, cpuWall.max() ?? .nan),
                 String(format: "%.2f–%.2f", foreign.min() ?? .nan, foreign.max() ?? .nan),
+                grouped(median(rs.flatMap(\.criticalPathSpeed))), String(format: "%.2f×", median(rs.flatMap(\.criticalPathSpeed)) / pathBase),
                 rs.map { String(format: "%.4f", $0.hr) }.joined(separator: " "),
                 rs.map { String(format: "%.4f", $0.ndcg) }.joined(separator: " "),
             ])
@@ -130,6 +137,7 @@ struct ThreadsBench: ParsableCommand {
                     ("ratio", .number(speed / base)), ("batch_size", .number(Double(batchSize))), ("embed_dim", .number(Double(embedDim))),
                     ("mlp_dims", .string(mlpDims)), ("optimizer", .string(optimizerKind)),
                     ("cpu_per_wall_min", .number(cpuWall.min() ?? .nan)), ("others_busy_max", .number(foreign.max() ?? .nan)),
+                    ("critical_path_samples_per_cpu_second", .number(median(rs.flatMap(\.criticalPathSpeed)))),
                 ]
                 fields += machineJSON()
                 print(JSONValue.object(fields).rendered)
@@ -152,18 +160,41 @@ struct ThreadsBench: ParsableCommand {
         config.seed = seed
         config.threads = threads
         let trainer = try Trainer(config: config, dataset: dataset)
+        let profile = threads > 1 ? ThreadProfile() : nil
+        trainer.threadProfile = profile
         var result = Run()
         var meter = LoadMeter()
         meter.start()
+        var firstReport: (step: Int, cpu: Double)?, lastReport: (step: Int, cpu: Double)?
+        var profiled = (steps: 0, criticalPath: 0.0)
         let summary = try trainer.run { event in
-            if case let .epochEnded(record) = event {
+            switch event {
+            case let .progress(_, step, _, _, _):
+                let report = (step, LoadMeter.ownCPUSeconds())
+                if firstReport == nil { firstReport = report } else { lastReport = report }
+            case let .epochEnded(record):
                 let load = meter.stop()
                 result.samplesPerSecond.append(record.samplesPerSecond)
                 result.cpuPerWall.append(load.cpu / max(load.wall, 1e-9))
                 result.foreignCores.append(load.foreignCores)
+                if let profile {
+                    let steps = profile.steps - profiled.steps, path = profile.criticalPath - profiled.criticalPath
+                    result.criticalPathSpeed.append(Double(steps * batchSize) / max(path, 1e-9))
+                    profiled = (profile.steps, profile.criticalPath)
+                } else if let a = firstReport, let b = lastReport, b.step > a.step {
+                    result.criticalPathSpeed.append(Double((b.step - a.step) * batchSize) / max(b.cpu - a.cpu, 1e-9))
+                }
+                firstReport = nil
+                lastReport = nil
                 meter.start()
+            default: break
             }
             return .proceed
+        }
+        if let profile, profile.steps > 0 {
+            let perStep = { (x: Double) in String(format: "%.1f", x / Double(profile.steps) * 1e6) }
+            say("  CPU µs per step, by thread: forward/loss/backward \(profile.seconds[0].map(perStep).joined(separator: " / ")), "
+                + "reduce + update \(profile.seconds[1].map(perStep).joined(separator: " / ")); critical path \(perStep(profile.criticalPath))")
         }
         result.hr = summary.testMetrics[metric: "Test HR@10"] ?? .nan
         result.ndcg = summary.testMetrics[metric: "Test NDCG@10"] ?? .nan

@@ -16,6 +16,9 @@ class CLITestCase: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         tmp = try makeTemporaryDirectory(prefix: "ncf-cli")
+        // Every child (whoever starts it) plans for one core: an agent then runs one trial at a
+        // time unless a test passes --parallel, whatever the machine's cores.
+        setenv("NCF_CORES", "1", 1)
     }
 
     override func tearDownWithError() throws {
