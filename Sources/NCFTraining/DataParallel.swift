@@ -15,11 +15,13 @@ import Darwin
 // parameter buffer (read-only during this phase) and each has its own gradient buffer and
 // activation workspace. The loss gradient of every slice is a mean over the whole batch
 // (`NeuMF.loss(meanOver:)`), so the slices' gradients add up to the batch's gradient. After a
-// barrier, thread k reduces and applies the update for its own part of the parameters: rows
-// ⌊k·R/N⌋ ..< ⌊(k+1)·R/N⌋ of every embedding table (R rows) and the k-th eighth-aligned chunk of
-// every dense tensor. For each such element it sums the N gradients in a fixed order
-// (g₀ + g₁ + … + g_{N−1}), zeroes the replicas' copies, adds the embedding L2 term for rows in the
-// batch, and runs the same Adam/SGD kernel as one thread would. A second barrier ends the step.
+// barrier, each thread sums and applies the update for its own part of the parameters. An
+// embedding row that several slices touched belongs to the lowest of them: thread k takes the rows
+// of its slice that no lower slice touched, adds the higher slices' gradients of those rows into
+// its own in slice order (g_k + g_j + … for the touching slices j > k, the same order whichever
+// thread runs it), zeroes their copies, adds the embedding L2 term once, and runs the same
+// Adam/SGD kernel as one thread would. Every dense tensor is split into N chunks of whole 8-float
+// groups, summed into slice 0's buffer in slice order. A second barrier ends the step.
 //
 // Why this and not Hogwild (threads training whole batches of their own on shared weights,
 // lock-free):
@@ -33,11 +35,14 @@ import Darwin
 //   give bit-identical runs. N = 1 is the unchanged single-thread loop (`Trainer`), so the golden
 //   trajectories hold; N ≥ 2 differs from N = 1 by rounding (a sum over two halves of the batch is
 //   not rounded like a sum over the whole) and by the dropout draws.
-// - Lazy Adam's per-row state (m, √v) is written only by the thread that owns the row, once per
-//   step, so there are no races at all: nothing to tear, whatever the data.
-// The price is two barriers per mini-batch. They spin (`SpinBarrier`): at batch 256 a step takes
-// 150–400 µs, a spinning barrier under 1 µs when both threads are on a core. The serial work
-// left is the loss sum and the progress check on thread 0.
+// - Lazy Adam's per-row state (m, √v) is written only by the thread that owns the row in that
+//   step, once, between two barriers, so there are no races at all: nothing to tear, whatever the
+//   data.
+// The price is two barriers per mini-batch. They spin first (`SpinBarrier`): at batch 256 a step
+// takes 150–400 µs, a spinning barrier under 1 µs when both threads are on a core. The serial
+// work left is the progress check on thread 0. On a machine with more runnable threads than
+// cores, a step waits for the slowest thread to get a core, so N threads can train slower than
+// one there (docs/performance.md): agents fit trials × threads to the cores (`TrialSlots`).
 //
 // OpenBLAS runs single-threaded inside the workers (the trainer sets it for the epoch): N workers
 // each calling a multi-threaded sgemm would oversubscribe the cores.
