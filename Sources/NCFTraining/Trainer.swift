@@ -16,7 +16,8 @@ public final class Trainer {
     public let dataset: Dataset
     public let model: NeuMF
     public let optimizer: Optimizer
-    /// A model's parameters, gradients and (Adam) two moment buffers may take at most this much.
+    /// A model's parameters, gradients, (Adam) two moment buffers and the gradient buffers of
+    /// `threads` − 1 replicas may take at most this much.
     public static let memoryLimitBytes = 8 << 30
 
     /// The epoch metric that chooses the kept epoch, and which way it is better.
@@ -34,7 +35,8 @@ public final class Trainer {
         }
         selection = try config.selection(task: dataset.task)
         let modelConfig = config.modelConfig(task: dataset.task, numUsers: dataset.numUsers, numItems: dataset.numItems)
-        let needed = modelConfig.makeLayout().totalCount * 4 * (config.optimizer == .sgd ? 2 : 4)
+        // Parameters and gradients (+ Adam's two moments), and one more gradient buffer per extra thread.
+        let needed = modelConfig.makeLayout().totalCount * 4 * ((config.optimizer == .sgd ? 2 : 4) + max(0, config.threads - 1))
         if needed > Self.memoryLimitBytes { throw TrainingError.tooLarge(bytes: needed, limit: Self.memoryLimitBytes) }
 
         self.config = config
