@@ -175,6 +175,16 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
+    func testMemoryEstimateCountsTheReplicas() throws {
+        let data = try dataset()
+        let one = config(threads: 1, seed: 0).memoryEstimate(dataset: data)
+        let two = config(threads: 2, seed: 0).memoryEstimate(dataset: data)
+        let four = config(threads: 4, seed: 0).memoryEstimate(dataset: data)
+        XCTAssertEqual(two.parameterBytes, one.parameterBytes)
+        XCTAssertGreaterThanOrEqual(two.totalBytes - one.totalBytes, one.parameterCount * 4, "a replica's gradient buffer")
+        XCTAssertGreaterThan(four.totalBytes, two.totalBytes)
+    }
+
     func testThreadCountIsValidated() {
         for bad in [0, -1, 257] {
             var c = TrainConfig()
