@@ -37,6 +37,11 @@ struct Train: ParsableCommand {
         // model file is kept), instead of SIGXFSZ killing the process.
         signal(SIGXFSZ, SIG_IGN)
 
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        if config.threads > cpus {
+            FileHandle.standardError.write(Data(("warning: --threads \(config.threads) on \(cpus) CPU\(cpus == 1 ? "" : "s"): the threads meet twice per mini-batch, "
+                + "so each step waits for a thread without a core; this trains slower than --threads \(cpus)\n").utf8))
+        }
         let loadStart = Date()
         let (dataset, format) = try loadDataset(source) { console.say($0) }
         console.say("data: \(source.path) (\(format.rawValue), read and split in \(fixed(Date().timeIntervalSince(loadStart), 2))s)")
