@@ -192,14 +192,18 @@ public final class NeuMF {
     /// rating task, so training starts from the global mean).
     /// - Parameter embedInitStd: the standard deviation of the embedding tables' initial values
     ///   (0.01, the paper's, unless told; Rendle et al. tuned MF with 0.1).
-    public init(config: ModelConfig, capacity: Int, seed: UInt64, embedInitStd: Double = 0.01) {
+    /// - Parameter source: a model to share parameters with (data-parallel training: a replica
+    ///   reads `source.params` and owns only its gradients and workspace; `seed` and `embedInitStd`
+    ///   are then unused). It must have this `config`.
+    public init(config: ModelConfig, capacity: Int, seed: UInt64, embedInitStd: Double = 0.01, sharingParametersWith source: NeuMF? = nil) {
         precondition(config.embedDim > 0 && capacity > 0, "NeuMF: embedDim and capacity must be positive")
         precondition(config.mlpDims.allSatisfy { $0 > 0 }, "NeuMF: mlpDims must be positive")
+        precondition(source == nil || source?.config == config, "NeuMF: a replica must have its source's config")
         self.config = config
         self.capacity = capacity
         let layout = config.makeLayout()
         self.layout = layout
-        params = FloatBuffer(count: layout.totalCount)
+        params = source?.params ?? FloatBuffer(count: layout.totalCount)
         grads = FloatBuffer(count: layout.totalCount)
         d = config.embedDim
         dims = config.kind.usesMLP ? config.mlpDims : []
@@ -237,7 +241,7 @@ public final class NeuMF {
         touchedUserBuf = .allocate(capacity: capacity)
         touchedItemBuf = .allocate(capacity: capacity)
 
-        initialize(seed: seed, embedInitStd: embedInitStd)
+        if source == nil { initialize(seed: seed, embedInitStd: embedInitStd) }
         #if DEBUG
         if let problem = layout.checkInvariants() { preconditionFailure("NeuMF layout: \(problem)") }
         #endif
@@ -333,12 +337,15 @@ public final class NeuMF {
 
     /// The loss of the last `forward` against `targets` (mean over the batch: MSE for ratings,
     /// sigmoid binary cross-entropy for implicit feedback); also stores ∂loss/∂output for `backward`.
-    public func loss(targets: UnsafePointer<Float>, count B: Int) -> Float {
+    /// - Parameter meanOver: the batch the gradient is a mean over (default `count`): a slice of a
+    ///   larger batch in data-parallel training passes the whole batch's size, so that the slices'
+    ///   gradients add up to the batch's. The returned loss is the slice's own mean either way.
+    public func loss(targets: UnsafePointer<Float>, count B: Int, meanOver total: Int? = nil) -> Float {
         switch config.task {
         case .rating:
-            return mseForwardBackward(dpred: dLogitBuf.pointer, pred: logitBuf.pointer, target: targets, batch: B)
+            return mseForwardBackward(dpred: dLogitBuf.pointer, pred: logitBuf.pointer, target: targets, batch: B, meanOver: total)
         case .implicit:
-            return sigmoidBCEForwardBackward(dlogit: dLogitBuf.pointer, logit: logitBuf.pointer, target: targets, batch: B)
+            return sigmoidBCEForwardBackward(dlogit: dLogitBuf.pointer, logit: logitBuf.pointer, target: targets, batch: B, meanOver: total)
         }
     }
 

@@ -80,7 +80,9 @@ public struct CLIRunner: Sendable {
     /// Runs the executable with `arguments` in `directory` (default: the current one) and waits.
     ///
     /// Stdout and stderr go to temporary files (so a chatty child can never block on a full
-    /// pipe) and are read back once it exits. `NO_COLOR` is set so human output is plain.
+    /// pipe) and are read back once it exits. `NO_COLOR` is set so human output is plain, and
+    /// `NCF_CORES=1` so that agents run one trial at a time unless a test passes `--parallel` (or
+    /// sets `NCF_CORES` itself): the tests' expectations do not depend on the machine's cores.
     /// - Parameters:
     ///   - environment: variables to set for the child, on top of this process's environment.
     ///   - removing: variables to remove from the child's environment.
@@ -104,6 +106,7 @@ public struct CLIRunner: Sendable {
         if let directory { process.currentDirectoryURL = directory }
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
+        environment["NCF_CORES"] = "1"
         for name in removing { environment[name] = nil }
         for (name, value) in extra { environment[name] = value }
         process.environment = environment

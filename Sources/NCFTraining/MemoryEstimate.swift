@@ -82,10 +82,20 @@ extension TrainConfig {
     /// The model's workspace holds one batch, as `Trainer.init` sizes it; evaluation adds a
     /// `BatchScorer`: the first tower layer's user and item halves `(U + I)·n₁`, the users' GMF
     /// rows `U·d`, and tiles of `BatchScorer.defaultTileRows` pairs through the tower.
+    ///
+    /// With `threads` N ≥ 2, each of the N − 1 replicas (`DataParallel`) adds a gradient buffer of
+    /// P floats, a workspace for ⌈batch/N⌉ rows, and its per-slice row marks (an Int per user and item).
     public func memoryEstimate(dataset: Dataset) -> MemoryEstimate {
         let model = modelConfig(task: dataset.task, numUsers: dataset.numUsers, numItems: dataset.numItems)
         var estimate = model.memoryEstimate(capacity: batch_size, optimizer: optimizer)
         estimate.workspaceBytes = estimate.workspaceBytes.saturatingAdd(model.scorerBytes)
+        if threads > 1 {
+            let slice = model.memoryEstimate(capacity: (batch_size + threads - 1) / threads, optimizer: .sgd)
+            let marks = (model.numUsers + model.numItems).saturatingMultiply(8)
+            let replica = estimate.parameterCount.saturatingMultiply(4).saturatingAdd(slice.workspaceBytes).saturatingAdd(marks)
+            estimate.workspaceBytes = estimate.workspaceBytes.saturatingAdd(replica.saturatingMultiply(threads - 1))
+                .saturatingAdd(marks)
+        }
         return estimate
     }
 }

@@ -49,7 +49,9 @@ public struct TrainConfig: Sendable, Codable, Equatable {
     /// Which way `select_metric` is better; nil: the metric's own (`minimize` for losses and errors,
     /// `maximize` for HR, NDCG, MRR, AUC).
     public var select_goal: MetricGoal? = nil
-    /// OpenBLAS threads.
+    /// Threads that train one model: 1 is the single-thread loop; N ≥ 2 splits every mini-batch
+    /// N ways (`DataParallel`: deterministic for a given N, equal to one thread's training up to
+    /// float rounding, not bit-identical to it). Full-ranking evaluation uses as many threads.
     public var threads: Int = 1
 
     public init() {}

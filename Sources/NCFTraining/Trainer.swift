@@ -16,7 +16,8 @@ public final class Trainer {
     public let dataset: Dataset
     public let model: NeuMF
     public let optimizer: Optimizer
-    /// A model's parameters, gradients and (Adam) two moment buffers may take at most this much.
+    /// A model's parameters, gradients, (Adam) two moment buffers and the gradient buffers of
+    /// `threads` − 1 replicas may take at most this much.
     public static let memoryLimitBytes = 8 << 30
 
     /// The epoch metric that chooses the kept epoch, and which way it is better.
@@ -34,11 +35,13 @@ public final class Trainer {
         }
         selection = try config.selection(task: dataset.task)
         let modelConfig = config.modelConfig(task: dataset.task, numUsers: dataset.numUsers, numItems: dataset.numItems)
-        let needed = modelConfig.makeLayout().totalCount * 4 * (config.optimizer == .sgd ? 2 : 4)
+        // Parameters and gradients (+ Adam's two moments), and one more gradient buffer per extra thread.
+        let needed = modelConfig.makeLayout().totalCount * 4 * ((config.optimizer == .sgd ? 2 : 4) + max(0, config.threads - 1))
         if needed > Self.memoryLimitBytes { throw TrainingError.tooLarge(bytes: needed, limit: Self.memoryLimitBytes) }
 
         self.config = config
         self.dataset = dataset
+        // OpenBLAS threads; while `threads` ≥ 2 workers train, each calls it single-threaded (`run`).
         BLAS.setThreads(config.threads)
         // Evaluation scores through its own `BatchScorer` workspace, so the model's holds one batch.
         model = NeuMF(config: modelConfig, capacity: config.batch_size, seed: config.seed, embedInitStd: config.init_std)
@@ -52,6 +55,17 @@ public final class Trainer {
         testEvaluator.threads = config.threads
         testEvaluator.shareScorers(with: validEvaluator)
     }
+
+    /// Set before `run` to time the threads' phases (`ncf-bench threads`); only with `threads` ≥ 2.
+    public var threadProfile: ThreadProfile?
+
+    /// The data-parallel workers for `threads` ≥ 2 (see `DataParallel`); nil for one thread, which
+    /// runs the original loop below unchanged.
+    private lazy var parallel: AnyObject? = {
+        guard config.threads > 1, #available(macOS 15.0, *) else { return nil }
+        return DataParallel(model: model, optimizer: optimizer, threads: config.threads, batch: config.batch_size,
+                            embedL2: Float(config.embed_l2))
+    }()
 
     /// Trains for `config.epochs` epochs (or until early stopping or the observer says stop) and
     /// returns the summary; the model then holds the best epoch's weights.
@@ -81,37 +95,71 @@ public final class Trainer {
             var lossSum = 0.0
             var lastReport = start
             var askedToStop = false
-            try epochPairs.users.withUnsafeBufferPointer { users in
-                try epochPairs.items.withUnsafeBufferPointer { items in
-                    try epochPairs.targets.withUnsafeBufferPointer { targets in
-                        var step = 0
-                        var offset = 0
-                        while offset < n {
-                            let b = min(batch, n - offset)
-                            let u = users.baseAddress! + offset, i = items.baseAddress! + offset
-                            model.forward(users: u, items: i, count: b, training: true, rng: &rng)
-                            let loss = model.loss(targets: targets.baseAddress! + offset, count: b)
-                            guard loss.isFinite else {
-                                throw TrainingError.nonFiniteLoss(epoch: epoch, step: step + 1, value: Double(loss))
-                            }
-                            lossSum += Double(loss) * Double(b)
-                            model.backward(users: u, items: i, count: b)
-                            optimizer.step(model)
-                            offset += b
-                            step += 1
-                            if step & 63 == 0 {
+            if #available(macOS 15.0, *), let parallel = parallel as? DataParallel {
+                // N threads, one batch split N ways (DataParallel.swift). OpenBLAS runs one thread
+                // in each worker; the models' own L2 is off (the reduction adds it once per row).
+                let epochSeed = rng.next()
+                parallel.profile = threadProfile
+                BLAS.setThreads(1)
+                model.embedL2 = 0
+                defer { BLAS.setThreads(config.threads); model.embedL2 = Float(config.embed_l2) }
+                let result = epochPairs.users.withUnsafeBufferPointer { users in
+                    epochPairs.items.withUnsafeBufferPointer { items in
+                        epochPairs.targets.withUnsafeBufferPointer { targets in
+                            parallel.runEpoch(
+                                users: users.baseAddress!, items: items.baseAddress!, targets: targets.baseAddress!,
+                                count: n, batch: batch, seed: epochSeed
+                            ) { step, samples, lossSum in
                                 let now = DispatchTime.now().uptimeNanoseconds
-                                if now - lastReport > 200_000_000 {
-                                    lastReport = now
-                                    let mean = lossSum / Double(offset)
-                                    let control = observer(.progress(
-                                        epoch: epoch, step: step, steps: steps, seconds: Double(now - start) / 1e9,
-                                        trainLoss: implicit ? mean : mean.squareRoot()))
-                                    if case .stop = control { askedToStop = true; break }
-                                }
+                                let mean = lossSum / Double(max(samples, 1))
+                                let control = observer(.progress(
+                                    epoch: epoch, step: step, steps: steps, seconds: Double(now - start) / 1e9,
+                                    trainLoss: implicit ? mean : mean.squareRoot()))
+                                if case .stop = control { return true }
+                                return false
                             }
                         }
-                        samplesSeen += offset
+                    }
+                }
+                if let bad = result.nonFinite {
+                    throw TrainingError.nonFiniteLoss(epoch: epoch, step: bad.step, value: bad.loss)
+                }
+                lossSum = result.lossSum
+                samplesSeen += result.samples
+                askedToStop = result.stoppedByObserver
+            } else {
+                try epochPairs.users.withUnsafeBufferPointer { users in
+                    try epochPairs.items.withUnsafeBufferPointer { items in
+                        try epochPairs.targets.withUnsafeBufferPointer { targets in
+                            var step = 0
+                            var offset = 0
+                            while offset < n {
+                                let b = min(batch, n - offset)
+                                let u = users.baseAddress! + offset, i = items.baseAddress! + offset
+                                model.forward(users: u, items: i, count: b, training: true, rng: &rng)
+                                let loss = model.loss(targets: targets.baseAddress! + offset, count: b)
+                                guard loss.isFinite else {
+                                    throw TrainingError.nonFiniteLoss(epoch: epoch, step: step + 1, value: Double(loss))
+                                }
+                                lossSum += Double(loss) * Double(b)
+                                model.backward(users: u, items: i, count: b)
+                                optimizer.step(model)
+                                offset += b
+                                step += 1
+                                if step & 63 == 0 {
+                                    let now = DispatchTime.now().uptimeNanoseconds
+                                    if now - lastReport > 200_000_000 {
+                                        lastReport = now
+                                        let mean = lossSum / Double(offset)
+                                        let control = observer(.progress(
+                                            epoch: epoch, step: step, steps: steps, seconds: Double(now - start) / 1e9,
+                                            trainLoss: implicit ? mean : mean.squareRoot()))
+                                        if case .stop = control { askedToStop = true; break }
+                                    }
+                                }
+                            }
+                            samplesSeen += offset
+                        }
                     }
                 }
             }

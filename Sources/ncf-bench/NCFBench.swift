@@ -28,7 +28,7 @@ struct NCFBench: ParsableCommand {
               ncf-bench memory
               ncf-bench claims --store postgresql://ncf@localhost/ncf
             """,
-        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, ScaleBench.self, SweepFixture.self, ClaimBench.self]
+        subcommands: [SweepQuality.self, EvalBench.self, MemoryBench.self, ThreadsBench.self, ScaleBench.self, SweepFixture.self, ClaimBench.self]
     )
 
     /// Gets OpenBLAS's best kernels for this CPU first (see `BLASCore.selectKernels`; it may

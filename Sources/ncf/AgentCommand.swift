@@ -84,8 +84,9 @@ struct AgentFlags: ParsableArguments {
     var count: Int?
 
     @Option(name: .customLong("parallel"), parsing: .unconditional, help: ArgumentHelp(
-        "Trials run at the same time, each a child process.", valueName: "p"))
-    var parallel: Int = d.parallel
+        "Trials run at the same time, each a child process. (default: as many as fit the cores: cores ÷ the sweep's largest `threads`, at least 1)",
+        valueName: "p"))
+    var parallel: Int?
 
     @Option(name: .customLong("store"), help: storeHelp)
     var storeArgument: String?
@@ -120,7 +121,7 @@ struct AgentFlags: ParsableArguments {
     var maxInitialFailures: Int = d.maxInitialFailures
 
     var options: AgentOptions {
-        AgentOptions(count: count, parallel: parallel, heartbeat: heartbeat, grace: grace, trialTimeout: trialTimeout,
+        AgentOptions(count: count, parallel: parallel ?? Self.d.parallel, heartbeat: heartbeat, grace: grace, trialTimeout: trialTimeout,
                      maxInitialFailures: maxInitialFailures)
     }
 }
@@ -170,6 +171,12 @@ func runAgent(store: any RunStore, sweep: SweepRecord, config: SweepConfig, conf
     }
     var options = flags.options
     options.dataOverride = data.override
+    // Trials × threads per trial ≤ cores unless --parallel says otherwise (TrialSlots).
+    let slots = TrialSlots.choose(requested: flags.parallel, threadsPerTrial: TrialSlots.threadsPerTrial(config),
+                                  cores: try plannedCores())
+    options.parallel = slots.parallel
+    if let note = slots.note { say(note) }
+    if let warning = slots.warning { FileHandle.standardError.write(Data(terminalSafe("warning: \(warning)\n").utf8)) }
     var command = TrialCommand(config: config, ncfExecutable: TrialCommand.currentExecutable(), data: data.path)
     if case .external(let program, let list) = command {
         command = .external(program: resolveProgram(program, configDirectory: configDirectory), command: list)
@@ -220,4 +227,15 @@ func runAgent(store: any RunStore, sweep: SweepRecord, config: SweepConfig, conf
         throw CLIError(message: "every trial this agent ran failed (see the reasons above). Hint: `ncf sweep status \(sweep.id) --store \(flags.shownStore)` lists them.")
     }
     if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+}
+
+/// The cores an agent plans its trials for: `NCF_CORES` when set (a share of a machine that other
+/// work uses too; the tests set 1), else the CPUs this process may run on.
+/// - Throws: `CLIError` naming `NCF_CORES` when it is not a whole number 1...4096.
+func plannedCores(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Int {
+    guard let text = environment["NCF_CORES"], !text.isEmpty else { return ProcessInfo.processInfo.activeProcessorCount }
+    guard let n = Int(text), (1...4096).contains(n) else {
+        throw CLIError(message: "NCF_CORES=\(text): the cores an agent plans its trials for must be a whole number 1...4096 (or unset: all CPUs)")
+    }
+    return n
 }

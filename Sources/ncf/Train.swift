@@ -37,6 +37,11 @@ struct Train: ParsableCommand {
         // model file is kept), instead of SIGXFSZ killing the process.
         signal(SIGXFSZ, SIG_IGN)
 
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        if config.threads > cpus {
+            FileHandle.standardError.write(Data(("warning: --threads \(config.threads) on \(cpus) CPU\(cpus == 1 ? "" : "s"): the threads meet twice per mini-batch, "
+                + "so each step waits for a thread without a core; this trains slower than --threads \(cpus)\n").utf8))
+        }
         // The data's SHA-256 for the config record, computed on another core while the file is read.
         let fingerprint = DataFingerprint.Pending(path: source.path)
         let loadStart = Date()

@@ -145,7 +145,9 @@ struct ModelOptions: ParsableArguments {
         valueName: "goal"), transform: parseGoal)
     var selectGoal: MetricGoal?
 
-    @Option(name: .customLong("threads"), parsing: .unconditional, help: ArgumentHelp("OpenBLAS threads, 1...256.", valueName: "n"))
+    @Option(name: .customLong("threads"), parsing: .unconditional, help: ArgumentHelp(
+        "Threads that train the model and rank for evaluation, 1...256. N ≥ 2 splits each batch N ways: the same result for the same seed and N, but not bit-identical to 1 thread (float rounding, dropout draws).",
+        valueName: "n"))
     var threads: Int = d.threads
 
     var trainConfig: TrainConfig {

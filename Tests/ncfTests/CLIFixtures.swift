@@ -16,6 +16,9 @@ class CLITestCase: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         tmp = try makeTemporaryDirectory(prefix: "ncf-cli")
+        // Every child (whoever starts it) plans for one core: an agent then runs one trial at a
+        // time unless a test passes --parallel, whatever the machine's cores.
+        setenv("NCF_CORES", "1", 1)
     }
 
     override func tearDownWithError() throws {
@@ -30,6 +33,11 @@ class CLITestCase: XCTestCase {
 
     func ncf(_ arguments: [String]) throws -> CLIResult {
         try Self.located.get().run(arguments, in: tmp)
+    }
+
+    /// Runs `ncf` with `arguments` and `environment` added (e.g. `NCF_CORES`).
+    func ncf(_ arguments: [String], environment: [String: String]) throws -> CLIResult {
+        try Self.located.get().run(arguments, in: tmp, environment: environment)
     }
 
     /// Runs `ncf` with `arguments` in another working directory.

@@ -111,6 +111,27 @@ final class SweepCLITests: SweepProcessTestCase {
 
     // MARK: - Failures and signals
 
+    /// Without --parallel, trials × threads fit the cores (NCF_CORES here), and the agent says so;
+    /// an explicit --parallel that oversubscribes is obeyed with a warning.
+    func testTrialsAtATimeFitTheCores() throws {
+        let config = try writeConfig(parameters: grid(2, "  threads:\n    value: 2"))
+        let fits = try ncf(["sweep", config, "--store", store], environment: ["NCF_CORES": "2"])
+        XCTAssertEqual(fits.exitCode, 0, fits.description)
+        XCTAssertTrue(fits.stdout.contains("running 1 trial at a time: 2 threads per trial on 2 cores (--parallel P to choose)"), fits.description)
+        XCTAssertFalse(fits.stderr.contains("warning"), fits.description)
+
+        let more = try ncf(["sweep", config, "--store", store, "--parallel", "2"], environment: ["NCF_CORES": "2"])
+        XCTAssertEqual(more.exitCode, 0, more.description)
+        XCTAssertTrue(more.stderr.contains("warning: --parallel 2 with 2 threads per trial runs 4 threads on 2 cores"), more.description)
+
+        let one = try ncf(["sweep", try writeConfig("one.yaml", parameters: grid(2)), "--store", store], environment: ["NCF_CORES": "4"])
+        XCTAssertTrue(one.stdout.contains("running 4 trials at a time: 1 thread per trial on 4 cores"), one.description)
+
+        let bad = try ncf(["sweep", config, "--store", store], environment: ["NCF_CORES": "two"])
+        XCTAssertEqual(bad.exitCode, 1, bad.description)
+        XCTAssertTrue(bad.stderr.contains("NCF_CORES=two"), bad.description)
+    }
+
     func testFailingAndNaNTrialsDoNotStopTheSweep() throws {
         let config = try writeConfig(parameters: "  x:\n    values: [0, 1]\n  mode:\n    values: [ok, fail, nan]")
         let result = try ncfSucceeds(["sweep", config, "--store", store])

@@ -75,6 +75,7 @@ class SweepProcessTestCase: CLITestCase {
         process.currentDirectoryURL = tmp
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
+        env["NCF_CORES"] = "1"  // one trial at a time unless --parallel (as `CLIRunner.run`)
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.standardInput = FileHandle.nullDevice

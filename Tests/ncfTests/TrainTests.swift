@@ -1,3 +1,4 @@
+import Foundation
 import NCFTestSupport
 import XCTest
 
@@ -30,6 +31,20 @@ final class TrainTests: CLITestCase {
         // A different batch size really changes the numbers (the comparison above is not vacuous).
         let other = reproducibleValues(try ncfSucceeds(["--batch_size", "8"] + common))
         XCTAssertNotEqual(other, reference)
+    }
+
+    /// `--threads 2` trains reproducibly through the CLI; more threads than CPUs is a warning.
+    func testThreadsThroughTheCLI() throws {
+        let data = try writeTinyRatings()
+        let base = ["--data", data, "--json", "--epochs", "2", "--embed_dim", "4", "--mlp_dims", "8,4", "--batch_size", "16", "--seed", "3"]
+        let a = try ncfSucceeds(base + ["--threads", "2"])
+        let b = try ncfSucceeds(base + ["--threads", "2"])
+        XCTAssertEqual(reproducibleValues(a), reproducibleValues(b), "same seed, same --threads: the same numbers")
+        XCTAssertEqual(reproducibleValues(a).count, 4)
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        let over = try ncfSucceeds(base + ["--threads", "\(cpus + 1)"])
+        XCTAssertTrue(over.stderr.contains("warning: --threads \(cpus + 1) on \(cpus) CPU"), over.description)
+        XCTAssertFalse(a.stderr.contains("warning: --threads") && cpus >= 2, a.description)
     }
 
     func testDifferentSeedsGiveDifferentNumbers() throws {

@@ -8,15 +8,17 @@ import Darwin
 //
 // Shapes: pred [B], target [B], dpred [B].  L = (1/B) Σ_b (pred_b − t_b)²,  ∂L/∂pred_b = 2 (pred_b − t_b) / B.
 
-/// Returns the mean squared error and writes its gradient into `dpred` (overwrites).
+/// Returns the mean squared error and writes its gradient into `dpred` (overwrites); the gradient
+/// is a mean over `meanOver` rows (default `B`: a slice of a larger batch passes the batch's size).
 /// Accumulates in `Double` so the reported loss does not drift with the batch size.
 /// - Complexity: O(B).
 @inline(__always)
 public func mseForwardBackward(
-    dpred: UnsafeMutablePointer<Float>, pred: UnsafePointer<Float>, target: UnsafePointer<Float>, batch B: Int
+    dpred: UnsafeMutablePointer<Float>, pred: UnsafePointer<Float>, target: UnsafePointer<Float>, batch B: Int,
+    meanOver total: Int? = nil
 ) -> Float {
     var sum = 0.0
-    let scale = 2 / Float(B)
+    let scale = 2 / Float(total ?? B)
     for b in 0..<B {
         let e = pred[b] - target[b]
         sum += Double(e * e)
@@ -47,14 +49,16 @@ public func stableSigmoid(_ x: Float) -> Float {
 }
 
 /// Returns the mean binary cross-entropy of `sigmoid(logit)` against `target` and writes its
-/// gradient with respect to the logits into `dlogit` (overwrites).
+/// gradient with respect to the logits into `dlogit` (overwrites), as a mean over `meanOver` rows
+/// (default `B`).
 /// - Complexity: O(B).
 @inline(__always)
 public func sigmoidBCEForwardBackward(
-    dlogit: UnsafeMutablePointer<Float>, logit: UnsafePointer<Float>, target: UnsafePointer<Float>, batch B: Int
+    dlogit: UnsafeMutablePointer<Float>, logit: UnsafePointer<Float>, target: UnsafePointer<Float>, batch B: Int,
+    meanOver total: Int? = nil
 ) -> Float {
     var sum = 0.0
-    let inv = 1 / Float(B)
+    let inv = 1 / Float(total ?? B)
     for b in 0..<B {
         let x = logit[b], t = target[b]
         sum += Double(max(x, 0) - t * x + log1pf(expf(-abs(x))))

@@ -1,0 +1,229 @@
+// `ncf-bench threads`: how much faster `ncf train --threads N` trains one model than one thread,
+// on the NCF paper's ML-1M files, through the trainer itself (`Trainer`, data-parallel for N ≥ 2).
+//
+// Each round trains a fresh model once per thread count, alternating the order between rounds, and
+// reads each epoch's training samples/s from the trainer's own epoch records (training only:
+// sampling and validation are not in it). Beside each figure: this process's CPU seconds per wall
+// second over the epoch (near N when the N threads got their cores) and the cores other processes
+// kept busy meanwhile, and the run's test metrics (the accuracy must not depend on N).
+
+import ArgumentParser
+import Foundation
+import NCFData
+import NCFKernels
+import NCFTraining
+
+struct ThreadsBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "threads",
+        abstract: "Compare training speed of `ncf train --threads N` for several N on the NCF ML-1M split.",
+        discussion: """
+            Trains NeuMF (default: batch 256, embed 32, MLP 64,32,16, 4 negatives, lazy Adam) for \
+            --train_epochs epochs per run, once per thread count per round (--repeats rounds), alternating; prints the \
+            median epoch's samples/s, its ratio to the first thread count, cpu/wall, other processes' \
+            load and the test metrics. Examples:
+              ncf-bench threads
+              ncf-bench threads --thread_counts 1,2 --repeats 3 --batch_size 64
+            """
+    )
+
+    // Names differ from the root command's (--data, --threads, --epochs, --json): the parser hands
+    // a parent's options to the parent even after the subcommand's name.
+    @Option(name: .customLong("prefix"), help: ArgumentHelp("The NCF files' prefix.", valueName: "prefix"))
+    var prefix = "../shared/data/ncf-ml-1m/ml-1m"
+
+    @Option(name: [.customLong("thread_counts"), .customLong("thread-counts")], help: ArgumentHelp(
+        "Thread counts to compare, comma-separated; ratios are against the first.", valueName: "list"))
+    var threadCounts = "1,2"
+
+    @Option(name: [.customLong("batch_size"), .customLong("batch-size")], help: ArgumentHelp("Mini-batch size.", valueName: "n"))
+    var batchSize = 256
+
+    @Option(name: [.customLong("embed_dim"), .customLong("embed-dim")], help: ArgumentHelp("Embedding width.", valueName: "d"))
+    var embedDim = 32
+
+    @Option(name: [.customLong("mlp_dims"), .customLong("mlp-dims")], help: ArgumentHelp("MLP tower sizes.", valueName: "list"))
+    var mlpDims = "64,32,16"
+
+    @Option(name: .customLong("optimizer_kind"), help: ArgumentHelp("adam, dense_adam or sgd.", valueName: "name"))
+    var optimizerKind = "adam"
+
+    @Option(name: [.customLong("train_epochs"), .customLong("train-epochs")], help: ArgumentHelp(
+        "Epochs per run (each one timed).", valueName: "n"))
+    var epochs = 2
+
+    @Option(name: .customLong("repeats"), help: ArgumentHelp("Runs per thread count, alternating; medians over all their epochs.", valueName: "n"))
+    var rounds = 2
+
+    @Option(name: .customLong("run_seed"), help: ArgumentHelp("Training seed of every run.", valueName: "n"))
+    var seed: UInt64 = 0
+
+    @Flag(name: .customLong("jsonl"), help: ArgumentHelp("Also print one JSON object per thread count on stdout (the text goes to stderr)."))
+    var json = false
+
+    private var counts: [Int] { threadCounts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    private var dims: [Int] { mlpDims.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        var problems: [String] = []
+        if counts.isEmpty || counts.contains(where: { $0 < 1 || $0 > 256 }) {
+            problems.append("--thread_counts \(threadCounts): comma-separated counts 1...256, e.g. 1,2")
+        }
+        if dims.isEmpty || dims.contains(where: { $0 < 1 }) { problems.append("--mlp_dims \(mlpDims): comma-separated positive sizes, e.g. 64,32,16") }
+        if OptimizerKind(rawValue: optimizerKind) == nil { problems.append("--optimizer_kind \(optimizerKind): use adam, dense_adam or sgd") }
+        if epochs < 1 { problems.append("--train_epochs \(epochs): must be at least 1") }
+        if rounds < 1 { problems.append("--repeats \(rounds): must be at least 1") }
+        if batchSize < 1 { problems.append("--batch_size \(batchSize): must be at least 1") }
+        if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
+    }
+
+    private func say(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    /// One run's epochs: training samples/s, process CPU per wall second, others' cores; its test metrics.
+    private struct Run {
+        var samplesPerSecond: [Double] = []
+        var cpuPerWall: [Double] = []
+        var foreignCores: [Double] = []
+        var hr = Double.nan, ndcg = Double.nan
+        /// Samples per second of CPU on the critical path: 1 thread, its CPU time between the
+        /// first and last progress report of each epoch; N threads, the sum over steps of the
+        /// slowest thread's CPU in each phase (`ThreadProfile`). Waiting for a core is in neither.
+        var criticalPathSpeed: [Double] = []
+    }
+
+    func run() throws {
+        for line in machineLines() { say(line) }
+        say("load average at start: \(loadAverage()); build: \(buildKind)")
+        let files = try RatingsReader.readNCF(prefix: prefix, options: LoadOptions(format: .ncf))
+        let options = SplitOptions(kind: .ncf, task: .implicit, seed: 0, evalNegatives: .sampled(99), lossNegatives: 4)
+        let dataset = try DatasetBuilder.make(from: files, options: options)
+        say("data: \(prefix) (NCF split, \(dataset.train.count) training positives, 4 negatives each); "
+            + "batch \(batchSize), embed \(embedDim), MLP \(mlpDims), \(optimizerKind), \(epochs) epoch(s) × \(rounds) round(s)")
+
+        var runs: [Int: [Run]] = [:]
+        for round in 0..<rounds {
+            let order = round % 2 == 0 ? counts : counts.reversed()
+            for threads in order {
+                let r = try train(threads: threads, dataset: dataset)
+                runs[threads, default: []].append(r)
+                say(String(format: "round %d, %d thread%@: %@ samples/s per epoch (critical path %@ per CPU-s), cpu/wall %@, others busy %@ cores, Test HR@10 %.4f NDCG@10 %.4f",
+                           round + 1, threads, threads == 1 ? "" : "s",
+                           r.samplesPerSecond.map { grouped($0) }.joined(separator: " / "),
+                           r.criticalPathSpeed.map { grouped($0) }.joined(separator: " / "),
+                           r.cpuPerWall.map { String(format: "%.2f", $0) }.joined(separator: " / "),
+                           r.foreignCores.map { String(format: "%.2f", $0) }.joined(separator: " / "), r.hr, r.ndcg))
+            }
+        }
+
+        let base = median(runs[counts[0]]?.flatMap(\.samplesPerSecond) ?? [])
+        let pathBase = median(runs[counts[0]]?.flatMap(\.criticalPathSpeed) ?? [])
+        var table = TextTable(headers: ["threads", "samples/s (median epoch)", "× \(counts[0]) thread\(counts[0] == 1 ? "" : "s")",
+                                       "cpu/wall", "others busy (cores)", "critical-path samples/CPU-s", "×", "Test HR@10", "Test NDCG@10"])
+        for threads in counts {
+            let rs = runs[threads] ?? []
+            let speed = median(rs.flatMap(\.samplesPerSecond))
+            let cpuWall = rs.flatMap(\.cpuPerWall), foreign = rs.flatMap(\.foreignCores)
+            table.add([
+                "\(threads)", grouped(speed), String(format: "%.2f×", speed / base),
+                String(format: "%.2f–%.2f", cpuWall.min() ?? .nan, cpuWall.max() ?? .nan),
+                String(format: "%.2f–%.2f", foreign.min() ?? .nan, foreign.max() ?? .nan),
+                grouped(median(rs.flatMap(\.criticalPathSpeed))), String(format: "%.2f×", median(rs.flatMap(\.criticalPathSpeed)) / pathBase),
+                rs.map { String(format: "%.4f", $0.hr) }.joined(separator: " "),
+                rs.map { String(format: "%.4f", $0.ndcg) }.joined(separator: " "),
+            ])
+            if json {
+                var fields: [(String, JSONValue)] = [
+                    ("bench", .string("threads")), ("threads", .number(Double(threads))), ("samples_per_second", .number(speed)),
+                    ("ratio", .number(speed / base)), ("batch_size", .number(Double(batchSize))), ("embed_dim", .number(Double(embedDim))),
+                    ("mlp_dims", .string(mlpDims)), ("optimizer", .string(optimizerKind)),
+                    ("cpu_per_wall_min", .number(cpuWall.min() ?? .nan)), ("others_busy_max", .number(foreign.max() ?? .nan)),
+                    ("critical_path_samples_per_cpu_second", .number(median(rs.flatMap(\.criticalPathSpeed)))),
+                ]
+                fields += machineJSON()
+                print(JSONValue.object(fields).rendered)
+            }
+        }
+        for line in table.render().split(separator: "\n") { say(String(line)) }
+        say("load average at end: \(loadAverage())")
+    }
+
+    /// A fresh trainer on `threads` threads, `epochs` epochs; per epoch the trainer's training
+    /// samples/s and, from one epoch end to the next (sampling, training, validation), this
+    /// process's CPU per wall second and the others' load.
+    private func train(threads: Int, dataset: Dataset) throws -> Run {
+        var config = TrainConfig()
+        config.batch_size = batchSize
+        config.embed_dim = embedDim
+        config.mlp_dims = dims
+        config.optimizer = OptimizerKind(rawValue: optimizerKind) ?? .adam
+        config.epochs = epochs
+        config.seed = seed
+        config.threads = threads
+        let trainer = try Trainer(config: config, dataset: dataset)
+        let profile = threads > 1 ? ThreadProfile() : nil
+        trainer.threadProfile = profile
+        var result = Run()
+        var meter = LoadMeter()
+        meter.start()
+        var firstReport: (step: Int, cpu: Double)?, lastReport: (step: Int, cpu: Double)?
+        var profiled = (steps: 0, criticalPath: 0.0)
+        let summary = try trainer.run { event in
+            switch event {
+            case let .progress(_, step, _, _, _):
+                let report = (step, LoadMeter.ownCPUSeconds())
+                if firstReport == nil { firstReport = report } else { lastReport = report }
+            case let .epochEnded(record):
+                let load = meter.stop()
+                result.samplesPerSecond.append(record.samplesPerSecond)
+                result.cpuPerWall.append(load.cpu / max(load.wall, 1e-9))
+                result.foreignCores.append(load.foreignCores)
+                if let profile {
+                    let steps = profile.steps - profiled.steps, path = profile.criticalPath - profiled.criticalPath
+                    result.criticalPathSpeed.append(Double(steps * batchSize) / max(path, 1e-9))
+                    profiled = (profile.steps, profile.criticalPath)
+                } else if let a = firstReport, let b = lastReport, b.step > a.step {
+                    result.criticalPathSpeed.append(Double((b.step - a.step) * batchSize) / max(b.cpu - a.cpu, 1e-9))
+                }
+                firstReport = nil
+                lastReport = nil
+                meter.start()
+            default: break
+            }
+            return .proceed
+        }
+        if let profile, profile.steps > 0 {
+            let perStep = { (x: Double) in String(format: "%.1f", x / Double(profile.steps) * 1e6) }
+            say("  CPU µs per step, by thread: forward/loss/backward \(profile.seconds[0].map(perStep).joined(separator: " / ")), "
+                + "reduce + update \(profile.seconds[1].map(perStep).joined(separator: " / ")); critical path \(perStep(profile.criticalPath))")
+        }
+        result.hr = summary.testMetrics[metric: "Test HR@10"] ?? .nan
+        result.ndcg = summary.testMetrics[metric: "Test NDCG@10"] ?? .nan
+        return result
+    }
+
+    private func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        guard !s.isEmpty else { return .nan }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    private func grouped(_ x: Double) -> String {
+        guard x.isFinite else { return "n/a" }
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.maximumFractionDigits = 0
+        return formatter.string(from: NSNumber(value: x.rounded())) ?? String(Int(x))
+    }
+
+    private func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "n/a"
+    }
+
+    private var buildKind: String {
+        #if DEBUG
+        "debug (figures are not representative; use swift build -c release)"
+        #else
+        "release"
+        #endif
+    }
+}
