@@ -165,7 +165,7 @@ struct ModelOptions: ParsableArguments {
     var initMLP: String?
 
     @Option(name: .customLong("alpha"), parsing: .unconditional, help: ArgumentHelp(
-        "Pre-training: NeuMF's output layer starts as [α·h_GMF ; (1 − α)·h_MLP], in [0, 1]. (default: \(d.alpha))",
+        "Pre-training: NeuMF's output layer starts as [α·h_GMF ; (1 − α)·h_MLP], in [0, 1].",
         valueName: "α"))
     var alpha: Double = d.alpha
 
