@@ -23,8 +23,15 @@
 // row however often it occurs. It is the gradient of (λ/2)·Σ_{rows in the batch} ‖p‖² (`penalty`),
 // added to the batch-mean data loss; rows outside the batch are not touched (lazy, like their gradient).
 //
-// Deliberately left out: pre-training GMF and MLP separately before NeuMF (the paper's optional
-// step); bias terms for GMF, MLP and NeuMF (not in the paper's model).
+// Optional embedding dropout (`embedDropout` = p, training only): every entry of every looked-up
+// user/item row (P_u, Q_i, U_u, V_i; not the bias tables) is kept with probability 1 − p and then
+// scaled by 1/(1 − p) (inverted dropout), a fresh draw per batch row. For the product branch,
+//   g = (m_P ⊙ P_u) ⊙ (m_Q ⊙ Q_i) = (m_P ⊙ m_Q) ⊙ P_u ⊙ Q_i,
+// so one combined mask per entry of g is stored; for the tower, the mask of [U_u ; V_i].
+//
+// Pre-training (the paper's NeuMF initialised from a trained GMF and MLP) lives in NCFTraining
+// (`PretrainedInit`): it only writes this model's parameters. Left out: bias terms for GMF, MLP and
+// NeuMF (not in the paper's model).
 
 import NCFData
 import NCFKernels
@@ -154,6 +161,9 @@ public final class NeuMF {
     /// user/item row it touched (see the file header). 0 (the default) leaves gradients unchanged.
     public var embedL2: Float = 0
 
+    /// Embedding dropout probability in [0, 1) (see the file header); 0 (the default) is off.
+    public var embedDropout: Float = 0
+
     /// The embedding tables indexed by user (first) and by item (second): the rows an optimizer may
     /// update lazily.
     public let userTables: [TensorView]
@@ -173,6 +183,10 @@ public final class NeuMF {
     /// activation, then, in place, to the pre-activation).
     private let act, mask, grad: [FloatBuffer]
     private let logitBuf, dLogitBuf: FloatBuffer
+    /// Embedding dropout masks of the last training forward: [capacity, d] for g, [capacity, 2d] for
+    /// [U_u ; V_i]; `embedMasked` says whether the last forward applied them.
+    private let gmfMask, x0Mask: FloatBuffer
+    private var embedMasked = false
 
     // Rows touched by the last backward pass, unique (for lazy optimizers and sparse zeroing).
     private var userStamp: [UInt32]
@@ -235,6 +249,8 @@ public final class NeuMF {
         grad = dims.map { FloatBuffer(count: capacity * $0) }
         logitBuf = FloatBuffer(count: capacity)
         dLogitBuf = FloatBuffer(count: capacity)
+        gmfMask = FloatBuffer(count: gmfOut.count)
+        x0Mask = FloatBuffer(count: mlpWidth)
 
         userStamp = [UInt32](repeating: 0, count: config.numUsers)
         itemStamp = [UInt32](repeating: 0, count: config.numItems)
@@ -298,15 +314,18 @@ public final class NeuMF {
     ) -> UnsafePointer<Float> {
         precondition(B > 0 && B <= capacity, "NeuMF.forward: batch \(B) outside 1...\(capacity)")
         let params = self.params
+        embedMasked = training && embedDropout > 0
         if let gu = gmfUser, let gi = gmfItem {
             gmfGatherForward(out: gmfOut.pointer, userTable: gu.pointer(in: params), itemTable: gi.pointer(in: params),
                              users: users, items: items, batch: B, dim: d)
+            if embedMasked { applyEmbedDropout(gmfOut.pointer, mask: gmfMask.pointer, count: B * d, factors: 2, rng: &rng) }
         }
         var last: UnsafePointer<Float>? = nil
         var lastDim = 0
         if let mu = mlpUser, let mi = mlpItem {
             embeddingForward(out: x0.pointer, ldOut: 2 * d, indices: users, table: mu.pointer(in: params), batch: B, dim: d)
             embeddingForward(out: x0.pointer + d, ldOut: 2 * d, indices: items, table: mi.pointer(in: params), batch: B, dim: d)
+            if embedMasked { applyEmbedDropout(x0.pointer, mask: x0Mask.pointer, count: B * 2 * d, factors: 1, rng: &rng) }
             var inp = UnsafePointer(x0.pointer)
             var inDim = 2 * d
             for l in dims.indices {
@@ -369,9 +388,23 @@ public final class NeuMF {
                 // d head.gmf += gmfOutᵀ · dlogit
                 BLAS.gemv(trans: true, m: B, n: d, alpha: 1, a: gmfOut.pointer, lda: d, x: dlogit, beta: 1, y: hg.pointer(in: grads))
             }
-            gmfHeadBackward(dUserTable: gu.pointer(in: grads), dItemTable: gi.pointer(in: grads), dlogit: dlogit,
-                            w: w, userTable: gu.pointer(in: params), itemTable: gi.pointer(in: params),
-                            users: users, items: items, batch: B, dim: d)
+            if embedMasked {
+                // As gmfHeadBackward, with each entry's mask: ∂g_bj/∂P_uj = m_bj·Q_ij, ∂g_bj/∂Q_ij = m_bj·P_uj.
+                let dP = gu.pointer(in: grads), dQ = gi.pointer(in: grads)
+                let P = gu.pointer(in: params), Q = gi.pointer(in: params), m = gmfMask.pointer
+                for b in 0..<B {
+                    let u = Int(users[b]) * d, i = Int(items[b]) * d, g = dlogit[b], mb = m + b * d
+                    for j in 0..<d {
+                        let a = g * w[j] * mb[j]
+                        dP[u + j] += a * Q[i + j]
+                        dQ[i + j] += a * P[u + j]
+                    }
+                }
+            } else {
+                gmfHeadBackward(dUserTable: gu.pointer(in: grads), dItemTable: gi.pointer(in: grads), dlogit: dlogit,
+                                w: w, userTable: gu.pointer(in: params), itemTable: gi.pointer(in: params),
+                                users: users, items: items, batch: B, dim: d)
+            }
         }
         if let ub = userBias, let ib = itemBias {
             // d b_u += dlogit, d b_i += dlogit (scatter-add)
@@ -411,6 +444,10 @@ public final class NeuMF {
                                             rows: B, cols: inDim)
                 }
             }
+            if embedMasked {
+                let dx = dx0.pointer, m = x0Mask.pointer
+                for k in 0..<(B * 2 * d) { dx[k] *= m[k] }
+            }
             embeddingBackward(dtable: mu.pointer(in: grads), dout: dx0.pointer, ldOut: 2 * d, indices: users, batch: B, dim: d)
             embeddingBackward(dtable: mi.pointer(in: grads), dout: dx0.pointer + d, ldOut: 2 * d, indices: items, batch: B, dim: d)
         }
@@ -418,6 +455,19 @@ public final class NeuMF {
         if embedL2 > 0 {
             for view in userTables { addL2(view, touchedUsers) }
             for view in itemTables { addL2(view, touchedItems) }
+        }
+    }
+
+    /// Inverted dropout in place over `count` entries: each gets the product of `factors`
+    /// independent keep draws (`rng.nextFloat() ≥ p` → 1/(1 − p), else 0), stored in `mask`.
+    private func applyEmbedDropout(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count: Int,
+                                   factors: Int, rng: inout SplitMix64) {
+        let p = embedDropout, keep = 1 / (1 - p)
+        for k in 0..<count {
+            var m: Float = 1
+            for _ in 0..<factors { m *= rng.nextFloat() >= p ? keep : 0 }
+            mask[k] = m
+            x[k] *= m
         }
     }
 

@@ -53,12 +53,22 @@ public struct TrainConfig: Sendable, Codable, Equatable {
     /// N ways (`DataParallel`: deterministic for a given N, equal to one thread's training up to
     /// float rounding, not bit-identical to it). Full-ranking evaluation uses as many threads.
     public var threads: Int = 1
+    /// Pre-training (NeuMF only; both or neither): a trained GMF model file whose embeddings and
+    /// head initialise NeuMF's GMF branch, and a trained MLP model file for the MLP branch
+    /// (`PretrainedInit`). nil: random initialisation.
+    public var init_gmf: String? = nil
+    public var init_mlp: String? = nil
+    /// The GMF head's weight in the pre-trained NeuMF's output layer (α; the MLP head gets 1 − α).
+    public var alpha: Double = 0.5
+    /// Drop probability of each embedding entry in training (inverted dropout on the looked-up rows
+    /// of every user/item table but the bias tables); 0 is off.
+    public var embed_dropout: Double = 0
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case model, lr, batch_size, embed_dim, mlp_dims, epochs, dropout, optimizer, weight_decay, embed_l2, lr_decay, init_std,
-             negatives, topk, seed, patience, select_metric, select_goal, threads
+             negatives, topk, seed, patience, select_metric, select_goal, threads, init_gmf, init_mlp, alpha, embed_dropout
     }
 
     /// Decodes a config; `embed_l2`, `lr_decay` and `init_std` may be absent (files written before they
@@ -84,6 +94,10 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         select_metric = try c.decodeIfPresent(String.self, forKey: .select_metric)
         select_goal = try c.decodeIfPresent(MetricGoal.self, forKey: .select_goal)
         threads = try c.decode(Int.self, forKey: .threads)
+        init_gmf = try c.decodeIfPresent(String.self, forKey: .init_gmf)
+        init_mlp = try c.decodeIfPresent(String.self, forKey: .init_mlp)
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? 0.5
+        embed_dropout = try c.decodeIfPresent(Double.self, forKey: .embed_dropout) ?? 0
     }
 
     /// Every problem with the values, one message each (flag name, value, what is accepted).
@@ -108,6 +122,17 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         if topk < 1 { out.append("--topk \(topk): must be at least 1") }
         if patience < 0 { out.append("--patience \(patience): must be ≥ 0 (0 turns early stopping off)") }
         if threads < 1 || threads > 256 { out.append("--threads \(threads): must be 1...256") }
+        if !(embed_dropout >= 0 && embed_dropout < 1) { out.append("--embed_dropout \(embed_dropout): must be in [0, 1), e.g. 0.1") }
+        if init_gmf != nil || init_mlp != nil {
+            if model != .neumf {
+                out.append("--init_gmf/--init_mlp: pre-training initialises NeuMF, but --model is \(model.rawValue). Hint: add --model NeuMF.")
+            } else if init_gmf == nil {
+                out.append("--init_mlp needs --init_gmf too: NeuMF is initialised from a trained GMF and a trained MLP model file")
+            } else if init_mlp == nil {
+                out.append("--init_gmf needs --init_mlp too: NeuMF is initialised from a trained GMF and a trained MLP model file")
+            }
+        }
+        if !(alpha >= 0 && alpha <= 1) { out.append("--alpha \(alpha): must be in [0, 1], e.g. 0.5") }
         return out
     }
 
@@ -126,6 +151,12 @@ public struct TrainConfig: Sendable, Codable, Equatable {
             ])
         }
         return (metric, select_goal ?? metric.goal)
+    }
+
+    /// The pre-training files and α, when both `init_gmf` and `init_mlp` are set.
+    public var pretrained: PretrainedInit? {
+        guard let g = init_gmf, let m = init_mlp else { return nil }
+        return PretrainedInit(gmfPath: g, mlpPath: m, alpha: alpha)
     }
 
     /// The model shape for a dataset.

@@ -47,6 +47,10 @@ public final class Trainer {
         model = NeuMF(config: modelConfig, capacity: config.batch_size, seed: config.seed, embedInitStd: config.init_std)
         if dataset.task == .rating { model.setOutputBias(dataset.meanTrainRating) }
         model.embedL2 = Float(config.embed_l2)
+        model.embedDropout = Float(config.embed_dropout)
+        if let pretrained = config.pretrained {
+            try pretrained.apply(to: model, userIDs: dataset.userIDs.rawIDs, itemIDs: dataset.itemIDs.rawIDs)
+        }
         optimizer = Optimizer(kind: config.optimizer, lr: config.lr, weightDecay: config.weight_decay, model: model)
         sampler = NegativeSampler(dataset: dataset, negatives: config.negatives)
         validEvaluator = Evaluator(split: .valid, pairs: dataset.validPairs, ranking: dataset.validRanking, dataset: dataset, k: config.topk)

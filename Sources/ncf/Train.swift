@@ -69,6 +69,9 @@ struct Train: ParsableCommand {
         console.say("model: \(mc.kind.rawValue) (\(shape)), \(grouped(trainer.model.layout.totalCount)) parameters; "
             + "\(dataset.task.rawValue) task, \(config.optimizer.rawValue) lr \(significant(config.lr)), batch \(config.batch_size), seed \(config.seed); "
             + "keeps the epoch with the \(trainer.selection.goal == .minimize ? "lowest" : "highest") \(trainer.selection.metric)")
+        if let p = config.pretrained {
+            console.say("pre-trained: GMF branch from \(p.gmfPath), MLP branch from \(p.mlpPath), output layer [\(significant(p.alpha))·h_GMF ; \(significant(1 - p.alpha))·h_MLP]")
+        }
 
         Interrupts.install()
         defer { Interrupts.uninstall() }
@@ -143,7 +146,7 @@ func runConfigRecord(config: TrainConfig, selection: (metric: MetricName, goal: 
         ("embed_dim", .int(config.embed_dim)), ("mlp_dims", .string(config.mlp_dims.map(String.init).joined(separator: ","))),
         ("epochs", .int(config.epochs)), ("dropout", .double(config.dropout)), ("optimizer", .string(config.optimizer.rawValue)),
         ("weight_decay", .double(config.weight_decay)), ("embed_l2", .double(config.embed_l2)), ("lr_decay", .double(config.lr_decay)),
-        ("init_std", .double(config.init_std)),
+        ("init_std", .double(config.init_std)), ("embed_dropout", .double(config.embed_dropout)),
         ("negatives", .int(config.negatives)), ("topk", .int(config.topk)),
         ("patience", .int(config.patience)), ("threads", .int(config.threads)),
         ("select_metric", .string(selection.metric.description)), ("select_goal", .string(selection.goal.rawValue)),
@@ -154,6 +157,9 @@ func runConfigRecord(config: TrainConfig, selection: (metric: MetricName, goal: 
         ("format", .string(source.format.rawValue)), ("skip_bad_lines", .bool(source.skipBadLines)),
     ]
     if let columns = source.columns { parameters.append(("columns", .string(columns))) }
+    if let g = config.init_gmf, let m = config.init_mlp {
+        parameters += [("init_gmf", .string(g)), ("init_mlp", .string(m)), ("alpha", .double(config.alpha))]
+    }
     let data = DataRecord(path: source.path, format: source.format.rawValue,
                           fingerprint: (fingerprint ?? DataFingerprint.of(path: source.path))?.digest)
     return RunConfigRecord(parameters: parameters, seed: config.seed, data: data, version: NCFVersion.string)

@@ -63,6 +63,7 @@ struct DataOptions: ParsableArguments {
 let trainFlagNames: [String] = [
     "model", "lr", "batch_size", "embed_dim", "mlp_dims", "epochs", "dropout", "optimizer", "weight_decay",
     "embed_l2", "lr_decay", "init_std", "negatives", "topk", "seed", "patience", "threads", "select_metric", "select_goal",
+    "init_gmf", "init_mlp", "alpha", "embed_dropout",
     "data", "format", "columns", "task", "split", "split_seed", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines",
 ]
 
@@ -150,6 +151,26 @@ struct ModelOptions: ParsableArguments {
         valueName: "n"))
     var threads: Int = d.threads
 
+    @Option(name: [.customLong("embed_dropout"), .customLong("embed-dropout")], parsing: .unconditional, help: ArgumentHelp(
+        "Drop probability of each entry of the looked-up user/item embeddings in training (inverted dropout; not the bias tables), in [0, 1); 0 = off.",
+        valueName: "p"))
+    var embedDropout: Double = d.embed_dropout
+
+    @Option(name: [.customLong("init_gmf"), .customLong("init-gmf")], help: ArgumentHelp(
+        "Pre-training: a GMF model file (ncf train --model GMF --save) whose embeddings and head initialise NeuMF's GMF branch. NeuMF only; needs --init_mlp, the same data, --embed_dim.",
+        valueName: "file"))
+    var initGMF: String?
+
+    @Option(name: [.customLong("init_mlp"), .customLong("init-mlp")], help: ArgumentHelp(
+        "Pre-training: an MLP model file (ncf train --model MLP --save) whose embeddings, tower and head initialise NeuMF's MLP branch. NeuMF only; needs --init_gmf, the same data, --embed_dim and --mlp_dims.",
+        valueName: "file"))
+    var initMLP: String?
+
+    @Option(name: .customLong("alpha"), parsing: .unconditional, help: ArgumentHelp(
+        "Pre-training: NeuMF's output layer starts as [α·h_GMF ; (1 − α)·h_MLP], in [0, 1].",
+        valueName: "α"))
+    var alpha: Double = d.alpha
+
     var trainConfig: TrainConfig {
         var c = TrainConfig()
         c.model = model
@@ -171,6 +192,10 @@ struct ModelOptions: ParsableArguments {
         c.threads = threads
         c.select_metric = selectMetric
         c.select_goal = selectGoal
+        c.embed_dropout = embedDropout
+        c.init_gmf = initGMF
+        c.init_mlp = initMLP
+        c.alpha = alpha
         return c
     }
 

@@ -55,6 +55,23 @@ final class NeuMFTests: XCTestCase {
         let hMLP = view("head.mlp"), bias = view("head.bias")[0]
         let dims = config.kind.usesMLP ? config.mlpDims : []
 
+        // Embedding dropout masks, drawn before the tower's, as the model draws them: for the
+        // product branch two draws per entry of g (m_P·m_Q), then one per entry of [U_u ; V_i].
+        let pe = model.embedDropout, keepE = Double(1 / (1 - pe))
+        func embedMasks(_ count: Int, factors: Int) -> [Double] {
+            guard var g = rng, pe > 0 else { return [Double](repeating: 1, count: count) }
+            var out: [Double] = []
+            for _ in 0..<count {
+                var m = 1.0
+                for _ in 0..<factors { m *= g.nextFloat() >= pe ? keepE : 0 }
+                out.append(m)
+            }
+            rng = g
+            return out
+        }
+        let gmfMask = config.kind.usesGMF ? embedMasks(users.count * d, factors: 2) : []
+        let x0Mask = config.kind.usesMLP ? embedMasks(users.count * 2 * d, factors: 1) : []
+
         var outs = [Double](repeating: bias, count: users.count)
         var pres: [Double] = []
         if mf {  // ŷ = b + b_u + b_i + P_u·Q_i
@@ -64,11 +81,11 @@ final class NeuMFTests: XCTestCase {
         if config.kind.usesGMF {
             for b in users.indices {
                 let pu = row(P, users[b]), qi = row(Q, items[b])
-                for j in 0..<d { outs[b] += pu[j] * qi[j] * hGMF[j] }
+                for j in 0..<d { outs[b] += pu[j] * qi[j] * gmfMask[b * d + j] * hGMF[j] }
             }
         }
         if config.kind.usesMLP {
-            var h = users.indices.map { row(U, users[$0]) + row(V, items[$0]) }
+            var h = users.indices.map { b in (row(U, users[b]) + row(V, items[b])).enumerated().map { $1 * x0Mask[b * 2 * d + $0] } }
             var inDim = 2 * d
             for (l, n) in dims.enumerated() {
                 let w = view("mlp.\(l).weight"), bl = view("mlp.\(l).bias")
@@ -96,9 +113,11 @@ final class NeuMFTests: XCTestCase {
     func testForwardMatchesReferenceForward() {
         for kind in ModelKind.allCases {
             for task in tasks {
-                for (dropout, dims) in [(Float(0), [4, 3]), (0.3, [4, 3]), (0, [5]), (0, [])] {
-                    let label = "\(kind) \(task) dropout=\(dropout) dims=\(dims)"
+                for (dropout, dims, embedDropout) in [(Float(0), [4, 3], Float(0)), (0.3, [4, 3], 0), (0, [5], 0), (0, [], 0),
+                                                      (0, [4, 3], 0.4), (0.3, [4, 3], 0.4)] {
+                    let label = "\(kind) \(task) dropout=\(dropout) dims=\(dims) embed_dropout=\(embedDropout)"
                     let model = NeuMF(config: tinyConfig(kind, task, dropout: dropout, mlpDims: dims), capacity: 8, seed: 30)
+                    model.embedDropout = embedDropout
                     rescale(model, seed: 31)
                     let maskRng = SplitMix64(seed: 32)
                     var g = maskRng
@@ -140,11 +159,12 @@ final class NeuMFTests: XCTestCase {
     /// the batch's unique user and item rows): rows outside the batch must get no gradient at all.
     private func checkModelGradient(
         _ kind: ModelKind, _ task: NCFData.Task, dropout: Float, mlpDims: [Int] = [4, 3], embedL2: Float = 0,
-        file: StaticString = #filePath, line: UInt = #line
+        embedDropout: Float = 0, file: StaticString = #filePath, line: UInt = #line
     ) {
-        let label = "\(kind.rawValue) \(task) dropout=\(dropout) dims=\(mlpDims) embed_l2=\(embedL2)"
+        let label = "\(kind.rawValue) \(task) dropout=\(dropout) dims=\(mlpDims) embed_l2=\(embedL2) embed_dropout=\(embedDropout)"
         let model = NeuMF(config: tinyConfig(kind, task, dropout: dropout, mlpDims: mlpDims), capacity: 8, seed: 1)
         model.embedL2 = embedL2
+        model.embedDropout = embedDropout
         let t = targets(task)
         let maskRng = SplitMix64(seed: 3, stream: 9)
         guard let seed = rescaleClearOfKinks(model, seed: 2, maskRng: maskRng) else {
@@ -166,7 +186,7 @@ final class NeuMFTests: XCTestCase {
         model.backward(users: users, items: items, count: users.count)
         let analytic = model.grads.array
 
-        if dropout > 0 {
+        if dropout > 0 || embedDropout > 0 {
             // The check must actually run with some units dropped: training output ≠ inference output.
             var replay = maskRng
             let trainOut = Array(UnsafeBufferPointer(
@@ -248,6 +268,40 @@ final class NeuMFTests: XCTestCase {
         for task in tasks {
             checkModelGradient(.mlp, task, dropout: 0.3)
             checkModelGradient(.neumf, task, dropout: 0.3)
+        }
+    }
+
+    /// Embedding dropout: the masks of P_u ⊙ Q_i and of [U_u ; V_i] (with p = 0.4 some entries of
+    /// every row are dropped), alone and with the tower's dropout and the embedding L2.
+    func testGradientsWithEmbedDropout() {
+        for task in tasks {
+            for kind in ModelKind.allCases { checkModelGradient(kind, task, dropout: 0, embedDropout: 0.4) }
+            checkModelGradient(.neumf, task, dropout: 0.3, embedL2: 0.3, embedDropout: 0.4)
+        }
+    }
+
+    /// Embedding dropout zeroes about p of the entries and scales the rest by 1/(1 − p), in
+    /// training only; with p = 0 the training output equals the inference output.
+    func testEmbedDropoutIsInvertedAndTrainingOnly() {
+        let model = NeuMF(config: tinyConfig(.gmf, .implicit, dropout: 0), capacity: 8, seed: 1)
+        rescale(model, seed: 2)
+        let inference = model.predict(users: users, items: items)
+        var g = SplitMix64(seed: 4)
+        let plain = Array(UnsafeBufferPointer(start: model.forward(users: users, items: items, count: users.count, training: true, rng: &g),
+                                              count: users.count))
+        XCTAssertEqual(plain, inference)
+        model.embedDropout = 0.5
+        XCTAssertEqual(model.predict(users: users, items: items), inference, "no dropout at inference")
+        // The mean of many masked outputs approaches the unmasked one (E[m_P·m_Q] = 1).
+        var sum = [Double](repeating: 0, count: users.count)
+        let draws = 4000
+        for _ in 0..<draws {
+            let y = model.forward(users: users, items: items, count: users.count, training: true, rng: &g)
+            for k in 0..<users.count { sum[k] += Double(y[k]) }
+        }
+        let spread = inference.map { abs(Double($0)) }.max() ?? 1
+        for k in 0..<users.count {
+            XCTAssertEqual(sum[k] / Double(draws), Double(inference[k]), accuracy: 0.1 * max(spread, 0.1), "pair \(k)")
         }
     }
 

@@ -19,7 +19,7 @@ final class ConfigFuzzTests: XCTestCase {
     static let trainerFlags: Set<String> = [
         "model", "lr", "batch_size", "embed_dim", "mlp_dims", "epochs", "dropout", "optimizer", "weight_decay",
         "embed_l2", "lr_decay", "init_std", "negatives", "topk", "seed", "patience", "threads", "data", "format", "columns", "task", "split",
-        "split_seed", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines",
+        "split_seed", "valid_ratio", "test_ratio", "eval_negatives", "skip_bad_lines", "init_gmf", "init_mlp", "alpha", "embed_dropout",
     ]
 
     private static let sweepsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -12,6 +12,7 @@ final class HelpTests: CLITestCase {
         ("--seed", "0"), ("--patience", "0"), ("--threads", "1"), ("--data", "Data/ratings.tsv"),
         ("--format", "auto"), ("--columns", nil), ("--task", "rating"), ("--split", "random"),
         ("--save", nil), ("--json", nil), ("--skip_bad_lines", nil), ("--split_seed", "0"),
+        ("--embed_dropout", "0"), ("--init_gmf", nil), ("--init_mlp", nil), ("--alpha", "0.5"),
     ]
 
     func testRootHelpListsTrainingFlagsAndSubcommands() throws {

@@ -180,4 +180,30 @@ final class ModelFileTests: CLITestCase {
         XCTAssertEqual(result.stdout, "", "an epoch ran before the failure:\n\(result)")
         XCTAssertFalse(result.stderr.contains("epoch 1/"), result.description)
     }
+
+    // MARK: - Pre-training (--init_gmf, --init_mlp)
+
+    /// GMF and MLP saved with --save initialise NeuMF; the run says so, its config record names the
+    /// files, and a shape that does not fit is refused naming the flag, the file and the flag to change.
+    func testNeuMFPretrainedFromSavedGMFAndMLP() throws {
+        let data = try writeTinyRatings()
+        let implicit = ["--data", data, "--task", "implicit", "--split", "loo", "--eval_negatives", "5"]
+        let gmf = tmp.appendingPathComponent("gmf.ncf").path, mlp = tmp.appendingPathComponent("mlp.ncf").path
+        try ncfSucceeds(implicit + smallFlags + ["--model", "GMF", "--save", gmf])
+        try ncfSucceeds(implicit + smallFlags + ["--model", "MLP", "--save", mlp])
+
+        let run = try ncfSucceeds(implicit + smallFlags + ["--model", "NeuMF", "--init_gmf", gmf, "--init_mlp", mlp,
+                                                           "--alpha", "0.5", "--json"])
+        XCTAssertTrue(run.stderr.contains("pre-trained: GMF branch from \(gmf), MLP branch from \(mlp)"), run.stderr)
+        XCTAssertTrue(run.stdout.contains("\"init_gmf\": \"\(gmf)\""), run.stdout)
+
+        let wrongDim = try ncfFails(implicit + smallFlags + ["--embed_dim", "6", "--init_gmf", gmf, "--init_mlp", mlp])
+        XCTAssertTrue(wrongDim.contains("--init_gmf \(gmf)") && wrongDim.contains("--embed_dim is 6"), wrongDim)
+        let wrongTower = try ncfFails(implicit + smallFlags + ["--mlp_dims", "8", "--init_gmf", gmf, "--init_mlp", mlp])
+        XCTAssertTrue(wrongTower.contains("--init_mlp \(mlp)") && wrongTower.contains("--mlp_dims are 8"), wrongTower)
+        let notNeuMF = try ncfFails(implicit + smallFlags + ["--model", "GMF", "--init_gmf", gmf, "--init_mlp", mlp])
+        XCTAssertTrue(notNeuMF.contains("--model NeuMF"), notNeuMF)
+        let alone = try ncfFails(implicit + smallFlags + ["--init_gmf", gmf])
+        XCTAssertTrue(alone.contains("--init_gmf needs --init_mlp"), alone)
+    }
 }
