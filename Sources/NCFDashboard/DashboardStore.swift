@@ -44,7 +44,7 @@ public struct DashboardError: Error, Sendable, CustomStringConvertible {
                 return DashboardError(status: 503, message: error.description, retryAfter: 5)
             case .badURL, .notAStore, .newerSchema:
                 return DashboardError(status: 500, message: error.description, unusableStore: true)
-            case .query:
+            case .query, .badRow:
                 return DashboardError(status: 500, message: error.description)
             }
         }
