@@ -1,4 +1,5 @@
 import Foundation
+import NCFTestSupport
 import XCTest
 
 @testable import NCFReport
@@ -85,32 +86,8 @@ final class BrowserPageTests: XCTestCase {
         return out
     }
 
-    /// `python3` on PATH that imports selenium, chromium and chromedriver; nil (with why) when one is missing.
-    private func browserTools() -> (python: String, missing: String?) {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        func find(_ name: String) -> String? {
-            path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-        }
-        guard let python = find("python3") else { return ("", "no python3 on PATH") }
-        if find("chromium") == nil && find("chromium-browser") == nil { return (python, "no chromium on PATH (apt-get install chromium)") }
-        if find("chromedriver") == nil { return (python, "no chromedriver on PATH (apt-get install chromium-driver)") }
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: python)
-        probe.arguments = ["-c", "import selenium"]
-        probe.standardOutput = FileHandle.nullDevice
-        probe.standardError = FileHandle.nullDevice
-        do { try probe.run() } catch { return (python, "python3 does not start: \(error)") }
-        probe.waitUntilExit()
-        if probe.terminationStatus != 0 { return (python, "python3 cannot import selenium (python3 -m pip install selenium)") }
-        return (python, nil)
-    }
-
     func testTheSweepPageInARealBrowser() throws {
-        let tools = browserTools()
-        if let missing = tools.missing {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI is set but the browser check cannot run: \(missing)") }
-            throw XCTSkip("the browser check needs python3 with selenium, chromium and chromedriver: \(missing)")
-        }
+        let python = try BrowserTools.required()
         // NCF_PAGE_DIR keeps the pages and data (to rerun Tests/browser/sweep_page.py by hand).
         let keep = ProcessInfo.processInfo.environment["NCF_PAGE_DIR"]
         let dir = keep.map { URL(fileURLWithPath: $0) }
@@ -142,24 +119,9 @@ final class BrowserPageTests: XCTestCase {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("browser/sweep_page.py").path
         let shots = ProcessInfo.processInfo.environment["NCF_PAGE_SHOTS"] ?? "/tmp/ncf-page-shots"
-        let out = dir.appendingPathComponent("browser.out")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: out)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tools.python)
-        process.arguments = [script, dir.path, "--shots", shots]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = Date().addingTimeInterval(240)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        try? handle.close()
-        let output = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        let (status, output) = try BrowserTools.run(python: python, script: script, [dir.path, "--shots", shots])
         print(output)
-        XCTAssertEqual(process.terminationStatus, 0, "the browser checks failed:\n\(output)")
+        XCTAssertEqual(status, 0, "the browser checks failed:\n\(output)")
         XCTAssertTrue(output.contains("every check passed"), output)
     }
 }

@@ -55,6 +55,39 @@ final class DashboardCLITests: SweepProcessTestCase {
         XCTAssertEqual(try runs(id).count, 6, "the store is intact and readable after the dashboard")
     }
 
+    /// The page as a user opens it from `ncf sweep serve`, in headless Chromium
+    /// (`Tests/browser/served_page.py`): the list links to the sweep, and the sweep's page follows
+    /// an agent's runs in place until the sweep is finished, with no console message.
+    func testTheServedPageFollowsAnAgentInARealBrowser() throws {
+        let python = try BrowserTools.required()
+        let config = try writeConfig(parameters: grid(6, "  sleep:\n    value: 0.6"))
+        let id = try createSweep(config)
+        let (server, port) = try serve()
+        defer { kill(server.pid, SIGTERM); _ = finish(server) }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("browser/served_page.py").path
+        let ready = tmp.appendingPathComponent("page-open").path
+        let shots = ProcessInfo.processInfo.environment["NCF_PAGE_SHOTS"] ?? "/tmp/ncf-page-shots"
+        let result = LockedBox<(status: Int32, output: String)?>(nil)
+        let browser = Thread {
+            let outcome = try? BrowserTools.run(python: python, script: script,
+                                                ["http://127.0.0.1:\(port)", id, "6", "--ready", ready, "--shots", shots])
+            result.set(outcome ?? (-1, "the browser check did not start"))
+        }
+        browser.start()
+        let opened = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: ready) && result.get() == nil && Date() < opened { usleep(100_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ready), "the page did not open: \(result.get()?.output ?? "")")
+        let agent = try start(["agent", id, "--store", store])
+        XCTAssertEqual(finish(agent), 0, agent.output)
+        let done = Date().addingTimeInterval(180)
+        while result.get() == nil && Date() < done { usleep(100_000) }
+        let (status, output) = try XCTUnwrap(result.get(), "the browser check did not end")
+        print(output)
+        XCTAssertEqual(status, 0, "the browser checks failed:\n\(output)")
+        XCTAssertTrue(output.contains("every check passed"), output)
+    }
+
     func testABusyPortIsNamedWithWhatToDo() throws {
         _ = try createSweep(try writeConfig(parameters: grid(2)))
         let (first, port) = try serve()
@@ -105,4 +138,13 @@ final class DashboardCLITests: SweepProcessTestCase {
         kill(server.pid, SIGTERM)
         XCTAssertEqual(finish(server), 0, server.output)
     }
+}
+
+/// A value one thread sets and another reads.
+private final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
 }
