@@ -35,15 +35,11 @@ public struct StoreRowProblem: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 /// Checked reads of one row's columns; each failure is a `StoreRowProblem` naming the column.
-struct StoreRowReader {
+struct StoreRowReader: StoreRowReading {
     let row: Row
     let table: String
     /// `row 3`, or a `metrics` key.
     let name: String
-
-    /// The earliest and latest time a store may hold, Unix seconds (1970 to the year 5138): a
-    /// value outside is damage, and would overflow the arithmetic of durations and ages.
-    static let timeRange: ClosedRange<Double> = 0...1e11
 
     func problem(_ column: String?, _ detail: String) -> StoreRowProblem {
         StoreRowProblem(table: table, row: name, column: column, detail: detail)
@@ -75,11 +71,6 @@ struct StoreRowReader {
         }
     }
 
-    func string(_ column: String) throws(StoreRowProblem) -> String {
-        guard let s = try optionalString(column) else { throw problem(column, "expected text, found NULL") }
-        return s
-    }
-
     func optionalString(_ column: String) throws(StoreRowProblem) -> String? {
         let value = try raw(column)
         switch value {
@@ -89,13 +80,8 @@ struct StoreRowReader {
         }
     }
 
-    func int64(_ column: String, range: ClosedRange<Int64> = .min ... .max) throws(StoreRowProblem) -> Int64 {
-        guard let i = try optionalInt64(column, range: range) else { throw problem(column, "expected an integer, found NULL") }
-        return i
-    }
-
     /// An integer in `range` (a whole REAL is taken too, as SQLite compares them equal).
-    func optionalInt64(_ column: String, range: ClosedRange<Int64> = .min ... .max) throws(StoreRowProblem) -> Int64? {
+    func optionalInt64(_ column: String, range: ClosedRange<Int64>) throws(StoreRowProblem) -> Int64? {
         let value = try raw(column)
         let i: Int64
         switch value {
@@ -112,13 +98,8 @@ struct StoreRowReader {
         return i
     }
 
-    func double(_ column: String, what: String = "a number") throws(StoreRowProblem) -> Double {
-        guard let d = try optionalDouble(column, what: what) else { throw problem(column, "expected \(what), found NULL") }
-        return d
-    }
-
     /// A finite number (an INTEGER is taken as its value).
-    func optionalDouble(_ column: String, what: String = "a number") throws(StoreRowProblem) -> Double? {
+    func optionalDouble(_ column: String, what: String) throws(StoreRowProblem) -> Double? {
         let value = try raw(column)
         switch value {
         case nil: return nil
@@ -130,34 +111,11 @@ struct StoreRowReader {
         }
     }
 
-    func time(_ column: String) throws(StoreRowProblem) -> Date {
-        guard let t = try optionalTime(column) else { throw problem(column, "expected Unix seconds, found NULL") }
-        return t
-    }
-
-    /// Unix seconds within `timeRange`.
-    func optionalTime(_ column: String) throws(StoreRowProblem) -> Date? {
-        guard let t = try optionalDouble(column, what: "Unix seconds (a number)") else { return nil }
-        guard Self.timeRange.contains(t) else {
-            throw problem(column, "expected Unix seconds between 0 and 1e11, found \(t)")
-        }
-        return Date(timeIntervalSince1970: t)
-    }
-
     func bool(_ column: String) throws(StoreRowProblem) -> Bool {
         try int64(column, range: 0...1) == 1
     }
 
-    func rawEnum<T: RawRepresentable & CaseIterable>(_ column: String, _ type: T.Type) throws(StoreRowProblem) -> T
-        where T.RawValue == String
-    {
-        let text = try string(column)
-        guard let value = T(rawValue: text) else {
-            let known = T.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-            throw problem(column, "expected one of \(known), found \(Self.describe(text))")
-        }
-        return value
-    }
+    func describe(text: String) -> String { Self.describe(text) }
 }
 
 // MARK: - The three tables
@@ -179,39 +137,13 @@ extension SQLiteRunStore {
     /// A `sweeps` row (selected with `sweepColumns`) as a record.
     static func sweep(from row: Row) throws(StoreRowProblem) -> SweepRecord {
         let rowID = StoreRowReader.value(row, "row_id") as? Int64
-        let r = StoreRowReader(row: row, table: "sweeps", name: rowID.map { "row \($0)" } ?? "row ?")
-        var data: SweepData?
-        if let path = try r.optionalString("data_path") {
-            data = SweepData(path: path, absolutePath: try r.optionalString("data_absolute") ?? path,
-                             size: try r.optionalInt64("data_size", range: 0 ... .max) ?? 0,
-                             fingerprint: try r.optionalString("data_fingerprint") ?? "")
-        }
-        return SweepRecord(id: try r.string("id"), configText: try r.string("config"),
-                           seed: UInt64(bitPattern: try r.int64("seed")), state: try r.rawEnum("state", SweepState.self),
-                           created: try r.time("created"), data: data)
+        return try StoreRowReader(row: row, table: "sweeps", name: rowID.map { "row \($0)" } ?? "row ?").sweepRecord()
     }
 
     /// A `runs` row (selected with `runColumns`) as a record. Its config must be a JSON object.
     static func run(from row: Row) throws(StoreRowProblem) -> StoredRun {
         let rowID = StoreRowReader.value(row, "id") as? Int64
-        let r = StoreRowReader(row: row, table: "runs", name: rowID.map { "row \($0)" } ?? "row ?")
-        let id = try r.int64("id", range: 1 ... .max)
-        let configText = try r.string("config")
-        let config: [String: ParamValue]
-        do throws(ParamValue.JSONParseError) { config = try ParamValue.parseJSONConfig(configText) } catch {
-            throw r.problem("config", "expected the run's parameters as a JSON object, found \(StoreRowReader.describe(configText)) (\(error.message))")
-        }
-        return StoredRun(
-            id: Int(id), sweepID: try r.string("sweep_id"), state: try r.rawEnum("state", RunState.self),
-            config: config,
-            // Run seeds are 31-bit or a config's own non-negative `seed`, so they fit in an Int.
-            seed: UInt64(try r.int64("seed", range: 0 ... .max)), reason: try r.optionalString("reason"),
-            exitCode: try r.optionalInt64("exit_code", range: Int64(Int32.min)...Int64(Int32.max)).map { Int32($0) },
-            agent: try r.string("agent"),
-            heartbeatEvery: try r.double("heartbeat_every", what: "seconds (a number)"),
-            startedAt: try r.time("started_at"), endedAt: try r.optionalTime("ended_at"),
-            heartbeatAt: try r.time("heartbeat_at"), givenBack: try r.bool("given_back"),
-            summary: try r.optionalString("summary"), dataOverride: try r.optionalString("data_override"))
+        return try StoreRowReader(row: row, table: "runs", name: rowID.map { "row \($0)" } ?? "row ?").storedRun()
     }
 
     /// The name of a `metrics` row by its primary key, as far as it can be read.

@@ -8,7 +8,7 @@ import Foundation
 
 /// Checked reads of one row of a PostgreSQL result (values in PostgreSQL's text output); each
 /// failure is a `StoreRowProblem` naming the table, the row and the column.
-struct PGRowReader {
+struct PGRowReader: StoreRowReading {
     let row: PGRow
     let table: String
     /// `id 3`, `id "abc12345"`, or a `metrics` key.
@@ -30,19 +30,9 @@ struct PGRowReader {
         return value
     }
 
-    func string(_ column: String) throws(StoreRowProblem) -> String {
-        guard let s = try raw(column) else { throw problem(column, "expected text, found NULL") }
-        return s
-    }
-
     func optionalString(_ column: String) throws(StoreRowProblem) -> String? { try raw(column) }
 
-    func int64(_ column: String, range: ClosedRange<Int64> = .min ... .max) throws(StoreRowProblem) -> Int64 {
-        guard let i = try optionalInt64(column, range: range) else { throw problem(column, "expected an integer, found NULL") }
-        return i
-    }
-
-    func optionalInt64(_ column: String, range: ClosedRange<Int64> = .min ... .max) throws(StoreRowProblem) -> Int64? {
+    func optionalInt64(_ column: String, range: ClosedRange<Int64>) throws(StoreRowProblem) -> Int64? {
         guard let text = try raw(column) else { return nil }
         guard let i = Int64(text) else { throw problem(column, "expected an integer, found \(Self.describe(text))") }
         guard range.contains(i) else {
@@ -51,30 +41,11 @@ struct PGRowReader {
         return i
     }
 
-    func double(_ column: String, what: String = "a number") throws(StoreRowProblem) -> Double {
-        guard let d = try optionalDouble(column, what: what) else { throw problem(column, "expected \(what), found NULL") }
-        return d
-    }
-
     /// A finite number.
-    func optionalDouble(_ column: String, what: String = "a number") throws(StoreRowProblem) -> Double? {
+    func optionalDouble(_ column: String, what: String) throws(StoreRowProblem) -> Double? {
         guard let text = try raw(column) else { return nil }
         guard let d = Double(text), d.isFinite else { throw problem(column, "expected \(what), found \(Self.describe(text))") }
         return d
-    }
-
-    func time(_ column: String) throws(StoreRowProblem) -> Date {
-        guard let t = try optionalTime(column) else { throw problem(column, "expected Unix seconds, found NULL") }
-        return t
-    }
-
-    /// Unix seconds within `StoreRowReader.timeRange`.
-    func optionalTime(_ column: String) throws(StoreRowProblem) -> Date? {
-        guard let t = try optionalDouble(column, what: "Unix seconds (a number)") else { return nil }
-        guard StoreRowReader.timeRange.contains(t) else {
-            throw problem(column, "expected Unix seconds between 0 and 1e11, found \(t)")
-        }
-        return Date(timeIntervalSince1970: t)
     }
 
     func bool(_ column: String) throws(StoreRowProblem) -> Bool {
@@ -85,52 +56,18 @@ struct PGRowReader {
         }
     }
 
-    func rawEnum<T: RawRepresentable & CaseIterable>(_ column: String, _ type: T.Type) throws(StoreRowProblem) -> T
-        where T.RawValue == String
-    {
-        let text = try string(column)
-        guard let value = T(rawValue: text) else {
-            let known = T.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-            throw problem(column, "expected one of \(known), found \(Self.describe(text))")
-        }
-        return value
-    }
+    func describe(text: String) -> String { Self.describe(text) }
 }
 
 extension PostgreSQLRunStore {
     /// A `sweeps` row (`SELECT *`) as a record.
     static func sweep(from row: PGRow) throws(StoreRowProblem) -> SweepRecord {
-        let r = PGRowReader(row: row, table: "sweeps", name: "id \(PGRowReader.describe(row.value("id") ?? nil))")
-        var data: SweepData?
-        if let path = try r.optionalString("data_path") {
-            data = SweepData(path: path, absolutePath: try r.optionalString("data_absolute") ?? path,
-                             size: try r.optionalInt64("data_size", range: 0 ... .max) ?? 0,
-                             fingerprint: try r.optionalString("data_fingerprint") ?? "")
-        }
-        return SweepRecord(id: try r.string("id"), configText: try r.string("config"),
-                           seed: UInt64(bitPattern: try r.int64("seed")), state: try r.rawEnum("state", SweepState.self),
-                           created: try r.time("created"), data: data)
+        try PGRowReader(row: row, table: "sweeps", name: "id \(PGRowReader.describe(row.value("id") ?? nil))").sweepRecord()
     }
 
     /// A `runs` row (`SELECT *`) as a record. Its config must be a JSON object.
     static func run(from row: PGRow) throws(StoreRowProblem) -> StoredRun {
-        let r = PGRowReader(row: row, table: "runs", name: "id \((row.value("id") ?? nil) ?? "NULL")")
-        let id = try r.int64("id", range: 1 ... .max)
-        let configText = try r.string("config")
-        let config: [String: ParamValue]
-        do throws(ParamValue.JSONParseError) { config = try ParamValue.parseJSONConfig(configText) } catch {
-            throw r.problem("config", "expected the run's parameters as a JSON object, found \(PGRowReader.describe(configText)) (\(error.message))")
-        }
-        return StoredRun(
-            id: Int(id), sweepID: try r.string("sweep_id"), state: try r.rawEnum("state", RunState.self),
-            config: config,
-            seed: UInt64(try r.int64("seed", range: 0 ... .max)), reason: try r.optionalString("reason"),
-            exitCode: try r.optionalInt64("exit_code", range: Int64(Int32.min)...Int64(Int32.max)).map { Int32($0) },
-            agent: try r.string("agent"),
-            heartbeatEvery: try r.double("heartbeat_every", what: "seconds (a number)"),
-            startedAt: try r.time("started_at"), endedAt: try r.optionalTime("ended_at"),
-            heartbeatAt: try r.time("heartbeat_at"), givenBack: try r.bool("given_back"),
-            summary: try r.optionalString("summary"), dataOverride: try r.optionalString("data_override"))
+        try PGRowReader(row: row, table: "runs", name: "id \((row.value("id") ?? nil) ?? "NULL")").storedRun()
     }
 
     /// A `metrics` row (`run_id, step, name, value`) as a point. PostgreSQL's `NaN` and
