@@ -416,14 +416,10 @@ final class DashboardAPITests: XCTestCase {
     /// The same API over a PostgreSQL store (`NCF_TEST_POSTGRES_URL`); the dashboard's session
     /// is read-only: the server refuses its writes.
     func testTheAPIOverAPostgreSQLStore() throws {
-        let base = ProcessInfo.processInfo.environment["NCF_TEST_POSTGRES_URL"] ?? ""
-        guard !base.isEmpty else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI is set but NCF_TEST_POSTGRES_URL is not") }
-            throw XCTSkip("NCF_TEST_POSTGRES_URL is not set: the dashboard's PostgreSQL test did not run. `. .ci/postgres` starts a throwaway server and sets it.")
-        }
-        let schema = "ncf_dash_" + UUID().uuidString.prefix(8).lowercased()
+        let base = try TestPostgres.requireURL(for: "the dashboard's PostgreSQL test")
+        let schema = TestPostgres.newSchemaName("ncf_dash_")
         try PGConnection(url: base).execute("CREATE SCHEMA \(schema)")
-        let url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D" + schema
+        let url = TestPostgres.withSchema(base, schema)
         let writer = try PostgreSQLRunStore(url: url)
         let sweep = try writer.createSweep(configText: Self.yaml, seed: 7, now: Date())
         try Self.addRuns(writer, sweepID: sweep.id, count: 4)

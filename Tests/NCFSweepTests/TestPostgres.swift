@@ -1,38 +1,23 @@
 import Foundation
+import NCFTestSupport
 import XCTest
 
 @testable import NCFSweep
 
-/// The PostgreSQL server the store tests run against: `NCF_TEST_POSTGRES_URL`, which `.ci/run`
-/// sets after starting a throwaway cluster (`.ci/postgres`). Without it (a laptop) the
-/// PostgreSQL tests skip with a message; under CI (`CI` set) its absence is a failure.
-enum TestPostgres {
-    static var url: String? {
-        let url = ProcessInfo.processInfo.environment["NCF_TEST_POSTGRES_URL"] ?? ""
-        return url.isEmpty ? nil : url
-    }
-
-    static let skipMessage = "NCF_TEST_POSTGRES_URL is not set: the PostgreSQL store tests did not run. Start a throwaway server with `. .ci/postgres` (it sets the variable), or run `bash .ci/run`."
+/// The store tests' use of the shared test server (`NCFTestSupport.TestPostgres`).
+extension TestPostgres {
+    static let skipMessage = skipMessage("the PostgreSQL store tests")
 
     /// The server's URL, or a skip (a failure under CI).
     static func requireURL(file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        if let url { return url }
-        if ProcessInfo.processInfo.environment["CI"] != nil {
-            XCTFail("CI is set but NCF_TEST_POSTGRES_URL is not: the PostgreSQL tests must run in CI", file: file, line: line)
-        }
-        throw XCTSkip(skipMessage)
+        try requireURL(for: "the PostgreSQL store tests", file: file, line: line)
     }
 
     /// A connection URL whose search_path is a new, empty schema: a fresh store for one test.
     static func freshStoreURL(base: String) throws -> String {
-        let schema = "ncf_t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        let schema = newSchemaName("ncf_t_")
         try admin(base).execute("CREATE SCHEMA \(schema)")
         return withSchema(base, schema)
-    }
-
-    /// `base` with `options=-csearch_path=SCHEMA` added (libpq decodes the `%3D`).
-    static func withSchema(_ base: String, _ schema: String) -> String {
-        base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D" + schema
     }
 
     /// A plain connection to `url`, for a test's own SQL.

@@ -117,15 +117,10 @@ final class DashboardCLITests: SweepProcessTestCase {
     /// The same command over a PostgreSQL store (`NCF_TEST_POSTGRES_URL`): the sweep is served,
     /// the password never printed.
     func testServeAPostgreSQLStore() throws {
-        let base = ProcessInfo.processInfo.environment["NCF_TEST_POSTGRES_URL"] ?? ""
-        guard !base.isEmpty else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI is set but NCF_TEST_POSTGRES_URL is not") }
-            throw XCTSkip("NCF_TEST_POSTGRES_URL is not set: the dashboard's PostgreSQL CLI test did not run. `. .ci/postgres` starts a throwaway server and sets it.")
-        }
-        let schema = "ncf_serve_" + UUID().uuidString.prefix(8).lowercased()
+        let base = try TestPostgres.requireURL(for: "the dashboard's PostgreSQL CLI test")
+        let schema = TestPostgres.newSchemaName("ncf_serve_")
         try PGConnection(url: base).execute("CREATE SCHEMA \(schema)")
-        let url = base.replacingOccurrences(of: "://ncfci@", with: "://ncfci:pw-secret-2@")
-            + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D" + schema
+        let url = TestPostgres.withSchema(base.replacingOccurrences(of: "://ncfci@", with: "://ncfci:pw-secret-2@"), schema)
         let config = try writeConfig(parameters: grid(3))
         let id = try sweepID(ncfSucceeds(["sweep", config, "--store", url]))
         let (server, port) = try serve(store: url)

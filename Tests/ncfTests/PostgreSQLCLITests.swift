@@ -12,15 +12,10 @@ final class PostgreSQLCLITests: SweepProcessTestCase {
     /// A fresh schema on the test server, as a store URL carrying a password the server (trust
     /// authentication) ignores, so every output can be checked for it.
     private func freshURL() throws -> String {
-        let base = ProcessInfo.processInfo.environment["NCF_TEST_POSTGRES_URL"] ?? ""
-        guard !base.isEmpty else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI is set but NCF_TEST_POSTGRES_URL is not") }
-            throw XCTSkip("NCF_TEST_POSTGRES_URL is not set: the PostgreSQL CLI tests did not run. `. .ci/postgres` starts a throwaway server and sets it.")
-        }
-        let schema = "ncf_cli_" + UUID().uuidString.prefix(8).lowercased()
+        let base = try TestPostgres.requireURL(for: "the PostgreSQL CLI tests")
+        let schema = TestPostgres.newSchemaName("ncf_cli_")
         try PGConnection(url: base).execute("CREATE SCHEMA \(schema)")
-        return base.replacingOccurrences(of: "://ncfci@", with: "://ncfci:pw-secret-1@")
-            + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D" + schema
+        return TestPostgres.withSchema(base.replacingOccurrences(of: "://ncfci@", with: "://ncfci:pw-secret-1@"), schema)
     }
 
     private func assertNoPassword(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -87,7 +82,7 @@ final class PostgreSQLCLITests: SweepProcessTestCase {
     /// opens a gate file, so each step happens in order whatever the machine's speed.
     func testAnAgentRidesOutTheServerGoingAway() throws {
         _ = try freshURL()  // skips without a server (fails under CI)
-        let plain = ProcessInfo.processInfo.environment["NCF_TEST_POSTGRES_URL"]!
+        let plain = try TestPostgres.requireURL(for: "the PostgreSQL CLI tests")
         let admin = try PGConnection(url: plain)
         let database = "ncf_away_" + UUID().uuidString.prefix(8).lowercased()
         try admin.execute("CREATE DATABASE \(database)")

@@ -268,10 +268,10 @@ final class PostgreSQLFaultTests: SweepProcessTestCase {
         let perAgent = Int(ProcessInfo.processInfo.environment["NCF_TEST_LOAD_TRIALS"] ?? "") ?? 300
         let agentCount = 16
         let cap = agentCount * perAgent
-        let schema = "ncf_load_" + UUID().uuidString.prefix(8).lowercased()
+        let schema = TestPostgres.newSchemaName("ncf_load_")
         try PGConnection(url: base).execute("CREATE SCHEMA \(schema)")
         defer { _ = try? PGConnection(url: base).execute("DROP SCHEMA \(schema) CASCADE") }
-        let url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D" + schema
+        let url = TestPostgres.withSchema(base, schema)
 
         let trial = try writeTrial("instant-trial", "#!/bin/sh\necho '{\"Valid Loss\": 1}'\n")
         let bValues = (0..<(perAgent + 10)).map(String.init).joined(separator: ", ")
