@@ -141,7 +141,11 @@ public struct Dashboard: Sendable {
         if let bestRun, let best = summary.best {
             fields.append(("best_run", .object([("id", .int(bestRun.id)), ("value", .number(best.value)),
                                                 ("config", JSONText(.map(bestRun.config))), ("seed", .uint(bestRun.seed)),
-                                                ("summary", Self.summaryJSON(bestRun.summary))])))
+                                                ("summary", Self.summaryJSON(bestRun.summary)),
+                                                ("command", .array(SweepReport.reproduceWords(
+                                                    sweepConfig: summary.config, sweepData: summary.sweep.data?.path,
+                                                    runConfig: bestRun.config, seed: bestRun.seed,
+                                                    dataOverride: bestRun.dataOverride).map { .string($0) }))])))
         } else {
             fields.append(("best_run", .null))
         }

@@ -179,19 +179,22 @@ public enum SweepReport {
         }
     }
 
-    /// `ncf train --k=v … --seed=S --data=PATH` for the built-in trainer; the program with the
-    /// run's flags otherwise.
-    static func reproduceCommand(_ m: ReportModel, run: ReportModel.Run) -> String {
-        var config = run.config
-        var words: [String]
-        if m.config?.usesBuiltInTrainer ?? true {
-            config = TrialCommand.reproducingConfig(config, seed: run.seed, data: run.dataOverride ?? m.sweep.data?.path,
-                                                    metric: m.config?.metric)
-            words = ["ncf", "train"] + commandLineWords(config)
-            if config["data"] == nil { words.append("--data=PATH") }
-        } else {
-            words = [shellQuoted(m.config?.program ?? "PROGRAM")] + commandLineWords(config)
+    /// The words of the command that reruns a run, each ready for a shell: `ncf train --k=v …
+    /// --seed=S --data=PATH` for the built-in trainer, the program with the run's flags otherwise.
+    public static func reproduceWords(sweepConfig: SweepConfig?, sweepData: String?, runConfig: [String: ParamValue],
+                                      seed: UInt64, dataOverride: String?) -> [String] {
+        if sweepConfig?.usesBuiltInTrainer ?? true {
+            let config = TrialCommand.reproducingConfig(runConfig, seed: seed, data: dataOverride ?? sweepData,
+                                                        metric: sweepConfig?.metric)
+            return ["ncf", "train"] + commandLineWords(config) + (config["data"] == nil ? ["--data=PATH"] : [])
         }
+        return [shellQuoted(sweepConfig?.program ?? "PROGRAM")] + commandLineWords(runConfig)
+    }
+
+    /// `reproduceWords` as lines of at most ~90 characters, for the page.
+    static func reproduceCommand(_ m: ReportModel, run: ReportModel.Run) -> String {
+        let words = reproduceWords(sweepConfig: m.config, sweepData: m.sweep.data?.path, runConfig: run.config,
+                                   seed: run.seed, dataOverride: run.dataOverride)
         // Lines of at most ~90 characters, continued with a backslash (still one shell command),
         // broken only between words: a quoted value with spaces is one word.
         var lines: [String] = []

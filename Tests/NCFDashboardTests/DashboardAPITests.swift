@@ -133,6 +133,12 @@ final class DashboardAPITests: XCTestCase {
         XCTAssertTrue(one.body.contains("\"best_run\":{\"id\":\(bestRun["id"] as? Int ?? -1),\"value\":\(expected),"), one.body)
         XCTAssertEqual((bestRun["config"] as? [String: Any])?["x"] as? Int, 1)
         XCTAssertTrue((bestRun["summary"] as? [String: Any])?["odd"] is NSNull, "a NaN in a summary is null: \(one.body)")
+        // The command that reruns it: the built-in trainer with the run's flags, its seed, and no data recorded.
+        let command = try XCTUnwrap(bestRun["command"] as? [String], one.body)
+        XCTAssertEqual(Array(command.prefix(2)), ["ncf", "train"])
+        XCTAssertTrue(command.contains("--x=1"), "\(command)")
+        XCTAssertTrue(command.contains("--seed=\(bestRun["seed"] as? Int ?? -1)"), "\(command)")
+        XCTAssertEqual(command.last, "--data=PATH", "\(command)")
     }
 
     func testOneRunAndItsMetricsPerEpoch() throws {
