@@ -535,10 +535,12 @@ public final class Agent: @unchecked Sendable {
             state = .failed
             reason = "could not record its metrics at step \(failure.step) (\(failure.error)); its point is given back"
             givenBack = true
-        } else if flags.cancelled {
+        } else if flags.cancelled, exit != .exited(0) {
+            // (A trial that exits 0 trained to its end before the signal took effect: it is
+            // judged below like any other, so a complete result is `finished` and counts.)
             state = .stopped
             reason = "cancelled (`ncf sweep cancel`) after \(epochs) epoch\(epochs == 1 ? "" : "s")"
-        } else if flags.interrupted {
+        } else if flags.interrupted, exit != .exited(0) {
             state = .stopped
             condition.lock()
             let by = interruptSignal == SIGINT ? "Ctrl-C" : signalName(interruptSignal) ?? "signal \(interruptSignal)"

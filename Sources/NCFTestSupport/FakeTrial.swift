@@ -14,7 +14,8 @@ import NCFRunContract
 ///   exits 3; `diverge` writes the run contract's divergence message and exits with its status;
 ///   `nan` logs a NaN loss at epoch 2 and then waits 10 s (the agent must stop it); `crash` kills
 ///   itself with SIGKILL; `hang` sleeps 30 s before its first epoch; `stubborn` does too, ignoring
-///   SIGINT and SIGTERM (only SIGKILL ends it early).
+///   SIGINT and SIGTERM (only SIGKILL ends it early); `complete` notes SIGINT/SIGTERM but trains
+///   every epoch and exits 0 (a trial whose last epoch was ending when the signal came).
 ///
 /// SIGINT/SIGTERM make it finish the current epoch, print its summary and exit 130, as `ncf
 /// train` does. Each start appends `x` to `$FAKE_TRIAL_LOG` when that is set.
@@ -52,10 +53,10 @@ public enum FakeTrial {
           fi
           loss=$(awk -v x="$x" -v e="$e" 'BEGIN { printf "%.6f", x + 1 / e }')
           echo "{\"epoch\": $e, \"\#(train)\": $loss, \"\#(valid)\": $loss}"
-          if [ "$stop" = "1" ]; then break; fi
+          if [ "$stop" = "1" ] && [ "$mode" != "complete" ]; then break; fi
         done
         echo "{\"summary\": {\"\#(MetricName(.test, .rmse))\": $x, \"\#(MetricName(.test, .mae))\": 0.5, \"protocol\": \"fake\"}}"
-        if [ "$stop" = "1" ]; then exit 130; fi
+        if [ "$stop" = "1" ] && [ "$mode" != "complete" ]; then exit 130; fi
         exit 0
         """#
 

@@ -203,6 +203,29 @@ final class AgentTests: XCTestCase {
         XCTAssertEqual(after.map(\.state), [.stopped, .stopped, .finished, .finished])
     }
 
+    /// A trial that completes every epoch and exits 0 although the agent was interrupted (its
+    /// last epoch was ending when the signal came) is finished, not stopped: its result counts and
+    /// its point is not run again.
+    func testATrialThatCompletesDespiteAnInterruptIsFinished() throws {
+        let store = InMemoryRunStore()
+        let config = gridConfig([xs(1), Parameter(name: "mode", spec: .constant(.string("complete"))),
+                                 Parameter(name: "sleep", spec: .constant(.double(0.3)))])
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        let agent = makeAgent(store, sweep, config)
+        let finish = runInBackground(agent)
+        try waitUntil("the trial logged an epoch") {
+            try store.runs(sweepID: sweep.id).contains { try !store.metrics(runID: $0.id).isEmpty }
+        }
+        agent.interrupt()
+        let report = try finish()
+        XCTAssertEqual(report.end, .interrupted)
+        let run = try XCTUnwrap(store.runs(sweepID: sweep.id).first)
+        XCTAssertEqual(run.state, .finished, "reason: \(run.reason ?? "none")")
+        XCTAssertFalse(run.givenBack)
+        XCTAssertEqual(run.exitCode, 0)
+        XCTAssertEqual(try store.metrics(runID: run.id).filter { $0.name == "Valid Loss" }.count, 3, "every epoch is kept")
+    }
+
     func testSecondInterruptKillsTrialsNow() throws {
         let store = InMemoryRunStore()
         let config = gridConfig([xs(1), Parameter(name: "mode", spec: .constant(.string("stubborn")))])
