@@ -50,8 +50,15 @@ struct SweepQuality: ParsableCommand {
         "Python with the W&B `sweeps` package (for wandb; it needs numpy < 2, hence its own venv).", valueName: "path"))
     var wandbPython = "/tmp/sweeps-venv/bin/python"
 
+    @Option(name: .customLong("warpings"), help: ArgumentHelp(
+        "Also run ncf bayes with these output warpings (none, log, auto), each as a method of its own.", valueName: "list"))
+    var warpings = ""
+
     mutating func validate() throws {
         var problems: [String] = []
+        for name in warpingNames where OutputWarping(rawValue: name) == nil {
+            problems.append("--warpings: \"\(name)\" is not one of \(OutputWarping.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if seeds < 1 { problems.append("--seeds \(seeds): must be at least 1") }
         if trials < 20 { problems.append("--trials \(trials): must be at least 20 (the table reports 10, 20 and --trials)") }
         for name in functionNames where QualityProblem.named(name) == nil {
@@ -65,6 +72,10 @@ struct SweepQuality: ParsableCommand {
 
     private var functionNames: [String] {
         functions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    private var warpingNames: [String] {
+        warpings.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
     }
 
     private var methodNames: [String] {
@@ -114,6 +125,13 @@ struct SweepQuality: ParsableCommand {
             }
             progress("  \(problem.name): ncf bayes done")
             results = [("random", random), ("ncf bayes", bayes)]
+            for name in warpingNames {
+                guard let warping = OutputWarping(rawValue: name) else { continue }
+                var sampler = BayesSampler()
+                sampler.outputWarping = warping
+                results.append(("ncf bayes, warp \(name)", seedList.map { problem.trace(method: .bayes, seed: $0, trials: trials, sampler: sampler).values }))
+                progress("  \(problem.name): ncf bayes, warp \(name) done")
+            }
             for (method, job) in children {
                 switch job.wait() {
                 case .success(let traces):
@@ -187,14 +205,19 @@ struct QualityProblem: Sendable {
 
     static func named(_ name: String) -> QualityProblem? { all.first { $0.name == name } }
 
-    /// One sequential run: each trial asks `suggest` with every earlier trial finished.
-    func trace(method: SweepConfig.Method, seed: UInt64, trials: Int) -> (values: [Double], secondsPerSuggestion: [Double]) {
+    /// One sequential run: each trial asks `suggest` (or `sampler`, drawing as `suggest` does)
+    /// with every earlier trial finished.
+    func trace(method: SweepConfig.Method, seed: UInt64, trials: Int, sampler: (any Sampler)? = nil)
+        -> (values: [Double], secondsPerSuggestion: [Double])
+    {
         let config = SweepConfig(method: method, metric: SweepConfig.Metric(name: "loss"), parameters: parameters)
         var runs: [RunRecord] = []
         var seconds: [Double] = []
         for i in 0..<trials {
             let start = DispatchTime.now().uptimeNanoseconds
-            let suggestion = suggest(config: config, history: runs, seed: seed, n: 1).suggestions[0]
+            var rng = SplitMix64(seed: seed, stream: UInt64(runs.count))
+            let suggestion = sampler.map { $0.next(1, config: config, runs: runs, rng: &rng)[0] }
+                ?? suggest(config: config, history: runs, seed: seed, n: 1).suggestions[0]
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             let y = f(suggestion)
             runs.append(RunRecord(id: i, config: suggestion, state: .finished, history: [y], metric: y))

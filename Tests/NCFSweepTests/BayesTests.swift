@@ -144,6 +144,29 @@ final class BayesTests: XCTestCase {
         XCTAssertTrue(OutputWarping.log.apply([2, 2, 2]).allSatisfy(\.isFinite), "constant values stay finite")
     }
 
+    func testTheLogWarpsJacobianIsItsDerivativesLogSum() {
+        // lo = 1, range 3, δ = 0.03 (+1e-12): d/dy log(y − 1 + δ) = 1 / (y − 1 + δ).
+        let delta = 0.03 + 1e-12
+        let expected = -(log(delta) + log(1 + delta) + log(3 + delta))
+        XCTAssertEqual(OutputWarping.log.logJacobian([1, 2, 4]), expected, accuracy: 1e-9)
+        XCTAssertEqual(OutputWarping.none.logJacobian([1, 2, 4]), 0)
+        XCTAssertEqual(OutputWarping.log.logJacobian([0.9]), 0, "a single value is left alone, as by apply")
+    }
+
+    /// `auto` keeps the log warp for values spread over orders of magnitude (a diverging tail),
+    /// and the values as they are for a smooth surface of one scale.
+    func testAutoWarpingChoosesByEvidence() {
+        let space = SearchSpace([Parameter(name: "x", spec: .uniform(min: 0, max: 1))])
+        let points = (0..<16).map { [Double($0) / 15] }
+        let sampler = BayesSampler()
+        XCTAssertEqual(sampler.outputWarping, .auto, "the default")
+        var rng = SplitMix64(seed: 3)
+        let tail = points.map { 0.9 + exp(12 * $0[0]) / 1000 }  // 0.901 … 163: a tail of diverged runs
+        XCTAssertEqual(sampler.fitModel(points: points, values: tail, space: space, rng: &rng).1, .log)
+        let smooth = points.map { 0.9 + 0.05 * sin(5 * $0[0]) }
+        XCTAssertEqual(sampler.fitModel(points: points, values: smooth, space: space, rng: &rng).1, .none)
+    }
+
     func testImputationRules() {
         let space = SearchSpace([Parameter(name: "a", spec: .uniform(min: 0, max: 1))])
         let runs = [

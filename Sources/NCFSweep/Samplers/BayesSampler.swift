@@ -31,8 +31,9 @@ import NCFKernels
 /// few (farthest from every used and pending point), so parallel agents do not collide.
 ///
 /// **Model and acquisition.** `GaussianProcess` (Matérn 5/2 ARD, fitted noise, MAP
-/// hyper-parameters, a longer prior length-scale on one-hot axes) on standardised, log-warped
-/// values (`OutputWarping.log`: a tail of diverged runs no longer flattens the good region);
+/// hyper-parameters, a longer prior length-scale on one-hot axes) on standardised values, log-warped
+/// when that makes them more probable (`OutputWarping.auto`: a tail of diverged runs no longer
+/// flattens the good region, and a smooth surface is not distorted);
 /// expected improvement over the best observation, maximised over 2000 seeded random candidates
 /// plus perturbations of the five best observations at three scales, then refined by a short
 /// seeded local search. Pending points and the suggestions already made
@@ -63,8 +64,10 @@ public struct BayesSampler: Sampler {
     /// say otherwise; 1.5 did best on the categorical-heavy NCF space of the quality benchmark.
     public var categoricalLengthScale = 1.5
     /// How observed values are transformed before the model sees them (see `OutputWarping`).
-    /// `.log` found better NCF configurations on ML-100K than `.none` (README, "Results").
-    public var outputWarping: OutputWarping = .log
+    /// `.auto` chooses between the values as they are and their log warp at every suggestion; on
+    /// `ncf-bench sweep-quality` it keeps most of what `.log` gains on the NCF-shaped and
+    /// Rosenbrock functions without `.log`'s loss on Hartmann-6 (README, "Results").
+    public var outputWarping: OutputWarping = .auto
     /// Model `uniform` parameters whose range spans a decade or more (0 < min, max ≥ 10·min) on a
     /// log axis, as `SearchSpace` describes; suggestions still follow the uniform prior.
     public var logScaleWideRanges = true
@@ -96,10 +99,7 @@ public struct BayesSampler: Sampler {
         if points.count > maxObservations {
             (points, values) = subsample(points, values, rng: &rng)
         }
-        values = outputWarping.apply(values)
-        var gp = GaussianProcess.fit(points: points, values: values, dim: space.dim,
-                                     lengthScalePriors: space.lengthScalePriors(categorical: categoricalLengthScale),
-                                     restarts: restarts, rng: &rng)
+        var (gp, _) = fitModel(points: points, values: values, space: space, rng: &rng)
         let incumbent = gp.bestStandardized
         for p in data.pending { gp.append(point: p, value: gp.predict(p).mean) }
         for _ in 0..<count {
@@ -119,6 +119,25 @@ public struct BayesSampler: Sampler {
             gp.append(point: point, value: gp.predict(point).mean)
         }
         return out.map(space.decode)
+    }
+
+    /// The Gaussian process of the observations under `outputWarping`, and the warping used
+    /// (for `auto`: of `none` and `log`, the one under which the observed values are more
+    /// probable, each fit's evidence plus its warp's log-Jacobian).
+    func fitModel(points: [[Double]], values: [Double], space: SearchSpace, rng: inout SplitMix64)
+        -> (GaussianProcess, OutputWarping)
+    {
+        let priors = space.lengthScalePriors(categorical: categoricalLengthScale)
+        func fit(_ warping: OutputWarping, _ rng: inout SplitMix64) -> GaussianProcess {
+            GaussianProcess.fit(points: points, values: warping.apply(values), dim: space.dim,
+                                lengthScalePriors: priors, restarts: restarts, rng: &rng)
+        }
+        guard outputWarping == .auto else { return (fit(outputWarping, &rng), outputWarping) }
+        var plainRNG = rng
+        let plain = fit(.none, &plainRNG)
+        let logged = fit(.log, &rng)
+        let plainScore = plain.logEvidence, loggedScore = logged.logEvidence + OutputWarping.log.logJacobian(values)
+        return loggedScore > plainScore || !plainScore.isFinite ? (logged, .log) : (plain, .none)
     }
 
     /// The number of observations below which suggestions are random.
@@ -326,19 +345,35 @@ public enum OutputWarping: String, Sendable, CaseIterable {
     /// values (a learning rate that diverges) no longer dominates the scale, so the model resolves
     /// the differences among good runs.
     case log
+    /// `none` or `log`, chosen at every suggestion by which makes the observed values more
+    /// probable: a Gaussian process is fitted to each and their evidence compared, the log warp's
+    /// Jacobian included (a likelihood-ratio choice of transform, as in Box–Cox).
+    case auto
 
-    /// The transformed values, in the same order.
+    /// The transformed values, in the same order (`auto` transforms nothing by itself).
     /// - Complexity: O(n).
     func apply(_ values: [Double]) -> [Double] {
         guard values.count > 1 else { return values }
         switch self {
-        case .none:
+        case .none, .auto:
             return values
         case .log:
-            let lo = values.min()!, hi = values.max()!
-            let delta = 0.01 * (hi - lo) + 1e-12 * max(1, abs(lo))
+            let (lo, delta) = logShift(values)
             return values.map { Foundation.log($0 - lo + delta) }
         }
+    }
+
+    /// Σ log |d warp(y) / dy| over the values: what the warp adds to their log density.
+    func logJacobian(_ values: [Double]) -> Double {
+        guard values.count > 1, self == .log else { return 0 }
+        let (lo, delta) = logShift(values)
+        return values.reduce(0) { $0 - Foundation.log($1 - lo + delta) }
+    }
+
+    /// The log warp's offset: the smallest value, and δ = 1% of the range plus a tiny floor.
+    private func logShift(_ values: [Double]) -> (lo: Double, delta: Double) {
+        let lo = values.min() ?? 0, hi = values.max() ?? 0
+        return (lo, 0.01 * (hi - lo) + 1e-12 * max(1, abs(lo)))
     }
 }
 

@@ -29,6 +29,10 @@ struct GaussianProcess: Sendable {
     let yMean: Double
     let yScale: Double
     private(set) var hyper: Hyper
+    /// log p(values, θ̂) at the fitted hyper-parameters θ̂ (the MAP objective, in the units of the
+    /// values given to `fit`): comparable between fits of differently transformed values once each
+    /// transform's log-Jacobian is added (`OutputWarping.auto`). −∞ when no fit was finite.
+    private(set) var logEvidence = -Double.infinity
     /// Lower Cholesky factor of K, n × n row-major.
     private var chol: [Double] = []
     /// K⁻¹ y.
@@ -88,6 +92,9 @@ struct GaussianProcess: Sendable {
             if value.isFinite, best == nil || value < best!.value { best = (z, value) }
         }
         gp.hyper = objective.hyper(best?.z ?? starts[0])
+        // The log posterior density of the values as given (not standardised): standardising
+        // divides each by `scale`, a Jacobian of −n·log(scale).
+        gp.logEvidence = -(best?.value ?? objective.evaluate(starts[0]).0) - Double(points.count) * Foundation.log(scale)
         gp.factorize()
         return gp
     }
