@@ -102,7 +102,10 @@ final class DataParallel: @unchecked Sendable {
         let sliceCapacity = max(1, (batch + threads - 1) / threads)
         var models = [model]
         for _ in 1..<threads {
-            models.append(NeuMF(config: model.config, capacity: sliceCapacity, seed: 0, sharingParametersWith: model))
+            let replica = NeuMF(config: model.config, capacity: sliceCapacity, seed: 0, sharingParametersWith: model)
+            // What the model's config does not carry, each slice must train with too.
+            replica.embedDropout = model.embedDropout
+            models.append(replica)
         }
         self.models = models
         self.optimizer = optimizer

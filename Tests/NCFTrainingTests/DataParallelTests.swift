@@ -54,6 +54,24 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
+    /// Embedding dropout applies to every slice, not only to the trainer's own model's: with
+    /// p = 0.9, the user rows that only the second of two slices looked up get a gradient that is
+    /// mostly zero, as the first slice's do.
+    func testEmbeddingDropoutReachesEverySlice() throws {
+        guard #available(macOS 15.0, *) else { throw XCTSkip("needs the Synchronization module") }
+        let master = NeuMF(config: modelConfig(.gmf, .rating), capacity: 13, seed: 7)
+        master.embedDropout = 0.9
+        let optimizer = Optimizer(kind: .adam, lr: 0.01, weightDecay: 0, model: master)
+        let parallel = DataParallel(model: master, optimizer: optimizer, threads: 2, batch: 13, embedL2: 0)
+        _ = parallel.batchGradient(users: users, items: items, targets: ratings, seed: 0)
+        // Slice 0 is rows 0..<7 (users 2, 0, 5, 7, 1), slice 1 rows 7..<13: users 8, 3, 6 and 4 are only in slice 1.
+        let table = master.userTables[0], g = table.pointer(in: master.grads), d = table.cols
+        let entries = [8, 3, 6, 4].flatMap { u in (0..<d).map { g[u * d + $0] } }
+        let zeros = entries.filter { $0 == 0 }.count
+        XCTAssertGreaterThanOrEqual(zeros, entries.count / 2, "slice 1 trained without embedding dropout: \(entries)")
+        XCTAssertTrue(parallel.models.allSatisfy { $0.embedDropout == 0.9 }, "every replica has the model's dropout")
+    }
+
     /// Three steps on one batch: the data-parallel epoch against `Optimizer.step`, for every
     /// optimizer, with weight decay and embedding L2.
     func testStepsEqualTheSingleThreadSteps() throws {
