@@ -10,12 +10,14 @@ import Darwin
 //
 // Safety, since anything that can reach the port can talk to it:
 // - a request head is at most `Limits.maxHeadBytes` (431 past that) and must arrive within
-//   `Limits.timeout` seconds in all (408 otherwise), so a slow or endless sender holds a
-//   connection for a bounded time;
-// - one thread per connection, at most `Limits.maxConnections` at once (503 past that);
-// - a body is never read into memory: after the response, at most 64 KiB are drained (so the
-//   client sees the response rather than a reset) and the connection is closed;
-// - writes never raise SIGPIPE (`MSG_NOSIGNAL`) and time out like reads.
+//   `Limits.timeout` seconds in all (408 otherwise), however its bytes are spaced;
+// - the response must be taken within `Limits.timeout` seconds plus one second per 100 kB;
+// - a body is never read into memory: after the response, at most 64 KiB are drained for at most
+//   one second in all (so the client sees the response rather than a reset) and the connection
+//   is closed; so a slow or endless client holds a connection for a bounded time;
+// - one thread per connection, at most `Limits.maxConnections` at once; past that, 503 from the
+//   accepting thread, which then drains only what has already arrived (it never waits on a client);
+// - writes never raise SIGPIPE (`MSG_NOSIGNAL`).
 
 /// Why the server could not start.
 public enum HTTPServerError: Error, LocalizedError, CustomStringConvertible, Equatable {
@@ -327,8 +329,8 @@ public final class HTTPServer: @unchecked Sendable {
             }
             guard admitted else {
                 reply(fd, response: .error(503, "the dashboard is answering \(limits.maxConnections) connections already; try again in a moment",
-                                          headers: [("Retry-After", "1")]), headOnly: false)
-                finish(fd)
+                                          headers: [("Retry-After", "1")]), headOnly: false, within: 0.2)
+                finish(fd, within: 0)
                 continue
             }
             let thread = Thread { [self] in
@@ -386,6 +388,9 @@ public final class HTTPServer: @unchecked Sendable {
         let end: [UInt8] = [13, 10, 13, 10]
         var searched = 0
         while true {
+            guard Self.wait(fd, for: Int16(POLLIN), until: deadline) else {
+                return buffer.isEmpty ? .closed : .failed(.error(408, "the request head did not arrive within \(formatSeconds(limits.timeout)) s"))
+            }
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { return .closed }
             if n < 0 {
@@ -435,14 +440,30 @@ public final class HTTPServer: @unchecked Sendable {
         return try HTTPRequest(method: String(parts[0]), target: String(parts[1]), headers: headers)
     }
 
-    private func reply(_ fd: Int32, response: HTTPResponse, headOnly: Bool) {
+    /// Whether `fd` became ready for `events` before `deadline` (false on a timeout or an error).
+    private static func wait(_ fd: Int32, for events: Int16, until deadline: Date) -> Bool {
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            var entry = pollfd(fd: fd, events: events, revents: 0)
+            let ready = poll(&entry, 1, Int32(max(0, min(left, 3600)) * 1000))
+            if ready > 0 { return true }
+            if ready < 0 && errno == EINTR { continue }
+            return false
+        }
+    }
+
+    /// Writes the response; gives up when the client has not taken it within `within` seconds
+    /// (default: `limits.timeout` plus one second per 100 kB).
+    private func reply(_ fd: Int32, response: HTTPResponse, headOnly: Bool, within: Double? = nil) {
         var head = "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(response.body.count)\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n"
         var bytes = Array(head.utf8)
         if !headOnly { bytes += response.body }
+        let deadline = Date().addingTimeInterval(within ?? limits.timeout + Double(bytes.count) / 100_000)
         var sent = 0
         while sent < bytes.count {
+            guard Self.wait(fd, for: Int16(POLLOUT), until: deadline) else { return }
             let n = bytes[sent...].withUnsafeBytes { socketSend(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
@@ -450,16 +471,15 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Half-closes, drains what the client still sends (at most 64 KiB, 1 s), and closes.
-    private func finish(_ fd: Int32) {
+    /// Half-closes, drains what the client still sends (at most 64 KiB, for at most `within`
+    /// seconds in all), and closes.
+    private func finish(_ fd: Int32, within: Double = 1) {
         shutdown(fd, Int32(SHUT_WR))
-        var tv = timeval()
-        tv.tv_sec = 1
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = Date().addingTimeInterval(within)
         var drained = 0
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while drained < 65_536 {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        while drained < 65_536, Self.wait(fd, for: Int16(POLLIN), until: deadline) {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n <= 0 { break }
             drained += n
         }

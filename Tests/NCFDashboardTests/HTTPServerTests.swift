@@ -65,6 +65,57 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(try loopbackGET(port: s.port, "/x").status, 200)
     }
 
+    /// Sends one byte every `every` seconds on `fd` from another thread until `until`.
+    private func trickle(_ fd: Int32, every: Double, for seconds: Double) {
+        let end = Date().addingTimeInterval(seconds)
+        Thread.detachNewThread {
+            while Date() < end {
+                let sent = [UInt8(65)].withUnsafeBytes { send(fd, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
+                if sent <= 0 { return }
+                usleep(UInt32(every * 1e6))
+            }
+        }
+    }
+
+    /// A client that trickles bytes: one that never ends its head gets 408 by the head's
+    /// deadline, however its bytes are spaced; one that keeps sending after the response loses
+    /// the connection within the drain's second. Neither holds a connection longer.
+    func testATricklingSenderHoldsAConnectionForABoundedTime() throws {
+        var limits = HTTPServer.Limits()
+        limits.timeout = 1
+        let s = try server(limits)
+        let slowHead = try idleClient(port: s.port, sending: "GET /slow HTTP/1.1\r\n")
+        trickle(slowHead, every: 0.8, for: 8)  // each byte within the per-read timeout
+        let afterResponse = try idleClient(port: s.port, sending: "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        trickle(afterResponse, every: 0.3, for: 8)
+        defer { close(slowHead); close(afterResponse) }
+        let start = Date()
+        while s.activeConnections < 2 && Date().timeIntervalSince(start) < 2 { usleep(10_000) }
+        while s.activeConnections > 0 && Date().timeIntervalSince(start) < 8 { usleep(20_000) }
+        XCTAssertEqual(s.activeConnections, 0, "a trickling client still holds a connection after \(Date().timeIntervalSince(start)) s")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "released only when the client stopped sending")
+    }
+
+    /// A client turned away with 503 that keeps sending does not stall the accept loop.
+    func testARefusedClientThatKeepsSendingDoesNotStopAccepting() throws {
+        var limits = HTTPServer.Limits()
+        limits.maxConnections = 1
+        limits.timeout = 5
+        let s = try server(limits)
+        let held = try idleClient(port: s.port, sending: "GET / HTTP/1.1\r\n")
+        let deadline = Date().addingTimeInterval(5)
+        while s.activeConnections < 1 && Date() < deadline { usleep(10_000) }
+        let refused = try idleClient(port: s.port, sending: "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        trickle(refused, every: 0.2, for: 10)
+        defer { close(refused) }
+        usleep(300_000)
+        close(held)
+        while s.activeConnections > 0 && Date() < deadline.addingTimeInterval(5) { usleep(10_000) }
+        let start = Date()
+        XCTAssertEqual(try loopbackGET(port: s.port, "/next", timeout: 5).status, 200)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3, "the next client waited for the refused one")
+    }
+
     func testAPortInUseIsNamed() throws {
         let s = try server()
         XCTAssertThrowsError(try HTTPServer(host: "127.0.0.1", port: s.port) { _ in HTTPResponse(status: 204) }) { error in
