@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NCFReport
 import NCFRunContract
 import NCFSweep
@@ -19,28 +24,36 @@ import NCFSweep
 /// Answers the dashboard's requests from a store it only reads.
 public struct Dashboard: Sendable {
     public let store: DashboardStore
-    /// The `Host` header values accepted (`127.0.0.1:8080`, `localhost:8080`, …), so a web page
-    /// elsewhere cannot read the API through a DNS name that points at 127.0.0.1 (DNS
-    /// rebinding); nil accepts any (the server listens on another address, by `--host`).
-    public let allowedHosts: Set<String>?
+    /// The host names a request's `Host` header may carry besides `localhost` and IP literals
+    /// (`127.0.0.1:8080`, `[::1]`, `10.0.0.5`), lowercased, without a port. Anything else is
+    /// refused with 403, whatever address the server listens on, so that a web page elsewhere
+    /// cannot read the API through a DNS name of its own that points at this machine (DNS
+    /// rebinding): such a request carries that name. An IP literal cannot be rebound.
+    public let allowedHostNames: Set<String>
     /// Recent report models, so a page polling every 2 s does not rebuild a large sweep's report
     /// (importance included) on every poll.
     let reports: ReportCache
 
-    public init(store: DashboardStore, allowedHosts: Set<String>?, reportReuse: ReportCache.Reuse = ReportCache.Reuse()) {
+    public init(store: DashboardStore, allowedHostNames: Set<String> = [], reportReuse: ReportCache.Reuse = ReportCache.Reuse()) {
         self.store = store
-        self.allowedHosts = allowedHosts
+        self.allowedHostNames = Set(allowedHostNames.map { $0.lowercased() })
         self.reports = ReportCache(reuse: reportReuse)
     }
 
-    /// The `Host` values of a server on loopback port `port`.
-    public static func loopbackHosts(port: UInt16) -> Set<String> {
-        var hosts: Set<String> = []
-        for name in ["127.0.0.1", "localhost", "[::1]"] {
-            hosts.insert(name)
-            hosts.insert("\(name):\(port)")
+    /// Whether a `Host` header value names this dashboard: `localhost`, an IP literal, or one of
+    /// `allowedHostNames`, with or without a port.
+    public func acceptsHost(_ value: String) -> Bool {
+        var host = value.lowercased()
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            let literal = String(host[host.index(after: host.startIndex)..<close])
+            var address = in6_addr()
+            return inet_pton(AF_INET6, literal, &address) == 1
         }
-        return hosts
+        if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+        if host == "localhost" || allowedHostNames.contains(host) { return true }
+        var address = in_addr()
+        return inet_pton(AF_INET, host, &address) == 1
     }
 
     /// The response to one request; never throws, never traps on what the store holds.
@@ -51,8 +64,8 @@ public struct Dashboard: Sendable {
             return api ? .error(error.status, error.message, headers: retry)
                 : Pages.errorPage(error.status, error.message, headers: retry)
         }
-        if let allowed = allowedHosts, let host = request.header("host"), !allowed.contains(host.lowercased()) {
-            return failure(DashboardError(status: 403, message: "Host \(host) is not this dashboard's address: it answers only requests to 127.0.0.1, localhost or [::1] (see --host)"))
+        if let host = request.header("host"), !acceptsHost(host) {
+            return failure(DashboardError(status: 403, message: "Host \(host) is not this dashboard's address: it answers requests to localhost, an IP address\(allowedHostNames.isEmpty ? "" : ", " + allowedHostNames.sorted().joined(separator: ", ")) (see --allow-host)"))
         }
         guard request.method == "GET" || request.method == "HEAD" else {
             var response = failure(DashboardError(status: 405, message: "method \(request.method) is not allowed: the dashboard only reads (GET or HEAD)"))

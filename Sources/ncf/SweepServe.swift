@@ -27,6 +27,11 @@ struct SweepServe: ParsableCommand {
         valueName: "address"))
     var host: String = "127.0.0.1"
 
+    @Option(name: .customLong("allow-host"), help: ArgumentHelp(
+        "A host name the dashboard may be reached by, besides localhost, IP addresses, --host and this machine's name (repeat for more). Requests naming any other host are refused, so a web page cannot reach the dashboard through a DNS name of its own.",
+        valueName: "name"))
+    var allowHost: [String] = []
+
     func validate() throws {
         guard (0...65535).contains(port) else {
             throw ValidationError("--port \(port): a port is 0…65535 (0 picks a free one).")
@@ -52,7 +57,10 @@ struct SweepServe: ParsableCommand {
         do {
             let holder = Holder()
             server = try HTTPServer(host: host, port: UInt16(port)) { request in holder.respond(request) }
-            holder.dashboard = Dashboard(store: dashboard, allowedHosts: loopback ? Dashboard.loopbackHosts(port: server.port) : nil)
+            // IP literals and localhost are always accepted; names only when they are this
+            // machine's, --host's or --allow-host's.
+            let names = Set([host, ProcessInfo.processInfo.hostName].map { $0.lowercased() } + allowHost.map { $0.lowercased() })
+            holder.dashboard = Dashboard(store: dashboard, allowedHostNames: names)
         } catch {
             throw CLIError(message: error.description)
         }

@@ -79,7 +79,7 @@ final class DashboardAPITests: XCTestCase {
     private func serve(_ store: DashboardStore) throws -> UInt16 {
         let holder = Box()
         let server = try HTTPServer(host: "127.0.0.1", port: 0) { holder.dashboard!.respond($0) }
-        holder.dashboard = Dashboard(store: store, allowedHosts: Dashboard.loopbackHosts(port: server.port))
+        holder.dashboard = Dashboard(store: store, allowedHostNames: ["dash.example"])
         server.start()
         servers.append(server)
         return server.port
@@ -258,6 +258,12 @@ final class DashboardAPITests: XCTestCase {
 
         let foreign = try get(port, "/api/sweeps", headers: ["Host": "attacker.example:\(port)"])
         XCTAssertEqual(foreign.status, 403, "a request for another host name (DNS rebinding) is refused: \(foreign)")
+        for host in ["127.0.0.1:\(port)", "127.0.0.2", "localhost:\(port)", "[::1]:\(port)", "DASH.example:\(port)", "10.0.0.5"] {
+            XCTAssertEqual(try get(port, "/api/sweeps", headers: ["Host": host]).status, 200, "Host \(host)")
+        }
+        for host in ["localhost.attacker.example", "127.0.0.1.nip.io:\(port)", "[::1", "[not-an-address]:80", "dash.example.evil"] {
+            XCTAssertEqual(try get(port, "/api/sweeps", headers: ["Host": host]).status, 403, "Host \(host)")
+        }
     }
 
     func testMalformedAndOversizedRequestsAreAnsweredAndTheServerGoesOn() throws {

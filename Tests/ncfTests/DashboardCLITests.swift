@@ -103,6 +103,14 @@ final class DashboardCLITests: SweepProcessTestCase {
         let deadline = Date().addingTimeInterval(60)
         while !server.output.contains("http://") && Date() < deadline && server.process.isRunning { usleep(50_000) }
         XCTAssertTrue(server.output.contains("no authentication"), server.output)
+        // Listening on every address does not open it to DNS rebinding: a foreign host name is refused.
+        if let range = server.output.range(of: #"http://127\.0\.0\.1:[0-9]+/"#, options: .regularExpression),
+           let port = UInt16(server.output[range].dropFirst("http://127.0.0.1:".count).dropLast()) {
+            XCTAssertEqual(try loopbackGET(port: port, "/api/sweeps", headers: ["Host": "attacker.example:\(port)"]).status, 403)
+            XCTAssertEqual(try loopbackGET(port: port, "/api/sweeps").status, 200)
+        } else {
+            XCTFail("no address printed: \(server.output)")
+        }
         kill(server.pid, SIGINT)
         XCTAssertEqual(finish(server), 0, server.output)
     }
