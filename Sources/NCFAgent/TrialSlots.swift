@@ -27,7 +27,7 @@ public struct TrialSlots: Sendable, Equatable {
     /// The choice for `requested` (`--parallel`, nil when not given), trials of `threadsPerTrial`
     /// threads and a machine of `cores` cores.
     public static func choose(requested: Int?, threadsPerTrial: Int, cores: Int) -> TrialSlots {
-        let threads = max(1, threadsPerTrial), cores = max(1, cores)
+        let threads = min(max(1, threadsPerTrial), maxThreads), cores = max(1, cores)
         let fitting = max(1, cores / threads)
         let perTrial = threads == 1 ? "1 thread" : "\(threads) threads"
         guard let requested else {
@@ -35,22 +35,28 @@ public struct TrialSlots: Sendable, Equatable {
             if threads > cores { note += "; a trial's \(threads) threads already exceed the cores" }
             return TrialSlots(parallel: fitting, threadsPerTrial: threads, note: note)
         }
-        guard requested * threads > cores else { return TrialSlots(parallel: requested, threadsPerTrial: threads) }
-        let warning = "--parallel \(requested) with \(perTrial) per trial runs \(requested * threads) threads on \(cores) core\(cores == 1 ? "" : "s"): "
+        let (total, overflow) = requested.multipliedReportingOverflow(by: threads)
+        guard overflow || total > cores else { return TrialSlots(parallel: requested, threadsPerTrial: threads) }
+        let warning = "--parallel \(requested) with \(perTrial) per trial runs \(overflow ? "more than \(Int.max)" : String(total)) threads on \(cores) core\(cores == 1 ? "" : "s"): "
             + "the trials compete for the CPU and each trains slower; --parallel \(fitting) fits the cores"
         return TrialSlots(parallel: requested, threadsPerTrial: threads, warning: warning)
     }
 
+    /// The most threads a trial may use (`ncf train --threads` takes 1...256).
+    public static let maxThreads = 256
+
     /// The most threads a trial of `config` can be given: the largest value of its `threads`
-    /// parameter, else a `--threads N` (or `--threads=N`) written in its `command`, else 1.
+    /// parameter, else a `--threads N` (or `--threads=N`) written in its `command`, else 1; at
+    /// most `maxThreads`.
     public static func threadsPerTrial(_ config: SweepConfig) -> Int {
+        func bounded(_ n: Int) -> Int { min(max(1, n), maxThreads) }
         if let parameter = config.parameters.first(where: { $0.name == "threads" }) {
-            return max(1, largest(parameter.spec) ?? 1)
+            return bounded(largest(parameter.spec) ?? 1)
         }
         let words = config.command ?? []
         for (i, word) in words.enumerated() {
-            if word.hasPrefix("--threads="), let n = Int(word.dropFirst("--threads=".count)) { return max(1, n) }
-            if word == "--threads", i + 1 < words.count, let n = Int(words[i + 1]) { return max(1, n) }
+            if word.hasPrefix("--threads="), let n = Int(word.dropFirst("--threads=".count)) { return bounded(n) }
+            if word == "--threads", i + 1 < words.count, let n = Int(words[i + 1]) { return bounded(n) }
         }
         return 1
     }

@@ -6,7 +6,7 @@ import NCFSweep
 /// (`SweepReport.html`). Every page is self-contained, and its Content-Security-Policy lets it
 /// load nothing from the network: only this server is reachable (`connect-src 'self'`).
 enum Pages {
-    static let contentSecurityPolicy = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'"
+    static let contentSecurityPolicy = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'"
 
     static func html(_ text: String, status: Int = 200, headers: [(name: String, value: String)] = []) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "text/html; charset=utf-8"),

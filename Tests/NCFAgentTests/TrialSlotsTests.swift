@@ -44,4 +44,16 @@ final class TrialSlotsTests: XCTestCase {
         XCTAssertEqual(try threads("program: train.py\ncommand: [\"${env}\", \"python3\", \"${program}\", \"--threads=2\", \"${args}\"]\n" + head), 2)
         XCTAssertEqual(try threads("program: train.py\ncommand: [\"python3\", \"${program}\", \"--threads\", \"3\", \"${args}\"]\n" + head), 3)
     }
+
+    /// Absurd values from a YAML or the command line never overflow: threads per trial are at
+    /// most 256 (the trainer's limit), and the product with --parallel saturates.
+    func testHugeValuesNeitherTrapNorWrap() throws {
+        let head = "method: grid\nparameters:\n  lr:\n    values: [0.001, 0.01]\n"
+        XCTAssertEqual(try threads(head + "  threads:\n    value: 9223372036854775807\n"), 256)
+        XCTAssertEqual(try threads("program: t.py\ncommand: [\"${program}\", \"--threads=99999999999\", \"${args}\"]\n" + head), 256)
+        let slots = TrialSlots.choose(requested: Int.max / 2, threadsPerTrial: 256, cores: 2)
+        XCTAssertEqual(slots.parallel, Int.max / 2)
+        XCTAssertNotNil(slots.warning)
+        XCTAssertEqual(TrialSlots.choose(requested: 2, threadsPerTrial: Int.max, cores: 2).threadsPerTrial, 256)
+    }
 }
