@@ -78,6 +78,56 @@ public struct NegativeSampler: Sendable {
     /// Whether the membership test uses the bitset (else binary search in `trainItems`).
     public var usesBitset: Bool { !bits.isEmpty }
 
+    // MARK: - An epoch as an order over the train rows
+
+    /// Whether an epoch is only the train rows in a new order (the rating task, or no negatives):
+    /// then `fillOrder` and `gather` give the epoch of `fillEpoch` without a copy of the rows,
+    /// 4 bytes a row instead of 12.
+    public var epochIsPermutation: Bool { task == .rating || negatives == 0 }
+
+    /// Fills `order` with the epoch's order of the train rows: entry k is the row `fillEpoch`
+    /// would put at k, with the same draws from `rng` (Fisher–Yates over 0..<epochSize).
+    /// - Precondition: `epochIsPermutation`.
+    /// - Complexity: O(epochSize); no allocation once `order` has `epochSize` entries.
+    public mutating func fillOrder(_ order: inout [UInt32], rng: inout SplitMix64) {
+        precondition(epochIsPermutation, "NegativeSampler.fillOrder: the epoch has negatives; use fillEpoch")
+        let n = epochSize
+        if order.count != n { order = [UInt32](repeating: 0, count: n) }
+        order.withUnsafeMutableBufferPointer { o in
+            for k in 0..<n { o[k] = UInt32(truncatingIfNeeded: k) }
+            var g = rng
+            var i = n - 1
+            while i > 0 {
+                o.swapAt(i, g.nextInt(below: i + 1))
+                i -= 1
+            }
+            rng = g
+        }
+    }
+
+    /// The pairs of the rows `rows` (a slice of `fillOrder`'s order) into `pairs`, reusing its storage.
+    public func gather(_ rows: ArraySlice<UInt32>, into pairs: inout LabeledPairs) {
+        let b = rows.count
+        if pairs.users.count != b {
+            pairs = LabeledPairs(users: [Int32](repeating: 0, count: b), items: [Int32](repeating: 0, count: b),
+                                 targets: [Float](repeating: 0, count: b))
+        }
+        let implicit = task == .implicit
+        users.withUnsafeBufferPointer { srcU in
+        items.withUnsafeBufferPointer { srcI in
+        ratings.withUnsafeBufferPointer { srcR in
+        pairs.users.withUnsafeMutableBufferPointer { outU in
+        pairs.items.withUnsafeMutableBufferPointer { outI in
+        pairs.targets.withUnsafeMutableBufferPointer { outT in
+            for (k, row) in rows.enumerated() {
+                let r = Int(row)
+                outU[k] = srcU[r]
+                outI[k] = srcI[r]
+                outT[k] = implicit ? 1 : srcR[r]
+            }
+        }}}}}}
+    }
+
     /// Fills `pairs` with one shuffled training epoch, reusing its storage: after the first epoch
     /// (once the arrays have `epochSize` entries and are not shared) nothing is allocated.
     ///

@@ -76,10 +76,19 @@ public final class Trainer {
     /// - Throws: `TrainingError.nonFiniteLoss` when the loss becomes NaN or infinite.
     public func run(observer: (TrainingEvent) -> TrainingControl = { _ in .proceed }) throws -> TrainSummary {
         var rng = SplitMix64(seed: config.seed, stream: 0x7EA1)
+        // One thread walks an epoch that is only the train rows reordered (the rating task) as
+        // an order over the rows, gathering each batch: 4 bytes a row instead of a 12-byte copy
+        // (64 MB instead of 192 MB at 16M rows). The pairs and the draws are fillEpoch's.
+        let byOrder = sampler.epochIsPermutation && parallel == nil
         var epochPairs = LabeledPairs()
-        sampler.fillEpoch(&epochPairs, rng: &rng)
+        var epochOrder: [UInt32] = []
+        var batchPairs = LabeledPairs()
+        func fillEpoch() {
+            if byOrder { sampler.fillOrder(&epochOrder, rng: &rng) } else { sampler.fillEpoch(&epochPairs, rng: &rng) }
+        }
+        fillEpoch()
         let batch = config.batch_size
-        let steps = (epochPairs.count + batch - 1) / batch
+        let steps = (sampler.epochSize + batch - 1) / batch
         _ = observer(.started(epochs: config.epochs, stepsPerEpoch: steps, parameters: model.layout.totalCount))
 
         var best = (value: Double.nan, epoch: 0, metrics: [MetricValue]())
@@ -92,9 +101,9 @@ public final class Trainer {
         let implicit = dataset.task == .implicit
 
         epochLoop: for epoch in 1...config.epochs {
-            if epoch > 1 { sampler.fillEpoch(&epochPairs, rng: &rng) }
+            if epoch > 1 { fillEpoch() }
             if config.lr_decay != 1 { optimizer.lr = Float(config.lr * pow(config.lr_decay, Double(epoch - 1))) }
-            let n = epochPairs.count
+            let n = sampler.epochSize
             let start = DispatchTime.now().uptimeNanoseconds
             var lossSum = 0.0
             var lastReport = start
@@ -132,40 +141,56 @@ public final class Trainer {
                 samplesSeen += result.samples
                 askedToStop = result.stoppedByObserver
             } else {
-                try epochPairs.users.withUnsafeBufferPointer { users in
-                    try epochPairs.items.withUnsafeBufferPointer { items in
-                        try epochPairs.targets.withUnsafeBufferPointer { targets in
-                            var step = 0
-                            var offset = 0
-                            while offset < n {
-                                let b = min(batch, n - offset)
-                                let u = users.baseAddress! + offset, i = items.baseAddress! + offset
-                                model.forward(users: u, items: i, count: b, training: true, rng: &rng)
-                                let loss = model.loss(targets: targets.baseAddress! + offset, count: b)
-                                guard loss.isFinite else {
-                                    throw TrainingError.nonFiniteLoss(epoch: epoch, step: step + 1, value: Double(loss))
-                                }
-                                lossSum += Double(loss) * Double(b)
-                                model.backward(users: u, items: i, count: b)
-                                optimizer.step(model)
-                                offset += b
-                                step += 1
-                                if step & 63 == 0 {
-                                    let now = DispatchTime.now().uptimeNanoseconds
-                                    if now - lastReport > 200_000_000 {
-                                        lastReport = now
-                                        let mean = lossSum / Double(offset)
-                                        let control = observer(.progress(
-                                            epoch: epoch, step: step, steps: steps, seconds: Double(now - start) / 1e9,
-                                            trainLoss: implicit ? mean : mean.squareRoot()))
-                                        if case .stop = control { askedToStop = true; break }
-                                    }
+                /// Forward, loss, backward and the optimizer's step on the `b` pairs at `u`, `i`, `y`.
+                func trainStep(_ u: UnsafePointer<Int32>, _ i: UnsafePointer<Int32>, _ y: UnsafePointer<Float>,
+                               _ b: Int, _ step: Int) throws {
+                    model.forward(users: u, items: i, count: b, training: true, rng: &rng)
+                    let loss = model.loss(targets: y, count: b)
+                    guard loss.isFinite else {
+                        throw TrainingError.nonFiniteLoss(epoch: epoch, step: step + 1, value: Double(loss))
+                    }
+                    lossSum += Double(loss) * Double(b)
+                    model.backward(users: u, items: i, count: b)
+                    optimizer.step(model)
+                }
+                var step = 0
+                var offset = 0
+                while offset < n {
+                    let b = min(batch, n - offset)
+                    if byOrder {
+                        // The batch gathered from the order (see `byOrder`).
+                        sampler.gather(epochOrder[offset..<(offset + b)], into: &batchPairs)
+                        try batchPairs.users.withUnsafeBufferPointer { u in
+                            try batchPairs.items.withUnsafeBufferPointer { i in
+                                try batchPairs.targets.withUnsafeBufferPointer { y in
+                                    try trainStep(u.baseAddress!, i.baseAddress!, y.baseAddress!, b, step)
                                 }
                             }
-                            samplesSeen += offset
+                        }
+                    } else {
+                        try epochPairs.users.withUnsafeBufferPointer { u in
+                            try epochPairs.items.withUnsafeBufferPointer { i in
+                                try epochPairs.targets.withUnsafeBufferPointer { y in
+                                    try trainStep(u.baseAddress! + offset, i.baseAddress! + offset, y.baseAddress! + offset, b, step)
+                                }
+                            }
+                        }
+                    }
+                    offset += b
+                    step += 1
+                    if step & 63 == 0 {
+                        let now = DispatchTime.now().uptimeNanoseconds
+                        if now - lastReport > 200_000_000 {
+                            lastReport = now
+                            let mean = lossSum / Double(offset)
+                            let control = observer(.progress(
+                                epoch: epoch, step: step, steps: steps, seconds: Double(now - start) / 1e9,
+                                trainLoss: implicit ? mean : mean.squareRoot()))
+                            if case .stop = control { askedToStop = true; break }
                         }
                     }
                 }
+                samplesSeen += offset
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             trainSeconds += seconds

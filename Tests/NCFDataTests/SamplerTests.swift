@@ -34,6 +34,36 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(negativesSeen, 40 * 4 * ds.train.count)
     }
 
+    /// The rating task's epoch as an order over the train rows, gathered batch by batch, is the
+    /// materialised epoch (`fillEpoch`, the reference) pair for pair, and leaves the generator
+    /// where `fillEpoch` does; over several epochs and for an implicit task without negatives too.
+    func testGatheringAnOrderIsTheMaterialisedEpoch() throws {
+        let rating = try DatasetBuilder.make(from: SplitFixtures.synthetic(users: 15, items: 40, ratings: 330),
+                                             options: SplitOptions(kind: .random, task: .rating))
+        for (ds, negatives) in [(rating, 4), (try implicitDataset(), 0)] {
+            var reference = NegativeSampler(dataset: ds, negatives: negatives)
+            var compact = NegativeSampler(dataset: ds, negatives: negatives)
+            XCTAssertTrue(compact.epochIsPermutation)
+            var pairs = LabeledPairs(), order: [UInt32] = []
+            var rngA = SplitMix64(seed: 5), rngB = SplitMix64(seed: 5)
+            for _ in 0..<3 {
+                reference.fillEpoch(&pairs, rng: &rngA)
+                compact.fillOrder(&order, rng: &rngB)
+                XCTAssertEqual(order.count, pairs.count)
+                var batch = LabeledPairs()
+                for start in stride(from: 0, to: order.count, by: 7) {  // batches of 7, the last shorter
+                    let end = min(start + 7, order.count)
+                    compact.gather(order[start..<end], into: &batch)
+                    XCTAssertEqual(batch.users, Array(pairs.users[start..<end]))
+                    XCTAssertEqual(batch.items, Array(pairs.items[start..<end]))
+                    XCTAssertEqual(batch.targets, Array(pairs.targets[start..<end]))
+                }
+                XCTAssertEqual(rngA.next(), rngB.next(), "the generator moved on as fillEpoch moves it")
+            }
+        }
+        XCTAssertFalse(NegativeSampler(dataset: try implicitDataset(), negatives: 4).epochIsPermutation)
+    }
+
     func testEpochHoldsEveryPositiveOnceAndNegativesPerPositive() throws {
         let ds = try implicitDataset()
         var sampler = NegativeSampler(dataset: ds, negatives: 3)
