@@ -21,9 +21,10 @@ import Darwin
 ///   (docs/performance.md).
 /// - `shortSpin` (2 µs) after a wait that outlasted `longSpin`: the last thread was off its core
 ///   (more runnable threads than cores, e.g. other trainings), and polling would only burn the core
-///   it needs. The next wait that ends within `longSpin` restores the long budget.
-/// On a busy machine that costs what the short budget of old did (measured: the same samples/s),
-/// and on an idle one the threads stay in step.
+///   it needs. `longSpin` comes back after `catchableSleeps` sleeps in a row that a long spin would
+///   have caught (each ended within `longSpin`): the threads are on their cores again, caught in
+///   the cycle of wake-ups above. One such sleep is not enough, since on a busy machine some
+///   waits are short by chance.
 ///
 /// Memory ordering: every write a thread makes before `wait()` is visible to every thread after
 /// its `wait()` returns (the arrival is an acquire-release read-modify-write, the phase is
@@ -43,8 +44,11 @@ final class SpinBarrier: @unchecked Sendable {
     /// threads have their cores, `shortSpin` after a wait showed that one was off its core.
     static let longSpin: UInt64 = 100_000
     static let shortSpin: UInt64 = 2_000
-    /// The current poll budget (`longSpin` or `shortSpin`), chosen by the last wait that slept.
+    static let catchableSleeps = 8
+    /// The current poll budget (`longSpin` or `shortSpin`), chosen by the waits that slept.
     private let spinBudget = Atomic<UInt64>(SpinBarrier.longSpin)
+    /// Sleeps in a row that ended within `longSpin`, while the budget is short.
+    private let catchableStreak = Atomic<Int>(0)
 
     init(parties: Int) {
         precondition(parties >= 1, "SpinBarrier: at least one party")
@@ -85,10 +89,15 @@ final class SpinBarrier: @unchecked Sendable {
         while phase.load(ordering: .sequentiallyConsistent) == current { pthread_cond_wait(condition, mutex) }
         sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         pthread_mutex_unlock(mutex)
-        // Would a long spin have caught this arrival? Then spin long again; else the last thread
-        // was off its core, and spinning for it would only have kept it off longer.
-        let next = monotonicNanoseconds() &- start < Self.longSpin ? Self.longSpin : Self.shortSpin
-        if next != budget { spinBudget.store(next, ordering: .relaxed) }
+        // Would a long spin have caught this arrival? If not, the last thread was off its core,
+        // and spinning for it would only have kept it off longer.
+        if monotonicNanoseconds() &- start >= Self.longSpin {
+            if budget != Self.shortSpin { spinBudget.store(Self.shortSpin, ordering: .relaxed) }
+            catchableStreak.store(0, ordering: .relaxed)
+        } else if catchableStreak.wrappingAdd(1, ordering: .relaxed).newValue >= Self.catchableSleeps {
+            spinBudget.store(Self.longSpin, ordering: .relaxed)
+            catchableStreak.store(0, ordering: .relaxed)
+        }
     }
 }
 
