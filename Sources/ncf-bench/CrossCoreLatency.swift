@@ -1,8 +1,9 @@
 // How fast two cores see each other's writes, for `ncf-bench threads`: data-parallel training
 // hands gradients and parameters between its threads every step, so its speed-up depends on it.
-// On the 2-vCPU EPYC machine ncf is measured on, the round trip was 54–60 ns in some periods and
-// 200–340 ns in others (the host placing the two virtual CPUs close together or far apart), and
-// two threads' update phase took 35–45 µs or 100–125 µs per step accordingly.
+// On the 2-vCPU EPYC machine ncf is measured on, the round trip was 54–90 ns most of the time and
+// 200–340 ns at others (the host placing the two virtual CPUs near each other or far apart), and
+// two threads' update phase took 34–45 µs per step in fast periods and 75–129 µs in slow ones. It is
+// measured for 10 ms before each run, so it hints at the run's conditions and does not prove them.
 
 import Foundation
 import Synchronization

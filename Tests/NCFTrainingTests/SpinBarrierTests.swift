@@ -8,7 +8,7 @@ import XCTest
 final class SpinBarrierTests: XCTestCase {
     /// Each round, every party writes its slot, waits, checks every slot, and waits again (so no
     /// slot is overwritten while another party still reads it). With more parties than this
-    /// machine has cores, some waiters outlast the spin budget and sleep, and the budget switches
+    /// machine has cores, some waiters outlast the spin budget and sleep, and the budget can switch
     /// between long and short: a lost wake-up would hang the test, a missing fence fail it.
     func testEveryWriteBeforeTheBarrierIsSeenAfterIt() throws {
         guard #available(macOS 15.0, *) else { throw XCTSkip("needs the Synchronization module") }
