@@ -17,7 +17,7 @@ import Darwin
 ///   perpetuates itself. The sleeper starts its next phase a wake-up late, so at the next barrier
 ///   the other thread waits that much longer, sleeps in turn, and from then on every step pays a
 ///   wake-up at both barriers. With a budget of 20,000 polls (about 20 µs) the two threads of
-///   `ncf --threads 2` each waited 30–40 µs per step of about 180 µs on ML-1M; with 100 µs, 3–7 µs
+///   `ncf --threads 2` each waited 40–45 µs per step of about 185 µs on ML-1M; with 100 µs, 3–10 µs
 ///   (docs/performance.md).
 /// - `shortSpin` (2 µs) after a wait that outlasted `longSpin`: the last thread was off its core
 ///   (more runnable threads than cores, e.g. other trainings), and polling would only burn the core
