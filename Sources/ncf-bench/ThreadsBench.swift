@@ -5,7 +5,9 @@
 // reads each epoch's training samples/s from the trainer's own epoch records (training only:
 // sampling and validation are not in it). Beside each figure: this process's CPU seconds per wall
 // second over the epoch (near N when the N threads got their cores) and the cores other processes
-// kept busy meanwhile, and the run's test metrics (the accuracy must not depend on N).
+// kept busy meanwhile, and the run's test metrics (the accuracy must not depend on N); and, measured
+// just before each run, how long a value takes to go from one core to another and back
+// (`crossCoreRoundTripNanoseconds`), which sets what the threads' exchange of gradients costs.
 
 import ArgumentParser
 import Foundation
@@ -89,6 +91,8 @@ struct ThreadsBench: ParsableCommand {
         /// first and last progress report of each epoch; N threads, the sum over steps of the
         /// slowest thread's CPU in each phase (`ThreadProfile`). Waiting for a core is in neither.
         var criticalPathSpeed: [Double] = []
+        /// Cross-core round trip in ns, measured before the run (nil on one logical CPU).
+        var roundTrip: Double?
     }
 
     func run() throws {
@@ -106,28 +110,31 @@ struct ThreadsBench: ParsableCommand {
             for threads in order {
                 let r = try train(threads: threads, dataset: dataset)
                 runs[threads, default: []].append(r)
-                say(String(format: "round %d, %d thread%@: %@ samples/s per epoch (critical path %@ per CPU-s), cpu/wall %@, others busy %@ cores, Test HR@10 %.4f NDCG@10 %.4f",
+                say(String(format: "round %d, %d thread%@: %@ samples/s per epoch (critical path %@ per CPU-s), cpu/wall %@, others busy %@ cores, cross-core round trip %@ ns, Test HR@10 %.4f NDCG@10 %.4f",
                            round + 1, threads, threads == 1 ? "" : "s",
                            r.samplesPerSecond.map { grouped($0) }.joined(separator: " / "),
                            r.criticalPathSpeed.map { grouped($0) }.joined(separator: " / "),
                            r.cpuPerWall.map { String(format: "%.2f", $0) }.joined(separator: " / "),
-                           r.foreignCores.map { String(format: "%.2f", $0) }.joined(separator: " / "), r.hr, r.ndcg))
+                           r.foreignCores.map { String(format: "%.2f", $0) }.joined(separator: " / "),
+                           r.roundTrip.map { String(format: "%.0f", $0) } ?? "n/a", r.hr, r.ndcg))
             }
         }
 
         let base = median(runs[counts[0]]?.flatMap(\.samplesPerSecond) ?? [])
         let pathBase = median(runs[counts[0]]?.flatMap(\.criticalPathSpeed) ?? [])
         var table = TextTable(headers: ["threads", "samples/s (median epoch)", "× \(counts[0]) thread\(counts[0] == 1 ? "" : "s")",
-                                       "cpu/wall", "others busy (cores)", "critical-path samples/CPU-s", "×", "Test HR@10", "Test NDCG@10"])
+                                       "cpu/wall", "others busy (cores)", "critical-path samples/CPU-s", "×", "round trip (ns)",
+                                       "Test HR@10", "Test NDCG@10"])
         for threads in counts {
             let rs = runs[threads] ?? []
             let speed = median(rs.flatMap(\.samplesPerSecond))
-            let cpuWall = rs.flatMap(\.cpuPerWall), foreign = rs.flatMap(\.foreignCores)
+            let cpuWall = rs.flatMap(\.cpuPerWall), foreign = rs.flatMap(\.foreignCores), trips = rs.compactMap(\.roundTrip)
             table.add([
                 "\(threads)", grouped(speed), String(format: "%.2f×", speed / base),
                 String(format: "%.2f–%.2f", cpuWall.min() ?? .nan, cpuWall.max() ?? .nan),
                 String(format: "%.2f–%.2f", foreign.min() ?? .nan, foreign.max() ?? .nan),
                 grouped(median(rs.flatMap(\.criticalPathSpeed))), String(format: "%.2f×", median(rs.flatMap(\.criticalPathSpeed)) / pathBase),
+                trips.isEmpty ? "n/a" : String(format: "%.0f–%.0f", trips.min() ?? .nan, trips.max() ?? .nan),
                 rs.map { String(format: "%.4f", $0.hr) }.joined(separator: " "),
                 rs.map { String(format: "%.4f", $0.ndcg) }.joined(separator: " "),
             ])
@@ -138,6 +145,7 @@ struct ThreadsBench: ParsableCommand {
                     ("mlp_dims", .string(mlpDims)), ("optimizer", .string(optimizerKind)),
                     ("cpu_per_wall_min", .number(cpuWall.min() ?? .nan)), ("others_busy_max", .number(foreign.max() ?? .nan)),
                     ("critical_path_samples_per_cpu_second", .number(median(rs.flatMap(\.criticalPathSpeed)))),
+                    ("cross_core_round_trip_ns_max", trips.max().map { .number($0) } ?? .null),
                 ]
                 fields += machineJSON()
                 print(JSONValue.object(fields).rendered)
@@ -163,6 +171,7 @@ struct ThreadsBench: ParsableCommand {
         let profile = threads > 1 ? ThreadProfile() : nil
         trainer.threadProfile = profile
         var result = Run()
+        if #available(macOS 15.0, *) { result.roundTrip = crossCoreRoundTripNanoseconds() }
         var meter = LoadMeter()
         meter.start()
         var firstReport: (step: Int, cpu: Double)?, lastReport: (step: Int, cpu: Double)?
