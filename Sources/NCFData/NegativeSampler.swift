@@ -105,6 +105,22 @@ public struct NegativeSampler: Sendable {
         }
     }
 
+    /// The train rows the order indexes, for readers on several threads: the pointers are valid
+    /// inside `body` only. `ratings` is nil for the implicit task (every target is 1).
+    public func withTrainRows<R>(_ body: (_ users: UnsafePointer<Int32>, _ items: UnsafePointer<Int32>,
+                                          _ ratings: UnsafePointer<Float>?) throws -> R) rethrows -> R {
+        let implicit = task == .implicit
+        return try users.withUnsafeBufferPointer { u in
+            try items.withUnsafeBufferPointer { i in
+                try ratings.withUnsafeBufferPointer { r in
+                    // An empty train set has no rows to point at; the order is empty then too.
+                    let none = UnsafePointer<Int32>(bitPattern: MemoryLayout<Int32>.alignment)!
+                    return try body(u.baseAddress ?? none, i.baseAddress ?? none, implicit ? nil : r.baseAddress)
+                }
+            }
+        }
+    }
+
     /// The pairs of the rows `rows` (a slice of `fillOrder`'s order) into `pairs`, reusing its storage.
     public func gather(_ rows: ArraySlice<UInt32>, into pairs: inout LabeledPairs) {
         let b = rows.count

@@ -63,6 +63,12 @@ final class DataParallel: @unchecked Sendable {
     private let userMark: UnsafeMutablePointer<Int>
     private let itemMark: UnsafeMutablePointer<Int>
     private let barrier: SpinBarrier
+    /// Rows per slice at most (⌈batch / N⌉).
+    private let sliceCapacity: Int
+    /// Per slice, `sliceCapacity` gathered rows (when the epoch is an order over the train rows).
+    private let gatherUsers: UnsafeMutablePointer<Int32>
+    private let gatherItems: UnsafeMutablePointer<Int32>
+    private let gatherTargets: UnsafeMutablePointer<Float>
     /// Per slice: its loss summed over its rows, for the step.
     private let sliceLoss: UnsafeMutablePointer<Double>
     /// Per thread, the CPU seconds of its current phase when profiling: forward/backward at [k],
@@ -100,6 +106,7 @@ final class DataParallel: @unchecked Sendable {
     init(model: NeuMF, optimizer: Optimizer, threads: Int, batch: Int, embedL2: Float) {
         precondition(threads >= 2, "DataParallel: use the single-thread loop for one thread")
         let sliceCapacity = max(1, (batch + threads - 1) / threads)
+        self.sliceCapacity = sliceCapacity
         var models = [model]
         for _ in 1..<threads {
             let replica = NeuMF(config: model.config, capacity: sliceCapacity, seed: 0, sharingParametersWith: model)
@@ -115,6 +122,9 @@ final class DataParallel: @unchecked Sendable {
         itemMark = .allocate(capacity: max(1, threads * model.config.numItems))
         itemMark.initialize(repeating: 0, count: max(1, threads * model.config.numItems))
         barrier = SpinBarrier(parties: threads)
+        gatherUsers = .allocate(capacity: threads * sliceCapacity)
+        gatherItems = .allocate(capacity: threads * sliceCapacity)
+        gatherTargets = .allocate(capacity: threads * sliceCapacity)
         sliceLoss = .allocate(capacity: threads)
         sliceLoss.initialize(repeating: 0, count: threads)
         phaseCPU = .allocate(capacity: 2 * threads)
@@ -143,6 +153,9 @@ final class DataParallel: @unchecked Sendable {
     }
 
     deinit {
+        gatherUsers.deallocate()
+        gatherItems.deallocate()
+        gatherTargets.deallocate()
         for spans in [userSpans, itemSpans, denseSpans] { spans.deallocate() }
         grads.deallocate()
         touchedUsers.deallocate()
@@ -154,6 +167,18 @@ final class DataParallel: @unchecked Sendable {
     }
 
     // MARK: - One epoch
+
+    /// Where an epoch's rows are: the materialised epoch (row k of the epoch at offset k), or the
+    /// train rows and an order over them (row k is row `order[k]`; `targets` nil: every target is
+    /// 1), which each thread gathers for its own slice.
+    struct EpochRows: @unchecked Sendable {
+        let users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, targets: UnsafePointer<Float>?
+        let order: UnsafePointer<UInt32>?
+
+        static func pairs(_ users: UnsafePointer<Int32>, _ items: UnsafePointer<Int32>, _ targets: UnsafePointer<Float>) -> EpochRows {
+            EpochRows(users: users, items: items, targets: targets, order: nil)
+        }
+    }
 
     /// What an epoch on N threads did.
     struct EpochResult {
@@ -170,7 +195,7 @@ final class DataParallel: @unchecked Sendable {
     /// after a step, at most every 64 steps and 0.2 s; returning true ends the epoch after that step.
     /// Dropout draws come from one stream per slice, seeded from `seed`.
     func runEpoch(
-        users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, targets: UnsafePointer<Float>, count n: Int,
+        _ rows: EpochRows, count n: Int,
         batch: Int, seed: UInt64, progress: (_ step: Int, _ samples: Int, _ lossSum: Double) -> Bool
     ) -> EpochResult {
         stopAfterStep = false
@@ -178,16 +203,16 @@ final class DataParallel: @unchecked Sendable {
         let done = DispatchGroup()
         for k in 1..<threads {
             done.enter()
-            let job = SliceJob(owner: self, users: users, items: items, targets: targets, n: n, batch: batch, seed: seed, k: k)
+            let job = SliceJob(owner: self, rows: rows, n: n, batch: batch, seed: seed, k: k)
             let thread = Thread {
-                _ = job.owner.runSlice(job.k, users: job.users, items: job.items, targets: job.targets, count: job.n,
+                _ = job.owner.runSlice(job.k, rows: job.rows, count: job.n,
                                        batch: job.batch, seed: job.seed, firstT: firstT, reports: false) { _, _, _ in false }
                 done.leave()
             }
             thread.name = "ncf-train-\(k)"
             thread.start()
         }
-        let result = runSlice(0, users: users, items: items, targets: targets, count: n, batch: batch, seed: seed,
+        let result = runSlice(0, rows: rows, count: n, batch: batch, seed: seed,
                               firstT: firstT, reports: true, progress: progress)
         done.wait()
         optimizer.t = firstT + result.steps
@@ -197,7 +222,7 @@ final class DataParallel: @unchecked Sendable {
     /// What a worker thread needs (raw pointers are not `Sendable`; the epoch outlives the threads).
     private struct SliceJob: @unchecked Sendable {
         let owner: DataParallel
-        let users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, targets: UnsafePointer<Float>
+        let rows: EpochRows
         let n: Int, batch: Int, seed: UInt64, k: Int
     }
 
@@ -206,10 +231,13 @@ final class DataParallel: @unchecked Sendable {
     /// (all parameters written). Each thread reads the slices' losses itself after the first
     /// barrier, so all agree on a non-finite loss without further messages.
     private func runSlice(
-        _ k: Int, users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, targets: UnsafePointer<Float>, count n: Int,
+        _ k: Int, rows: EpochRows, count n: Int,
         batch: Int, seed: UInt64, firstT: Int, reports: Bool, progress: (Int, Int, Double) -> Bool
     ) -> EpochResult {
         let model = models[k]
+        // With an order, this thread gathers its slice's rows into its own buffers.
+        let gathered = (users: gatherUsers + k * sliceCapacity, items: gatherItems + k * sliceCapacity,
+                        targets: gatherTargets + k * sliceCapacity)
         var rng = SplitMix64(seed: seed, stream: UInt64(k))
         var result = EpochResult()
         var offset = 0
@@ -221,9 +249,22 @@ final class DataParallel: @unchecked Sendable {
             let b = min(batch, n - offset)
             let lo = offset + k * b / threads, hi = offset + (k + 1) * b / threads
             if hi > lo {
-                model.forward(users: users + lo, items: items + lo, count: hi - lo, training: true, rng: &rng)
-                let loss = model.loss(targets: targets + lo, count: hi - lo, meanOver: b)
-                model.backward(users: users + lo, items: items + lo, count: hi - lo)
+                let users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, targets: UnsafePointer<Float>
+                if let order = rows.order {
+                    for r in 0..<(hi - lo) {
+                        let row = Int(order[lo + r])
+                        gathered.users[r] = rows.users[row]
+                        gathered.items[r] = rows.items[row]
+                        gathered.targets[r] = rows.targets?[row] ?? 1
+                    }
+                    (users, items, targets) = (UnsafePointer(gathered.users), UnsafePointer(gathered.items), UnsafePointer(gathered.targets))
+                } else {
+                    // A materialised epoch always has its targets.
+                    (users, items, targets) = (rows.users + lo, rows.items + lo, rows.targets.unsafelyUnwrapped + lo)
+                }
+                model.forward(users: users, items: items, count: hi - lo, training: true, rng: &rng)
+                let loss = model.loss(targets: targets, count: hi - lo, meanOver: b)
+                model.backward(users: users, items: items, count: hi - lo)
                 sliceLoss[k] = Double(loss) * Double(hi - lo)
                 publishTouched(k, users: model.touchedUsers, items: model.touchedItems, t: t)
             } else {

@@ -76,10 +76,11 @@ public final class Trainer {
     /// - Throws: `TrainingError.nonFiniteLoss` when the loss becomes NaN or infinite.
     public func run(observer: (TrainingEvent) -> TrainingControl = { _ in .proceed }) throws -> TrainSummary {
         var rng = SplitMix64(seed: config.seed, stream: 0x7EA1)
-        // One thread walks an epoch that is only the train rows reordered (the rating task) as
-        // an order over the rows, gathering each batch: 4 bytes a row instead of a 12-byte copy
-        // (64 MB instead of 192 MB at 16M rows). The pairs and the draws are fillEpoch's.
-        let byOrder = sampler.epochIsPermutation && parallel == nil
+        // An epoch that is only the train rows reordered (the rating task) is walked as an order
+        // over the rows, each batch (each thread's slice of it) gathered from the rows: 4 bytes a
+        // row instead of a 12-byte copy (64 MB instead of 192 MB at 16M rows). The pairs and the
+        // draws are fillEpoch's.
+        let byOrder = sampler.epochIsPermutation
         var epochPairs = LabeledPairs()
         var epochOrder: [UInt32] = []
         var batchPairs = LabeledPairs()
@@ -116,20 +117,29 @@ public final class Trainer {
                 BLAS.setThreads(1)
                 model.embedL2 = 0
                 defer { BLAS.setThreads(config.threads); model.embedL2 = Float(config.embed_l2) }
-                let result = epochPairs.users.withUnsafeBufferPointer { users in
-                    epochPairs.items.withUnsafeBufferPointer { items in
-                        epochPairs.targets.withUnsafeBufferPointer { targets in
-                            parallel.runEpoch(
-                                users: users.baseAddress!, items: items.baseAddress!, targets: targets.baseAddress!,
-                                count: n, batch: batch, seed: epochSeed
-                            ) { step, samples, lossSum in
-                                let now = DispatchTime.now().uptimeNanoseconds
-                                let mean = lossSum / Double(max(samples, 1))
-                                let control = observer(.progress(
-                                    epoch: epoch, step: step, steps: steps, seconds: Double(now - start) / 1e9,
-                                    trainLoss: implicit ? mean : mean.squareRoot()))
-                                if case .stop = control { return true }
-                                return false
+                func progress(_ step: Int, _ samples: Int, _ lossSum: Double) -> Bool {
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    let mean = lossSum / Double(max(samples, 1))
+                    let control = observer(.progress(
+                        epoch: epoch, step: step, steps: steps, seconds: Double(now - start) / 1e9,
+                        trainLoss: implicit ? mean : mean.squareRoot()))
+                    if case .stop = control { return true }
+                    return false
+                }
+                let result: DataParallel.EpochResult
+                if byOrder {
+                    result = epochOrder.withUnsafeBufferPointer { order in
+                        sampler.withTrainRows { users, items, ratings in
+                            parallel.runEpoch(.init(users: users, items: items, targets: ratings, order: order.baseAddress),
+                                              count: n, batch: batch, seed: epochSeed, progress: progress)
+                        }
+                    }
+                } else {
+                    result = epochPairs.users.withUnsafeBufferPointer { users in
+                        epochPairs.items.withUnsafeBufferPointer { items in
+                            epochPairs.targets.withUnsafeBufferPointer { targets in
+                                parallel.runEpoch(.pairs(users.baseAddress!, items.baseAddress!, targets.baseAddress!),
+                                                  count: n, batch: batch, seed: epochSeed, progress: progress)
                             }
                         }
                     }

@@ -98,7 +98,7 @@ final class DataParallelTests: XCTestCase {
                 let epochUsers = users + users + users, epochItems = items + items + items, epochLabels = labels + labels + labels
                 let result = epochUsers.withUnsafeBufferPointer { u in epochItems.withUnsafeBufferPointer { i in
                     epochLabels.withUnsafeBufferPointer { y in
-                        parallel.runEpoch(users: u.baseAddress!, items: i.baseAddress!, targets: y.baseAddress!, count: 39,
+                        parallel.runEpoch(.pairs(u.baseAddress!, i.baseAddress!, y.baseAddress!), count: 39,
                                           batch: 13, seed: 0) { _, _, _ in false }
                     }
                 }}
@@ -112,6 +112,42 @@ final class DataParallelTests: XCTestCase {
                 assertClose(optimizer.firstMoments, singleOptimizer.firstMoments, tolerance: 1e-6, name)
                 XCTAssertTrue(master.grads.array.allSatisfy { $0 == 0 }, "\(name): gradients are cleared after a step")
             }
+        }
+    }
+
+    /// An epoch given as an order over the train rows, each thread gathering its slice, trains
+    /// exactly as the same epoch materialised: the same parameters bit for bit, with ratings and
+    /// with implicit targets (all 1, no ratings given), batches that do not divide the epoch.
+    func testAnEpochAsAnOrderTrainsAsTheMaterialisedEpoch() throws {
+        guard #available(macOS 15.0, *) else { throw XCTSkip("needs the Synchronization module") }
+        let order: [UInt32] = [5, 0, 12, 3, 3, 9, 1, 11, 7, 2, 10, 4, 8, 6, 0, 12, 5]  // rows may repeat
+        for task in [Task.rating, .implicit] {
+            let targets = task == .rating ? ratings : [Float](repeating: 1, count: 13)
+            func train(byOrder: Bool) -> [Float] {
+                let master = NeuMF(config: modelConfig(.neumf, task), capacity: 5, seed: 3)
+                master.embedDropout = 0.2
+                let optimizer = Optimizer(kind: .adam, lr: 0.01, weightDecay: 0, model: master)
+                let parallel = DataParallel(model: master, optimizer: optimizer, threads: 2, batch: 5, embedL2: 0.1)
+                if byOrder {
+                    _ = users.withUnsafeBufferPointer { u in items.withUnsafeBufferPointer { i in targets.withUnsafeBufferPointer { y in
+                        order.withUnsafeBufferPointer { o in
+                            parallel.runEpoch(.init(users: u.baseAddress!, items: i.baseAddress!,
+                                                    targets: task == .rating ? y.baseAddress! : nil, order: o.baseAddress!),
+                                              count: order.count, batch: 5, seed: 9) { _, _, _ in false }
+                        }
+                    }}}
+                } else {
+                    let eu = order.map { users[Int($0)] }, ei = order.map { items[Int($0)] }, ey = order.map { targets[Int($0)] }
+                    _ = eu.withUnsafeBufferPointer { u in ei.withUnsafeBufferPointer { i in ey.withUnsafeBufferPointer { y in
+                        parallel.runEpoch(.pairs(u.baseAddress!, i.baseAddress!, y.baseAddress!), count: order.count,
+                                          batch: 5, seed: 9) { _, _, _ in false }
+                    }}}
+                }
+                return master.params.array
+            }
+            let materialised = train(byOrder: false)
+            XCTAssertEqual(train(byOrder: true), materialised, "\(task)")
+            XCTAssertNotEqual(materialised, NeuMF(config: modelConfig(.neumf, task), capacity: 5, seed: 3).params.array, "it trained")
         }
     }
 
