@@ -27,17 +27,15 @@ public struct LoopbackHTTPClientError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Sends `raw` (a whole request, head and any body) to 127.0.0.1:`port` and reads the response
-/// until the server closes the connection (the dashboard answers with `Connection: close`).
-/// Gives up after `timeout` seconds.
-public func loopbackHTTP(port: UInt16, raw: [UInt8], timeout: Double = 30) throws -> LoopbackHTTPResponse {
+/// A TCP socket connected to 127.0.0.1:`port`, its reads and writes timing out after `timeout`
+/// seconds each. The caller closes it.
+public func loopbackConnect(port: UInt16, timeout: Double = 30) throws -> Int32 {
     #if canImport(Glibc)
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
     let fd = socket(AF_INET, SOCK_STREAM, 0)
     #endif
     guard fd >= 0 else { throw LoopbackHTTPClientError(description: "socket: \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
     var tv = timeval()
     tv.tv_sec = Int(timeout)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -49,7 +47,20 @@ public func loopbackHTTP(port: UInt16, raw: [UInt8], timeout: Double = 30) throw
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { throw LoopbackHTTPClientError(description: "connect to port \(port): \(String(cString: strerror(errno)))") }
+    guard connected == 0 else {
+        let detail = String(cString: strerror(errno))
+        close(fd)
+        throw LoopbackHTTPClientError(description: "connect to port \(port): \(detail)")
+    }
+    return fd
+}
+
+/// Sends `raw` (a whole request, head and any body) to 127.0.0.1:`port` and reads the response
+/// until the server closes the connection (the dashboard answers with `Connection: close`).
+/// Gives up after `timeout` seconds.
+public func loopbackHTTP(port: UInt16, raw: [UInt8], timeout: Double = 30) throws -> LoopbackHTTPResponse {
+    let fd = try loopbackConnect(port: port, timeout: timeout)
+    defer { close(fd) }
     var sent = 0
     while sent < raw.count {
         #if canImport(Glibc)

@@ -19,17 +19,21 @@ final class HTTPServerTests: XCTestCase {
 
     /// A connected socket that sends `bytes` and then nothing.
     private func idleClient(port: UInt16, sending bytes: String = "") throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        XCTAssertEqual(connected, 0)
+        let fd = try loopbackConnect(port: port)
         if !bytes.isEmpty { _ = Array(bytes.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
         return fd
+    }
+
+    /// A server whose only connection slot an idle client holds; returns both.
+    private func serverWithItsOnlySlotTaken() throws -> (HTTPServer, held: Int32) {
+        var limits = HTTPServer.Limits()
+        limits.maxConnections = 1
+        limits.timeout = 5
+        let s = try server(limits)
+        let held = try idleClient(port: s.port, sending: "GET / HTTP/1.1\r\n")
+        let deadline = Date().addingTimeInterval(5)
+        while s.activeConnections < 1 && Date() < deadline { usleep(10_000) }
+        return (s, held)
     }
 
     func testPathAndQueryArePercentDecoded() throws {
@@ -50,13 +54,8 @@ final class HTTPServerTests: XCTestCase {
     }
 
     func testConnectionsBeyondTheLimitGet503AndTheSlotComesBack() throws {
-        var limits = HTTPServer.Limits()
-        limits.maxConnections = 1
-        limits.timeout = 5
-        let s = try server(limits)
-        let held = try idleClient(port: s.port, sending: "GET / HTTP/1.1\r\n")
+        let (s, held) = try serverWithItsOnlySlotTaken()
         let deadline = Date().addingTimeInterval(5)
-        while s.activeConnections < 1 && Date() < deadline { usleep(10_000) }
         let refused = try loopbackGET(port: s.port, "/x")
         XCTAssertEqual(refused.status, 503, "\(refused)")
         XCTAssertEqual(refused.headers["retry-after"], "1")
@@ -98,13 +97,8 @@ final class HTTPServerTests: XCTestCase {
 
     /// A client turned away with 503 that keeps sending does not stall the accept loop.
     func testARefusedClientThatKeepsSendingDoesNotStopAccepting() throws {
-        var limits = HTTPServer.Limits()
-        limits.maxConnections = 1
-        limits.timeout = 5
-        let s = try server(limits)
-        let held = try idleClient(port: s.port, sending: "GET / HTTP/1.1\r\n")
+        let (s, held) = try serverWithItsOnlySlotTaken()
         let deadline = Date().addingTimeInterval(5)
-        while s.activeConnections < 1 && Date() < deadline { usleep(10_000) }
         let refused = try idleClient(port: s.port, sending: "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
         trickle(refused, every: 0.2, for: 10)
         defer { close(refused) }
