@@ -39,7 +39,7 @@ public enum BrowserTools {
     /// Runs `python3 script arguments…` with a deadline; returns its exit status and output.
     public static func run(python: String, script: String, _ arguments: [String], seconds: TimeInterval = 240) throws -> (status: Int32, output: String) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("ncf-browser-\(UUID().uuidString.prefix(8)).out")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out) }
         let handle = try FileHandle(forWritingTo: out)
         let process = Process()
