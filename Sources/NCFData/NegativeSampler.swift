@@ -128,20 +128,31 @@ public struct NegativeSampler: Sendable {
             pairs = LabeledPairs(users: [Int32](repeating: 0, count: b), items: [Int32](repeating: 0, count: b),
                                  targets: [Float](repeating: 0, count: b))
         }
-        let implicit = task == .implicit
-        users.withUnsafeBufferPointer { srcU in
-        items.withUnsafeBufferPointer { srcI in
-        ratings.withUnsafeBufferPointer { srcR in
-        pairs.users.withUnsafeMutableBufferPointer { outU in
-        pairs.items.withUnsafeMutableBufferPointer { outI in
-        pairs.targets.withUnsafeMutableBufferPointer { outT in
-            for (k, row) in rows.enumerated() {
-                let r = Int(row)
-                outU[k] = srcU[r]
-                outI[k] = srcI[r]
-                outT[k] = implicit ? 1 : srcR[r]
-            }
-        }}}}}}
+        withTrainRows { users, items, ratings in
+            rows.withUnsafeBufferPointer { order in
+            pairs.users.withUnsafeMutableBufferPointer { outU in
+            pairs.items.withUnsafeMutableBufferPointer { outI in
+            pairs.targets.withUnsafeMutableBufferPointer { outT in
+                guard let order = order.baseAddress else { return }
+                Self.gatherRows(order, count: b, users: users, items: items, ratings: ratings,
+                                into: outU.baseAddress!, outI.baseAddress!, outT.baseAddress!)
+            }}}}
+        }
+    }
+
+    /// Rows `order[0..<count]` of the train rows at `users`, `items` and `ratings` (nil: every
+    /// target is 1) into the three outputs: the one gather of `gather` and of each thread of the
+    /// data-parallel trainer.
+    public static func gatherRows(_ order: UnsafePointer<UInt32>, count: Int, users: UnsafePointer<Int32>,
+                                  items: UnsafePointer<Int32>, ratings: UnsafePointer<Float>?,
+                                  into outUsers: UnsafeMutablePointer<Int32>, _ outItems: UnsafeMutablePointer<Int32>,
+                                  _ outTargets: UnsafeMutablePointer<Float>) {
+        for k in 0..<count {
+            let row = Int(order[k])
+            outUsers[k] = users[row]
+            outItems[k] = items[row]
+            outTargets[k] = ratings?[row] ?? 1
+        }
     }
 
     /// Fills `pairs` with one shuffled training epoch, reusing its storage: after the first epoch

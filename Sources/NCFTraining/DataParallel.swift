@@ -1,4 +1,5 @@
 import Foundation
+import NCFData
 import NCFKernels
 import NCFModel
 
@@ -251,12 +252,8 @@ final class DataParallel: @unchecked Sendable {
             if hi > lo {
                 let users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, targets: UnsafePointer<Float>
                 if let order = rows.order {
-                    for r in 0..<(hi - lo) {
-                        let row = Int(order[lo + r])
-                        gathered.users[r] = rows.users[row]
-                        gathered.items[r] = rows.items[row]
-                        gathered.targets[r] = rows.targets?[row] ?? 1
-                    }
+                    NegativeSampler.gatherRows(order + lo, count: hi - lo, users: rows.users, items: rows.items, ratings: rows.targets,
+                                               into: gathered.users, gathered.items, gathered.targets)
                     (users, items, targets) = (UnsafePointer(gathered.users), UnsafePointer(gathered.items), UnsafePointer(gathered.targets))
                 } else {
                     // A materialised epoch always has its targets.
