@@ -157,7 +157,7 @@ struct ModelOptions: ParsableArguments {
     var embedDropout: Double = d.embed_dropout
 
     @Option(name: [.customLong("init_gmf"), .customLong("init-gmf")], help: ArgumentHelp(
-        "Pre-training: a GMF model file (ncf train --model GMF --save) whose embeddings and head initialise NeuMF's GMF branch. NeuMF only; needs --init_mlp, the same data, --embed_dim.",
+        "Pre-training: a GMF model file (ncf train --model GMF --save) whose embeddings and head initialise NeuMF's GMF branch, or an MF model of width --embed_dim − 2 (its biases become two more factors). NeuMF only; needs --init_mlp and the same data.",
         valueName: "file"))
     var initGMF: String?
 

@@ -141,6 +141,48 @@ final class PretrainingTests: XCTestCase {
         XCTAssertNotEqual(try values(trainer.model, "gmf.user"), before)
     }
 
+    // MARK: - An MF model as the GMF branch
+
+    /// An MF model of width d in a NeuMF of width d + 2: P_u, 1, b_u against Q_i, b_i, 1 with unit
+    /// head weights is the biased dot product, so the initial logit is α·(MF logit) + (1 − α)·(MLP logit).
+    func testMFModelInitialisesTheGMFBranchExactly() throws {
+        let dataset = try tinyDataset()
+        var mfConfig = config(.mf, embed: 2)
+        mfConfig.init_std = 0.1
+        let (mfPath, mf) = try trainAndSave(mfConfig, dataset, "mf.ncf")
+        let (mlpPath, mlp) = try trainAndSave(config(.mlp), dataset, "mlp.ncf")
+        // The MF model learned non-zero biases, so the test sees them carried over.
+        XCTAssertTrue(try values(mf, "bias.item").contains { abs($0) > 1e-4 })
+        let trainer = try neumf(dataset, gmf: mfPath, mlp: mlpPath, alpha: 0.3)
+        let model = trainer.model
+        let users = (0..<30).map { Int32($0) }, items = (0..<30).map { Int32(($0 * 7) % 40) }
+        let f = mf.predict(users: users, items: items), m = mlp.predict(users: users, items: items)
+        let n = model.predict(users: users, items: items)
+        for k in users.indices {
+            XCTAssertEqual(n[k], 0.3 * f[k] + 0.7 * m[k], accuracy: 1e-5 * max(1, abs(n[k])), "pair \(k)")
+        }
+        XCTAssertEqual(try values(model, "head.gmf"), [Float](repeating: 0.3, count: 4))
+        let userRow = Array(try values(model, "gmf.user")[4..<8]), itemRow = Array(try values(model, "gmf.item")[4..<8])
+        XCTAssertEqual(userRow, Array(try values(mf, "mf.user")[2..<4]) + [1, try values(mf, "bias.user")[1]])
+        XCTAssertEqual(itemRow, Array(try values(mf, "mf.item")[2..<4]) + [try values(mf, "bias.item")[1], 1])
+        let summary = try trainer.run()
+        XCTAssertGreaterThan(summary.epochsRun, 0)
+    }
+
+    func testMFModelOfTheSameWidthIsRefusedNamingTheWidthItNeeds() throws {
+        let dataset = try tinyDataset()
+        let (mfPath, _) = try trainAndSave(config(.mf, embed: 4), dataset, "mf4.ncf")
+        let (mlpPath, _) = try trainAndSave(config(.mlp), dataset, "mlp.ncf")
+        let text = message { _ = try neumf(dataset, gmf: mfPath, mlp: mlpPath) }
+        XCTAssertTrue(text.contains("--init_gmf \(mfPath)"), text)
+        XCTAssertTrue(text.contains("its embed_dim is 4"), text)
+        XCTAssertTrue(text.contains("needs an MF model trained with --embed_dim 2"), text)
+        // An MF model is no MLP model.
+        let (gmfPath, _) = try trainAndSave(config(.gmf), dataset, "gmf.ncf")
+        let swapped = message { _ = try neumf(dataset, gmf: gmfPath, mlp: mfPath) }
+        XCTAssertTrue(swapped.contains("holds a MF model, --init_mlp needs a MLP model"), swapped)
+    }
+
     // MARK: - Mismatches: a clear error naming the flag and the file
 
     func testOtherEmbedDimIsRefusedNamingFlagAndFile() throws {
@@ -169,7 +211,7 @@ final class PretrainingTests: XCTestCase {
         let (mlpPath, _) = try trainAndSave(config(.mlp), dataset, "mlp.ncf")
         let text = message { _ = try neumf(dataset, gmf: mlpPath, mlp: gmfPath) }
         XCTAssertTrue(text.contains("--init_gmf \(mlpPath)"), text)
-        XCTAssertTrue(text.contains("holds a MLP model, --init_gmf needs a GMF model"), text)
+        XCTAssertTrue(text.contains("holds a MLP model, --init_gmf needs a GMF or MF model"), text)
     }
 
     func testModelOfOtherDataIsRefused() throws {
