@@ -1,20 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A fixed-size, zero-initialised block of `Float`s with a stable address.
 ///
 /// The model's parameters, gradients, optimizer state and activations each live in one of these,
 /// allocated once; the training step reads and writes through the raw pointer, so it neither
 /// allocates nor pays for copy-on-write checks.
+///
+/// A buffer of `hugePageBytes` or more (the embedding tables of a large dataset, their gradients
+/// and Adam's moments) is aligned to 2 MiB and, on Linux, advised for transparent huge pages: a
+/// training step touches rows scattered over tables of hundreds of MB, and with 4 KiB pages nearly
+/// every row costs a TLB miss and a page walk besides its cache misses (docs/performance.md).
+/// Where the kernel gives no huge pages the advice is a no-op and the buffer is an ordinary one.
 public final class FloatBuffer: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
+    /// Whether `pointer` came from `posix_memalign` (freed with `free`) rather than `allocate`.
+    private let alignedToHugePages: Bool
+
+    /// The size from which a buffer is placed on 2 MiB boundaries and advised for huge pages.
+    public static let hugePageBytes = 4 << 20
+    static let hugePageSize = 2 << 20
 
     public init(count: Int) {
         precondition(count >= 0, "FloatBuffer: negative size")
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        let capacity = max(count, 1)
+        if capacity * MemoryLayout<Float>.stride >= Self.hugePageBytes, let p = Self.hugePageAllocation(floats: capacity) {
+            pointer = p
+            alignedToHugePages = true
+        } else {
+            pointer = .allocate(capacity: capacity)
+            alignedToHugePages = false
+        }
+        // The advice is given before the first write, so these writes fault in huge pages.
+        pointer.initialize(repeating: 0, count: capacity)
     }
 
-    deinit { pointer.deallocate() }
+    deinit {
+        if alignedToHugePages { free(pointer) } else { pointer.deallocate() }
+    }
+
+    /// `floats` floats on a 2 MiB boundary, the whole 2 MiB pages advised `MADV_HUGEPAGE`; nil when
+    /// the allocation fails (the caller falls back to an ordinary one).
+    private static func hugePageAllocation(floats: Int) -> UnsafeMutablePointer<Float>? {
+        let bytes = floats * MemoryLayout<Float>.stride
+        let rounded = (bytes + hugePageSize - 1) / hugePageSize * hugePageSize
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, hugePageSize, rounded) == 0, let raw else { return nil }
+        #if os(Linux)
+        _ = madvise(raw, rounded, MADV_HUGEPAGE)  // refused (EINVAL) where THP is compiled out: still a valid buffer
+        #endif
+        return raw.bindMemory(to: Float.self, capacity: floats)
+    }
+
+    /// Whether the buffer was placed for huge pages (for tests).
+    public var isHugePageAligned: Bool { alignedToHugePages }
 
     /// Sets every element to zero.
     public func zero() { pointer.update(repeating: 0, count: count) }
