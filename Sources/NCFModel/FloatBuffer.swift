@@ -57,6 +57,18 @@ public final class FloatBuffer: @unchecked Sendable {
         return raw.bindMemory(to: Float.self, capacity: floats)
     }
 
+    /// The kernel's transparent-huge-page mode (`always`, `madvise` or `never`, the bracketed word of
+    /// /sys/kernel/mm/transparent_hugepage/enabled); nil where there is no such file.
+    public static var transparentHugePageMode: String? {
+        guard let file = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        guard fgets(&line, Int32(line.count), file) != nil else { return nil }
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else { return nil }
+        return String(text[text.index(after: open)..<close])
+    }
+
     /// Whether the buffer was placed for huge pages (for tests).
     public var isHugePageAligned: Bool { alignedToHugePages }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NCFKernels
+import NCFModel
 
 /// `ncf doctor`: what ncf runs on. The CPU, what its OS enables, OpenBLAS's build and the core
 /// whose kernels it runs, and what ncf did about that choice (see `BLASCore`).
@@ -17,5 +18,17 @@ struct Doctor: ParsableCommand {
         print("ncf: \(NCFVersion.string)")
         for line in BLASCore.status.lines { print(line) }
         print("blas threads: \(BLAS.threads)")
+        print("huge pages: \(Self.hugePages(mode: FloatBuffer.transparentHugePageMode))")
+    }
+
+    /// What the kernel's transparent-huge-page mode means for ncf's large buffers (`FloatBuffer`).
+    static func hugePages(mode: String?) -> String {
+        let size = "\(FloatBuffer.hugePageBytes >> 20) MiB"
+        switch mode {
+        case "always": return "transparent, always (ncf's buffers of \(size) and more get them)"
+        case "madvise": return "transparent, madvise (ncf advises its buffers of \(size) and more)"
+        case "never": return "transparent huge pages are off (never): large embedding tables train slower"
+        default: return "unknown (no /sys/kernel/mm/transparent_hugepage)"
+        }
     }
 }

@@ -53,3 +53,16 @@ final class FloatBufferTests: XCTestCase {
         #endif
     }
 }
+
+extension FloatBufferTests {
+    /// The mode is the bracketed word of the kernel's file, read the same way the test reads it.
+    func testTransparentHugePageModeIsTheKernelsBracketedWord() throws {
+        guard let text = try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8) else {
+            XCTAssertNil(FloatBuffer.transparentHugePageMode)
+            return
+        }
+        let mode = try XCTUnwrap(FloatBuffer.transparentHugePageMode, text)
+        XCTAssertTrue(["always", "madvise", "never"].contains(mode), mode)
+        XCTAssertTrue(text.contains("[\(mode)]"), text)
+    }
+}

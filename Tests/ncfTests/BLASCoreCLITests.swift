@@ -33,7 +33,7 @@ final class BLASCoreCLITests: CLITestCase {
         let doctor = try run(["doctor"])
         let core = doctorCore(doctor)
         XCTAssertFalse(core.isEmpty)
-        for prefix in ["cpu: ", "openblas: OpenBLAS", "blas choice: "] {
+        for prefix in ["cpu: ", "openblas: OpenBLAS", "blas choice: ", "huge pages: "] {
             XCTAssertTrue(doctor.stdoutLines.contains { $0.hasPrefix(prefix) }, "no \(prefix) line:\n\(doctor)")
         }
         // Whatever OpenBLAS picked, ncf runs kernels at the tier the CPU and OS allow.
