@@ -33,14 +33,32 @@ struct AgentCommand: ParsableCommand {
         try writingStore(agent.store, create: false) { store in
             let sweep: SweepRecord
             do { sweep = try store.sweep(id: sweepID) } catch { throw CLIError(error) }
-            let config: SweepConfig
+            var config: SweepConfig
             do {
                 config = try SweepConfig.parse(yaml: sweep.configText, file: "sweep \(sweep.id)", trainer: builtInTrainer).config
             } catch {
                 throw CLIError(message: "the stored config of sweep \(sweep.id) no longer loads:\n\(error)")
             }
+            try keepTheSweepsTrainer(&config, sweep: sweep)
             say("joining sweep \(sweep.id) in \(agent.shownStore) (\(describe(config)))")
             try runAgent(store: store, sweep: sweep, config: config, configDirectory: nil, flags: agent)
+        }
+    }
+
+    /// Who runs the trials was settled when the sweep was created, where `ncf sweep FILE` looked
+    /// for `program`: the built-in trainer's data is recorded with the sweep exactly when the
+    /// built-in trainer runs it (and no `data` parameter sets it). An agent elsewhere keeps that
+    /// choice, so one sweep's runs never come from two trainers: it runs the built-in trainer even
+    /// where a file of the program's name exists, and refuses to fall back to it when the
+    /// sweep's program is not found here.
+    func keepTheSweepsTrainer(_ config: inout SweepConfig, sweep: SweepRecord) throws {
+        guard let program = config.program, program != "ncf" else { return }
+        let dataParameter = config.parameters.contains { $0.name == "data" }
+        if sweep.data != nil && !config.usesBuiltInTrainer {
+            config.builtInFallback = true
+            say("note: sweep \(sweep.id)'s runs come from ncf's built-in trainer (program `\(program)` was not found where the sweep was created), so this agent runs it too, not the `\(program)` found here")
+        } else if sweep.data == nil && config.builtInFallback && !dataParameter {
+            throw CLIError(message: "sweep \(sweep.id) runs program `\(program)`, which is not found here (\(FileManager.default.currentDirectoryPath)). Hint: start the agent in the directory `ncf sweep` ran in, or where `\(program)` is.")
         }
     }
 }

@@ -60,6 +60,60 @@ final class RunContractCLITests: CLITestCase {
         XCTAssertTrue(refused.stdout.contains("tabbed.yaml:4: line 4 is indented with a TAB"), refused.description)
     }
 
+    /// Who runs the trials is settled when the sweep is created: an agent started where a file
+    /// of the missing program's name exists still runs the built-in trainer the sweep's runs came
+    /// from, and a sweep whose program ran at creation is refused by an agent that cannot find it.
+    func testAnAgentRunsTheTrainerTheSweepWasCreatedWith() throws {
+        let data = try synthData()
+        let config = tmp.appendingPathComponent("fallback.yaml").path
+        try """
+            program: main.py
+            method: random
+            metric: {name: Valid Loss, goal: minimize}
+            parameters:
+              epochs: {value: 1}
+              embed_dim: {value: 8}
+              mlp_dims: {value: "16,8"}
+              lr: {values: [0.01, 0.003]}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let created = try ncfSucceeds(["sweep", config, "--count", "1", "--store", store, "--data", data])
+        let db = try SQLiteRunStore(path: store, create: false)
+        let sweep = try XCTUnwrap(try db.sweeps().first, created.description)
+
+        // Elsewhere, a main.py that would leave a marker and fail.
+        let elsewhere = tmp.appendingPathComponent("elsewhere", isDirectory: true)
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let marker = elsewhere.appendingPathComponent("main-py-ran").path
+        let script = elsewhere.appendingPathComponent("main.py").path
+        try "#!/bin/sh\ntouch '\(marker)'\nexit 1\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        let joined = try ncf(["agent", sweep.id, "--count", "1", "--store", store], in: elsewhere)
+        XCTAssertEqual(joined.exitCode, 0, joined.description)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the agent ran main.py:\n\(joined)")
+        XCTAssertTrue(joined.stdout.contains("built-in trainer"), joined.description)
+        let runs = try db.runs(sweepID: sweep.id)
+        XCTAssertEqual(runs.map(\.state), [.finished, .finished], joined.description)
+
+        // A sweep created where main.py exists ran it; an agent where it is missing refuses.
+        let withProgram = elsewhere.appendingPathComponent("program.yaml").path
+        try """
+            program: main.py
+            method: random
+            metric: {name: Valid Loss, goal: minimize}
+            parameters:
+              epochs: {value: 1}
+              lr: {values: [0.01, 0.003]}
+            """.write(toFile: withProgram, atomically: true, encoding: .utf8)
+        let second = try ncf(["sweep", withProgram, "--count", "0", "--store", store], in: elsewhere)
+        XCTAssertEqual(second.exitCode, 0, second.description)
+        let programSweep = try XCTUnwrap(try db.sweeps().first { $0.id != sweep.id }, second.description)
+        let refused = try ncf(["agent", programSweep.id, "--count", "1", "--store", store])
+        XCTAssertNotEqual(refused.exitCode, 0, refused.description)
+        XCTAssertTrue(refused.stderr.contains("main.py"), refused.description)
+        XCTAssertTrue(refused.stderr.contains("not found here"), refused.description)
+        XCTAssertEqual(try db.runs(sweepID: programSweep.id).count, 0, refused.description)
+    }
+
     // MARK: - The epoch a run is ranked by is the epoch it tests
 
     func testAnImplicitSweepReportsTheValidMetricOfTheEpochItTested() throws {
