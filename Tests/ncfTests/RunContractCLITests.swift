@@ -65,8 +65,8 @@ final class RunContractCLITests: CLITestCase {
     /// from, and a sweep whose program ran at creation is refused by an agent that cannot find it.
     func testAnAgentRunsTheTrainerTheSweepWasCreatedWith() throws {
         let data = try synthData()
-        let config = tmp.appendingPathComponent("fallback.yaml").path
-        try """
+        // The same config, `main.py` and two learning rates, for both sweeps below.
+        let yaml = """
             program: main.py
             method: random
             metric: {name: Valid Loss, goal: minimize}
@@ -75,7 +75,9 @@ final class RunContractCLITests: CLITestCase {
               embed_dim: {value: 8}
               mlp_dims: {value: "16,8"}
               lr: {values: [0.01, 0.003]}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """
+        let config = tmp.appendingPathComponent("fallback.yaml").path
+        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
         let created = try ncfSucceeds(["sweep", config, "--count", "1", "--store", store, "--data", data])
         let db = try SQLiteRunStore(path: store, create: false)
         let sweep = try XCTUnwrap(try db.sweeps().first, created.description)
@@ -96,14 +98,7 @@ final class RunContractCLITests: CLITestCase {
 
         // A sweep created where main.py exists ran it; an agent where it is missing refuses.
         let withProgram = elsewhere.appendingPathComponent("program.yaml").path
-        try """
-            program: main.py
-            method: random
-            metric: {name: Valid Loss, goal: minimize}
-            parameters:
-              epochs: {value: 1}
-              lr: {values: [0.01, 0.003]}
-            """.write(toFile: withProgram, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: withProgram, atomically: true, encoding: .utf8)
         let second = try ncf(["sweep", withProgram, "--count", "0", "--store", store], in: elsewhere)
         XCTAssertEqual(second.exitCode, 0, second.description)
         let programSweep = try XCTUnwrap(try db.sweeps().first { $0.id != sweep.id }, second.description)
