@@ -47,10 +47,13 @@ struct AgentCommand: ParsableCommand {
 
     /// Who runs the trials was settled when the sweep was created, where `ncf sweep FILE` looked
     /// for `program`: the built-in trainer's data is recorded with the sweep exactly when the
-    /// built-in trainer runs it (and no `data` parameter sets it). An agent elsewhere keeps that
-    /// choice, so one sweep's runs never come from two trainers: it runs the built-in trainer even
-    /// where a file of the program's name exists, and refuses to fall back to it when the
-    /// sweep's program is not found here.
+    /// built-in trainer runs it and no `data` parameter sets it. An agent elsewhere keeps that
+    /// choice, so one sweep's runs do not come from two trainers: it runs the built-in trainer
+    /// even where a file of the program's name exists, and refuses to fall back to it when the
+    /// sweep's program is not found here. Two cases it cannot tell apart and leaves to where the
+    /// agent runs: a sweep with a `data` parameter (nothing is recorded), and a sweep with no
+    /// recorded data joined with `--data` (a store from before ncf recorded the data: its runs
+    /// came from the built-in trainer on each agent's `--data`).
     func keepTheSweepsTrainer(_ config: inout SweepConfig, sweep: SweepRecord) throws {
         guard let program = config.program, program != "ncf" else { return }
         let dataParameter = config.parameters.contains { $0.name == "data" }
@@ -58,7 +61,10 @@ struct AgentCommand: ParsableCommand {
             config.builtInFallback = true
             say("note: sweep \(sweep.id)'s runs come from ncf's built-in trainer (program `\(program)` was not found where the sweep was created), so this agent runs it too, not the `\(program)` found here")
         } else if sweep.data == nil && config.builtInFallback && !dataParameter {
-            throw CLIError(message: "sweep \(sweep.id) runs program `\(program)`, which is not found here (\(FileManager.default.currentDirectoryPath)). Hint: start the agent in the directory `ncf sweep` ran in, or where `\(program)` is.")
+            guard let data = agent.data else {
+                throw CLIError(message: "sweep \(sweep.id) runs program `\(program)`, which is not found here (\(FileManager.default.currentDirectoryPath)). Hint: start the agent in the directory `ncf sweep` ran in, or where `\(program)` is; for a sweep whose runs came from ncf's built-in trainer before sweeps recorded their data, pass --data FILE.")
+            }
+            say("note: program `\(program)` is not found here; this agent runs ncf's built-in trainer on --data \(data), as a sweep from before ncf recorded the data did")
         }
     }
 }

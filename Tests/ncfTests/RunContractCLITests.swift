@@ -107,6 +107,12 @@ final class RunContractCLITests: CLITestCase {
         XCTAssertTrue(refused.stderr.contains("main.py"), refused.description)
         XCTAssertTrue(refused.stderr.contains("not found here"), refused.description)
         XCTAssertEqual(try db.runs(sweepID: programSweep.id).count, 0, refused.description)
+        // Given --data, it runs the built-in trainer, as a sweep from before ncf recorded the data
+        // (whose runs came from each agent's --data) needs, and says so.
+        let withData = try ncf(["agent", programSweep.id, "--count", "1", "--store", store, "--data", data])
+        XCTAssertEqual(withData.exitCode, 0, withData.description)
+        XCTAssertTrue(withData.stdout.contains("runs ncf's built-in trainer on --data"), withData.description)
+        XCTAssertEqual(try db.runs(sweepID: programSweep.id).map(\.state), [.finished], withData.description)
     }
 
     // MARK: - The epoch a run is ranked by is the epoch it tests
