@@ -46,15 +46,16 @@ public final class FloatBuffer: @unchecked Sendable {
         if alignedToHugePages { free(pointer) } else { pointer.deallocate() }
     }
 
-    /// `floats` floats on a 2 MiB boundary, the whole 2 MiB pages advised `MADV_HUGEPAGE`; nil when
-    /// the allocation fails (the caller falls back to an ordinary one).
+    /// `floats` floats on a 2 MiB boundary, advised `MADV_HUGEPAGE`; nil when the allocation fails
+    /// (the caller falls back to an ordinary one). The size is not rounded up to whole huge pages:
+    /// the kernel backs the whole 2 MiB pages of the range with huge pages and the tail with
+    /// ordinary ones, so the buffer costs no more memory than its floats.
     private static func hugePageAllocation(floats: Int) -> UnsafeMutablePointer<Float>? {
         let bytes = floats * MemoryLayout<Float>.stride
-        let rounded = (bytes + hugePageSize - 1) / hugePageSize * hugePageSize
         var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, hugePageSize, rounded) == 0, let raw else { return nil }
+        guard posix_memalign(&raw, hugePageSize, bytes) == 0, let raw else { return nil }
         #if os(Linux)
-        _ = madvise(raw, rounded, MADV_HUGEPAGE)  // refused (EINVAL) where THP is compiled out: still a valid buffer
+        _ = madvise(raw, bytes, MADV_HUGEPAGE)  // refused (EINVAL) where THP is compiled out: still a valid buffer
         #endif
         return raw.bindMemory(to: Float.self, capacity: floats)
     }
