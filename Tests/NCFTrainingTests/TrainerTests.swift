@@ -91,6 +91,41 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(summary.validMetrics[metric: "Valid Loss"], validLosses[bestIndex])
     }
 
+    /// The kept weights are the best epoch's wherever it falls: the first of several, the last
+    /// (whose weights are never copied), or one before the observer stopped the run; on one thread
+    /// and on two, for both tasks.
+    func testBestEpochWeightsAreKeptWhereverTheBestFalls() throws {
+        var bestWasLast = Set<Bool>()
+        for task in [Task.rating, .implicit] {
+            let dataset = try tinyDataset(task: task)
+            for threads in [1, 2] {
+                for (lr, stopAfter) in [(0.05, Int?.none), (0.0005, nil), (0.05, 5)] {
+                    var config = tinyConfig(epochs: 6)
+                    config.lr = lr
+                    config.threads = threads
+                    let context = "\(task), \(threads) thread(s), lr \(lr), stop after \(stopAfter.map(String.init) ?? "-")"
+                    var records: [EpochRecord] = []
+                    let trainer = try Trainer(config: config, dataset: dataset)
+                    let summary = try trainer.run { event in
+                        guard case let .epochEnded(r) = event else { return .proceed }
+                        records.append(r)
+                        return records.count == stopAfter ? .stop : .proceed
+                    }
+                    XCTAssertEqual(records.count, stopAfter ?? 6, context)
+                    let selected = records.map { $0.metrics[metric: trainer.selection.metric]! }
+                    let better: (Double, Double) -> Bool = trainer.selection.goal == .minimize ? { $0 < $1 } : { $0 > $1 }
+                    let bestIndex = selected.indices.reduce(0) { better(selected[$1], selected[$0]) ? $1 : $0 }
+                    bestWasLast.insert(bestIndex == records.count - 1)
+                    XCTAssertEqual(summary.bestEpoch, bestIndex + 1, context)
+                    let evaluator = Evaluator(split: .valid, pairs: dataset.validPairs, ranking: dataset.validRanking,
+                                              dataset: dataset, k: config.topk)
+                    XCTAssertEqual(evaluator.evaluate(trainer.model), summary.validMetrics, context)
+                }
+            }
+        }
+        XCTAssertEqual(bestWasLast, [true, false], "the cases cover a best epoch that is the last and one that is not")
+    }
+
     func testPatienceStopsEarly() throws {
         var config = tinyConfig(epochs: 30)
         config.lr = 0.05
