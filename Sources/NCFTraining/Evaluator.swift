@@ -72,6 +72,12 @@ public final class Evaluator {
     /// the same time.
     public func shareScorers(with other: Evaluator) { cache = other.cache }
 
+    /// Frees the scorers' precomputed tables and workspaces (shared ones too); the next
+    /// `evaluate` makes them anew. The trainer calls it after each validation, so that the
+    /// scorer (60 MB at 20M ratings) and the next epoch's order or pairs never take memory at the
+    /// same time; the tables are recomputed for every evaluation anyway.
+    public func releaseScorers() { cache.release() }
+
     /// Whether there is anything to evaluate.
     public var isEmpty: Bool { pairs.count == 0 && (ranking?.count ?? 0) == 0 }
 
@@ -337,6 +343,11 @@ private final class ScorerCache {
         primary = s
         extra = []
         return s
+    }
+
+    func release() {
+        primary = nil
+        extra = []
     }
 
     /// `count` further scorers sharing `primary`'s halves, one per extra thread.

@@ -229,6 +229,7 @@ public final class Trainer {
             let meanLoss = lossSum / Double(max(n, 1))
             var metrics = [MetricValue(.trainLoss, implicit ? meanLoss : meanLoss.squareRoot())]
             metrics += validEvaluator.evaluate(model)
+            validEvaluator.releaseScorers()
             let record = EpochRecord(epoch: epoch, metrics: metrics, seconds: seconds,
                                      samplesPerSecond: Double(n) / max(seconds, 1e-9))
             // The first epoch, then any strictly better one (a NaN metric is never better).
