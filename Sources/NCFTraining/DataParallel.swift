@@ -1,3 +1,4 @@
+import CCPUFeatures
 import Foundation
 import NCFData
 import NCFKernels
@@ -375,9 +376,10 @@ final class DataParallel: @unchecked Sendable {
     ) {
         guard !spans.isEmpty else { return }
         let mine = touched[k], gk = grads[k], lambda = embedL2
-        prefetch(spans, mine, marks: mark, rows: rows, part: k, moments: s == nil ? nil : moments)
-        rowLoop: for row32 in mine {
-            let row = Int(row32)
+        prefetchMarks(mine, marks: mark, rows: rows, part: k)
+        rowLoop: for n in 0..<mine.count {
+            if n + Self.rowsAhead < mine.count { prefetchRow(Int(mine[n + Self.rowsAhead]), spans, gradient: gk) }
+            let row = Int(mine[n])
             for j in 0..<k where mark[j * rows + row] == t { continue rowLoop }
             for span in spans {
                 let o = span.offset + row * span.cols
@@ -423,33 +425,45 @@ final class DataParallel: @unchecked Sendable {
         }
     }
 
-    /// Loads, for each of slice k's `rows`, the other slices' marks of it and one float per cache
-    /// line of its moments, so that their misses overlap in one pass of independent loads (as
-    /// `Optimizer` does on one thread for the moments). The marks were written by the other
-    /// threads in this step, so each is a transfer from another core; read inside the update
-    /// loop, each waited for the row before it (profiled at 20M ratings on 2 threads: more than
-    /// half of the update's own time went to those two compares).
+    /// Loads, for each of slice k's `rows`, the other slices' marks of it, so that their misses
+    /// overlap in one pass of independent loads. The marks were written by the other threads in
+    /// this step, so each is a transfer from another core; read inside the update loop, each
+    /// waited for the row before it (profiled at 20M ratings on 2 threads: more than half of the
+    /// update's own time went to those compares).
     @inline(__always)
-    private func prefetch(_ spans: UnsafeMutableBufferPointer<Span>, _ rows: UnsafeBufferPointer<Int32>,
-                          marks: UnsafeMutablePointer<Int>, rows rowCount: Int, part k: Int,
-                          moments: (m: UnsafeMutablePointer<Float>, r: UnsafeMutablePointer<Float>)?) {
-        var sink: Float = 0
-        var markSink = 0
+    private func prefetchMarks(_ rows: UnsafeBufferPointer<Int32>, marks: UnsafeMutablePointer<Int>, rows rowCount: Int, part k: Int) {
+        var sink = 0
         for row32 in rows {
             let row = Int(row32)
-            for j in 0..<threads where j != k { markSink &+= marks[j * rowCount + row] }
-            guard let moments else { continue }
-            for span in spans {
-                let o = span.offset + row * span.cols
-                var j = 0
-                while j < span.cols {
-                    sink += moments.m[o + j] + moments.r[o + j]
-                    j += 16
-                }
-            }
+            for j in 0..<threads where j != k { sink &+= marks[j * rowCount + row] }
         }
         // Kept, so the loads are not optimised away; one slot per thread, 128 bytes apart.
-        prefetchSinks[k * 16] = Int(sink.bitPattern) &+ markSink
+        prefetchSinks[k * 16] = sink
+    }
+
+    /// How many rows ahead the update loop asks for a row's cache lines.
+    private static let rowsAhead = 8
+
+    /// Asks for the cache lines of `row` in every table of `spans`: its parameters, its gradient
+    /// in slice `gradient`'s buffer and Adam's moments. A hint a few rows ahead of the update, so
+    /// the misses of the next rows overlap the arithmetic of this one. (A pass of loads over all
+    /// of the slice's rows first, as before, fetched about 1 MB at 20M ratings, more than the
+    /// core's L2 keeps until the loop reaches the last rows.)
+    @inline(__always)
+    private func prefetchRow(_ row: Int, _ spans: UnsafeMutableBufferPointer<Span>, gradient g: UnsafeMutablePointer<Float>) {
+        for span in spans {
+            let o = span.offset + row * span.cols
+            var j = 0
+            while j < span.cols {
+                ncf_prefetch_for_write(params + o + j)
+                ncf_prefetch_for_write(g + o + j)
+                if let moments {
+                    ncf_prefetch_for_write(moments.m + o + j)
+                    ncf_prefetch_for_write(moments.r + o + j)
+                }
+                j += 16
+            }
+        }
     }
 
     /// The optimizer's kernel on `count` parameters from `o`; zeroes their (summed) gradient.

@@ -1,3 +1,4 @@
+import CCPUFeatures
 import NCFKernels
 import NCFModel
 
@@ -68,8 +69,10 @@ public final class Optimizer {
     private func updateTable(_ model: NeuMF, _ view: TensorView, _ touched: UnsafeBufferPointer<Int32>, _ mark: [Int], _ s: AdamStep) {
         let d = view.cols, t = t
         if kind != .denseAdam && touched.count * 8 < view.rows {
-            if kind != .sgd { prefetch(touched, view) }
-            for row in touched { update(model, view.offset + Int(row) * d, d, s) }
+            for n in 0..<touched.count {
+                if n + Self.rowsAhead < touched.count { prefetchRow(model, view.offset + Int(touched[n + Self.rowsAhead]) * d, d) }
+                update(model, view.offset + Int(touched[n]) * d, d, s)
+            }
             return
         }
         let p = model.params.pointer + view.offset, g = model.grads.pointer + view.offset
@@ -96,26 +99,28 @@ public final class Optimizer {
         }
     }
 
-    /// Loads one float per cache line of the touched rows' moments, so that their cache misses
-    /// overlap (a tight loop of independent loads) instead of arriving one row at a time inside the
-    /// update loop. The rows' parameters and gradients are already cached by the forward and
-    /// backward passes. The sum only keeps the loads from being optimised away.
-    private func prefetch(_ rows: UnsafeBufferPointer<Int32>, _ view: TensorView) {
-        let d = view.cols
-        let mp = m.pointer + view.offset, rp = r.pointer + view.offset
-        var sink: Float = 0
-        for row in rows {
-            let o = Int(row) * d
-            var j = 0
-            while j < d {
-                sink += mp[o + j] + rp[o + j]
-                j += 16
-            }
-        }
-        prefetchSink = sink
-    }
+    /// How many rows ahead the update loop asks for a row's cache lines.
+    private static let rowsAhead = 8
 
-    private var prefetchSink: Float = 0
+    /// Asks for the cache lines of the `count` parameters from `start`: the parameters, their
+    /// gradients and (Adam) the moments. A hint a few rows ahead of the update, so the next rows'
+    /// misses overlap this row's arithmetic. (It replaced a pass of loads over all the touched
+    /// rows' moments first, whose lines the L2 no longer held when the loop reached the last
+    /// rows of a large table.)
+    @inline(__always)
+    private func prefetchRow(_ model: NeuMF, _ start: Int, _ count: Int) {
+        let p = model.params.pointer + start, g = model.grads.pointer + start
+        var j = 0
+        while j < count {
+            ncf_prefetch_for_write(p + j)
+            ncf_prefetch_for_write(g + j)
+            if kind != .sgd {
+                ncf_prefetch_for_write(m.pointer + start + j)
+                ncf_prefetch_for_write(r.pointer + start + j)
+            }
+            j += 16
+        }
+    }
 
     @inline(__always)
     private func update(_ model: NeuMF, _ start: Int, _ count: Int, _ s: AdamStep) {
