@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "NCFRunContract"),
         .target(name: "NCFKernels", dependencies: ["CBLAS", "CCPUFeatures"], swiftSettings: numericSettings),
         .target(name: "NCFData", dependencies: ["NCFRunContract", "NCFKernels", "CZlib"], swiftSettings: numericSettings),
-        .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"], swiftSettings: numericSettings),
+        .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData", "CCPUFeatures"], swiftSettings: numericSettings),
         .target(name: "NCFTraining", dependencies: ["NCFRunContract", "NCFModel", "NCFData", "NCFKernels", "CCPUFeatures"], swiftSettings: numericSettings),
         // The sweep engine: config, samplers, pruners, the run store and the records they share.
         // Pure: it knows nothing of training, processes or HTML.

@@ -1,5 +1,6 @@
-// A prefetch hint, which Swift cannot issue itself: the trainers' update loops ask for the rows
-// they will update a few rows ahead (DataParallel.swift, Optimizer.swift).
+// A prefetch hint, which Swift cannot issue itself: the embedding gather and scatter
+// (NCFModel/Layers) and the trainers' update loops (DataParallel.swift, Optimizer.swift) ask for
+// the rows they will touch a few rows ahead.
 #ifndef NCF_PREFETCH_H
 #define NCF_PREFETCH_H
 
@@ -8,6 +9,15 @@
 static inline void ncf_prefetch_for_write(const void *address) {
 #if defined(__GNUC__) || defined(__clang__)
     __builtin_prefetch(address, 1, 3);
+#else
+    (void)address;
+#endif
+}
+
+/// The same, for a line that will only be read.
+static inline void ncf_prefetch_for_read(const void *address) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(address, 0, 3);
 #else
     (void)address;
 #endif

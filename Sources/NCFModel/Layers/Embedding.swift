@@ -1,3 +1,5 @@
+import CCPUFeatures
+
 // MARK: - Embedding lookup
 //
 // Shapes: table [rows, d], indices [B], out [B, ldOut] (the d columns start at `out`; `ldOut ≥ d`
@@ -12,6 +14,7 @@ public func embeddingForward(
     batch: Int, dim: Int
 ) {
     for b in 0..<batch {
+        if b + embeddingRowsAhead < batch { prefetchRow(table + Int(indices[b + embeddingRowsAhead]) * dim, dim, forWrite: false) }
         (out + b * ldOut).update(from: table + Int(indices[b]) * dim, count: dim)
     }
 }
@@ -25,8 +28,25 @@ public func embeddingBackward(
     batch: Int, dim: Int
 ) {
     for b in 0..<batch {
+        if b + embeddingRowsAhead < batch { prefetchRow(dtable + Int(indices[b + embeddingRowsAhead]) * dim, dim, forWrite: true) }
         let row = dtable + Int(indices[b]) * dim
         let g = dout + b * ldOut
         for j in 0..<dim { row[j] += g[j] }
+    }
+}
+
+/// How many rows ahead the embedding gather and scatter ask for a row's cache lines: at 20M
+/// ratings the tables are far larger than the caches and the rows are random, so every row is a
+/// miss; asking a few rows ahead overlaps them.
+let embeddingRowsAhead = 8
+
+/// Asks for the cache lines of the `count` floats at `row` (a hint, see `ncf_prefetch.h`; it
+/// changes no value).
+@inline(__always)
+func prefetchRow(_ row: UnsafePointer<Float>, _ count: Int, forWrite: Bool) {
+    var j = 0
+    while j < count {
+        if forWrite { ncf_prefetch_for_write(row + j) } else { ncf_prefetch_for_read(row + j) }
+        j += 16
     }
 }
