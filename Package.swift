@@ -61,7 +61,8 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
-        // cpuid and xgetbv, for NCFKernels' choice of OpenBLAS kernels (BLASCore.swift).
+        // cpuid and xgetbv, for NCFKernels' choice of OpenBLAS kernels (BLASCore.swift); and the
+        // prefetch hint NCFModel's embedding loops and NCFTraining's update loops use.
         .target(name: "CCPUFeatures"),
 
         // MARK: - Library targets, in flow order

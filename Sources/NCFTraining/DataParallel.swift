@@ -76,8 +76,10 @@ final class DataParallel: @unchecked Sendable {
     /// Per thread, the CPU seconds of its current phase when profiling: forward/backward at [k],
     /// the update at [N + k].
     private let phaseCPU: UnsafeMutablePointer<Double>
-    /// Per thread, where `prefetch` leaves what it loaded (at [16·k]).
+    /// Per thread, where `prefetchMarks` leaves what it loaded (at [16·k]).
     private let prefetchSinks: UnsafeMutablePointer<Int>
+    /// The least time between two progress calls, in nanoseconds (`Trainer.progressInterval`).
+    var progressInterval: UInt64 = 200_000_000
     /// Set by thread 0 before the step's last barrier when the epoch ends early.
     private var stopAfterStep = false
 
@@ -296,7 +298,7 @@ final class DataParallel: @unchecked Sendable {
 
             if reports && result.steps & 63 == 0 {
                 let now = DispatchTime.now().uptimeNanoseconds
-                if now - lastReport > 200_000_000 {
+                if now - lastReport > progressInterval {
                     lastReport = now
                     if progress(result.steps, result.samples, result.lossSum) {
                         stopAfterStep = true
@@ -378,7 +380,13 @@ final class DataParallel: @unchecked Sendable {
         let mine = touched[k], gk = grads[k], lambda = embedL2
         prefetchMarks(mine, marks: mark, rows: rows, part: k)
         rowLoop: for n in 0..<mine.count {
-            if n + Self.rowsAhead < mine.count { prefetchRow(Int(mine[n + Self.rowsAhead]), spans, gradient: gk) }
+            if n + Self.rowsAhead < mine.count {
+                // Not a row a lower slice owns: its thread is writing those lines now (marks cached by prefetchMarks).
+                let ahead = Int(mine[n + Self.rowsAhead])
+                var lowerOwns = false
+                for j in 0..<k where mark[j * rows + ahead] == t { lowerOwns = true }
+                if !lowerOwns { prefetchRow(ahead, spans, gradient: gk) }
+            }
             let row = Int(mine[n])
             for j in 0..<k where mark[j * rows + row] == t { continue rowLoop }
             for span in spans {
@@ -453,13 +461,16 @@ final class DataParallel: @unchecked Sendable {
     private func prefetchRow(_ row: Int, _ spans: UnsafeMutableBufferPointer<Span>, gradient g: UnsafeMutablePointer<Float>) {
         for span in spans {
             let o = span.offset + row * span.cols
+            // Every 16 floats, and the last one: a row that does not start on a 64-byte line
+            // (a width not a multiple of 16) ends on a line the steps would miss.
             var j = 0
-            while j < span.cols {
-                ncf_prefetch_for_write(params + o + j)
-                ncf_prefetch_for_write(g + o + j)
+            while j < span.cols + 15 {
+                let c = o + min(j, span.cols - 1)
+                ncf_prefetch_for_write(params + c)
+                ncf_prefetch_for_write(g + c)
                 if let moments {
-                    ncf_prefetch_for_write(moments.m + o + j)
-                    ncf_prefetch_for_write(moments.r + o + j)
+                    ncf_prefetch_for_write(moments.m + c)
+                    ncf_prefetch_for_write(moments.r + c)
                 }
                 j += 16
             }

@@ -33,8 +33,9 @@ public final class Evaluator {
     /// A block of assembled sampled candidates: for each case, [positive, negatives...].
     private var blockUsers: [Int32] = []
     private var blockItems: [Int32] = []
-    /// The fast path's scorers, kept between evaluations of the same model and shareable between
-    /// evaluators (`shareScorers(with:)`).
+    /// The fast path's scorers, kept between evaluations of the same model until
+    /// `releaseScorers()` (the trainer releases them after each validation), and shareable
+    /// between evaluators (`shareScorers(with:)`).
     private var cache = ScorerCache()
     /// Pairs per tile of the scorer's gemms (see `BatchScorer`).
     public var tileRows = BatchScorer.defaultTileRows

@@ -110,13 +110,15 @@ public final class Optimizer {
     @inline(__always)
     private func prefetchRow(_ model: NeuMF, _ start: Int, _ count: Int) {
         let p = model.params.pointer + start, g = model.grads.pointer + start
+        // Every 16 floats, and the last one (a row need not start on a 64-byte line).
         var j = 0
-        while j < count {
-            ncf_prefetch_for_write(p + j)
-            ncf_prefetch_for_write(g + j)
+        while j < count + 15 {
+            let c = min(j, count - 1)
+            ncf_prefetch_for_write(p + c)
+            ncf_prefetch_for_write(g + c)
             if kind != .sgd {
-                ncf_prefetch_for_write(m.pointer + start + j)
-                ncf_prefetch_for_write(r.pointer + start + j)
+                ncf_prefetch_for_write(m.pointer + start + c)
+                ncf_prefetch_for_write(r.pointer + start + c)
             }
             j += 16
         }

@@ -63,6 +63,10 @@ public final class Trainer {
     /// Set before `run` to time the threads' phases (`ncf-bench threads`); only with `threads` ≥ 2.
     public var threadProfile: ThreadProfile?
 
+    /// The least time between two progress events, in nanoseconds (they are also at most one
+    /// per 64 steps); the tests set 0 to stop a run in the middle of an epoch.
+    var progressInterval: UInt64 = 200_000_000
+
     /// The data-parallel workers for `threads` ≥ 2 (see `DataParallel`); nil for one thread, which
     /// runs the original loop below unchanged.
     private lazy var parallel: AnyObject? = {
@@ -130,6 +134,7 @@ public final class Trainer {
                 // in each worker; the models' own L2 is off (the reduction adds it once per row).
                 let epochSeed = rng.next()
                 parallel.profile = threadProfile
+                parallel.progressInterval = progressInterval
                 BLAS.setThreads(1)
                 model.embedL2 = 0
                 defer { BLAS.setThreads(config.threads); model.embedL2 = Float(config.embed_l2) }
@@ -206,7 +211,7 @@ public final class Trainer {
                     step += 1
                     if step & 63 == 0 {
                         let now = DispatchTime.now().uptimeNanoseconds
-                        if now - lastReport > 200_000_000 {
+                        if now - lastReport > progressInterval {
                             lastReport = now
                             let mean = lossSum / Double(offset)
                             let control = observer(.progress(
@@ -246,9 +251,12 @@ public final class Trainer {
             if config.patience > 0 && sinceBest >= config.patience { stoppedEarly = epoch < config.epochs; break }
         }
 
-        if best.epoch > 0 && !modelHoldsBest, let bestParams {
-            model.params.pointer.update(from: bestParams.pointer, count: model.params.count)
+        if best.epoch > 0 && !modelHoldsBest {
+            // A later epoch started after the best one, and the copy is taken when one starts.
+            guard let copy = bestParams else { preconditionFailure("Trainer: the best epoch's weights were never copied") }
+            model.params.pointer.update(from: copy.pointer, count: model.params.count)
         }
+        bestParams = nil  // not held while the test evaluation builds its scorer
         let test = testEvaluator.evaluate(model)
         let summary = TrainSummary(
             bestEpoch: best.epoch, selectMetric: selection.metric.description, selectGoal: selection.goal,

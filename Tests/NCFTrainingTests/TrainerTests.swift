@@ -91,39 +91,63 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(summary.validMetrics[metric: "Valid Loss"], validLosses[bestIndex])
     }
 
-    /// The kept weights are the best epoch's wherever it falls: the first of several, the last
-    /// (whose weights are never copied), or one before the observer stopped the run; on one thread
-    /// and on two, for both tasks.
+    /// The kept weights are the best epoch's wherever it falls: the first of several, one in the
+    /// middle after earlier bests were replaced, the last (whose weights are never copied), one
+    /// before the observer stopped the run after an epoch, or one before a stop in the middle of an
+    /// epoch (Ctrl-C); on one thread and on two, for both tasks. The test metrics are those of
+    /// the kept weights.
     func testBestEpochWeightsAreKeptWhereverTheBestFalls() throws {
-        var bestWasLast = Set<Bool>()
+        enum Stop { case none, afterEpoch(Int), inEpoch(Int) }
+        var bestWas = Set<String>()
         for task in [Task.rating, .implicit] {
             let dataset = try tinyDataset(task: task)
             for threads in [1, 2] {
-                for (lr, stopAfter) in [(0.05, Int?.none), (0.0005, nil), (0.05, 5)] {
+                for (lr, stop) in [(0.05, Stop.none), (0.0005, .none), (0.05, .afterEpoch(5)), (0.05, .inEpoch(4))] {
                     var config = tinyConfig(epochs: 6)
                     config.lr = lr
                     config.threads = threads
-                    let context = "\(task), \(threads) thread(s), lr \(lr), stop after \(stopAfter.map(String.init) ?? "-")"
+                    if case .inEpoch = stop { config.batch_size = 4 }  // ≥ 64 steps, so the epoch reports progress
+                    let context = "\(task), \(threads) thread(s), lr \(lr), stop \(stop)"
                     var records: [EpochRecord] = []
                     let trainer = try Trainer(config: config, dataset: dataset)
+                    trainer.progressInterval = 0
                     let summary = try trainer.run { event in
-                        guard case let .epochEnded(r) = event else { return .proceed }
-                        records.append(r)
-                        return records.count == stopAfter ? .stop : .proceed
+                        switch (event, stop) {
+                        case let (.epochEnded(r), _):
+                            records.append(r)
+                            if case let .afterEpoch(n) = stop, records.count == n { return .stop }
+                        case let (.progress(epoch, _, _, _, _), .inEpoch(n)) where epoch == n:
+                            return .stop
+                        default: break
+                        }
+                        return .proceed
                     }
-                    XCTAssertEqual(records.count, stopAfter ?? 6, context)
+                    switch stop {
+                    case .none: XCTAssertEqual(records.count, 6, context)
+                    case let .afterEpoch(n): XCTAssertEqual(records.count, n, context)
+                    case let .inEpoch(n):
+                        XCTAssertEqual(records.count, n - 1, context)
+                        XCTAssertEqual(summary.epochsRun, n, context)
+                    }
                     let selected = records.map { $0.metrics[metric: trainer.selection.metric]! }
                     let better: (Double, Double) -> Bool = trainer.selection.goal == .minimize ? { $0 < $1 } : { $0 > $1 }
                     let bestIndex = selected.indices.reduce(0) { better(selected[$1], selected[$0]) ? $1 : $0 }
-                    bestWasLast.insert(bestIndex == records.count - 1)
                     XCTAssertEqual(summary.bestEpoch, bestIndex + 1, context)
-                    let evaluator = Evaluator(split: .valid, pairs: dataset.validPairs, ranking: dataset.validRanking,
-                                              dataset: dataset, k: config.topk)
-                    XCTAssertEqual(evaluator.evaluate(trainer.model), summary.validMetrics, context)
+                    if case .inEpoch = stop { bestWas.insert("before a stop in an epoch") }
+                    else if bestIndex == records.count - 1 { bestWas.insert("last") }
+                    else if bestIndex > 0 { bestWas.insert("in the middle") }
+                    else { bestWas.insert("first") }
+                    let valid = Evaluator(split: .valid, pairs: dataset.validPairs, ranking: dataset.validRanking,
+                                          dataset: dataset, k: config.topk)
+                    XCTAssertEqual(valid.evaluate(trainer.model), summary.validMetrics, context)
+                    let test = Evaluator(split: .test, pairs: dataset.testPairs, ranking: dataset.testRanking,
+                                         dataset: dataset, k: config.topk)
+                    XCTAssertEqual(test.evaluate(trainer.model), summary.testMetrics, context)
                 }
             }
         }
-        XCTAssertEqual(bestWasLast, [true, false], "the cases cover a best epoch that is the last and one that is not")
+        XCTAssertEqual(bestWas, ["first", "in the middle", "last", "before a stop in an epoch"],
+                       "the cases cover every place the best epoch can fall")
     }
 
     func testPatienceStopsEarly() throws {

@@ -44,9 +44,12 @@ let embeddingRowsAhead = 8
 /// changes no value).
 @inline(__always)
 func prefetchRow(_ row: UnsafePointer<Float>, _ count: Int, forWrite: Bool) {
+    // Every 16 floats, and the last one: a row that does not start on a 64-byte line (a width
+    // not a multiple of 16) ends on a line the steps would miss.
     var j = 0
-    while j < count {
-        if forWrite { ncf_prefetch_for_write(row + j) } else { ncf_prefetch_for_read(row + j) }
+    while j < count + 15 {
+        let c = min(j, count - 1)
+        if forWrite { ncf_prefetch_for_write(row + c) } else { ncf_prefetch_for_read(row + c) }
         j += 16
     }
 }
