@@ -13,13 +13,19 @@ final class SweepValidateCLITests: CLITestCase {
         return try XCTUnwrap(object as? [String: Any], text)
     }
 
+    /// Every YAML in Sweeps/ validates against the built-in trainer's flags, with no error and no
+    /// warning (a misspelt parameter in a shipped sweep would be a warning).
     func testBundledSweepsAreValid() throws {
-        for name in ["ncf.yaml", "grid.yaml", "hyperband.yaml"] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: sweepsDirectory.path)
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertTrue(Set(["ncf.yaml", "grid.yaml", "hyperband.yaml", "ml1m-ncf.yaml", "ml100k.yaml"]).isSubset(of: Set(names)), "\(names)")
+        for name in names {
             let path = sweepsDirectory.appendingPathComponent(name).path
             let result = try ncfSucceeds(["sweep", "validate", path, "--json"])
             let object = try json(result.stdout)
             XCTAssertEqual(object["valid"] as? Bool, true, "\(name): \(result)")
             XCTAssertEqual((object["errors"] as? [Any])?.count, 0, name)
+            XCTAssertEqual((object["warnings"] as? [Any])?.count, 0, "\(name): \(result)")
             if name == "grid.yaml" {
                 XCTAssertEqual(object["method"] as? String, "grid")
                 XCTAssertEqual(object["grid_points"] as? Int, 12)
