@@ -62,7 +62,7 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         // cpuid and xgetbv, for NCFKernels' choice of OpenBLAS kernels (BLASCore.swift); and the
-        // prefetch hint NCFModel's embedding loops and NCFTraining's update loops use.
+        // prefetch hint behind `Kernels.prefetch`.
         .target(name: "CCPUFeatures"),
 
         // MARK: - Library targets, in flow order
@@ -72,8 +72,8 @@ let package = Package(
         .target(name: "NCFRunContract"),
         .target(name: "NCFKernels", dependencies: ["CBLAS", "CCPUFeatures"], swiftSettings: numericSettings),
         .target(name: "NCFData", dependencies: ["NCFRunContract", "NCFKernels", "CZlib"], swiftSettings: numericSettings),
-        .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData", "CCPUFeatures"], swiftSettings: numericSettings),
-        .target(name: "NCFTraining", dependencies: ["NCFRunContract", "NCFModel", "NCFData", "NCFKernels", "CCPUFeatures"], swiftSettings: numericSettings),
+        .target(name: "NCFModel", dependencies: ["NCFKernels", "NCFData"], swiftSettings: numericSettings),
+        .target(name: "NCFTraining", dependencies: ["NCFRunContract", "NCFModel", "NCFData", "NCFKernels"], swiftSettings: numericSettings),
         // The sweep engine: config, samplers, pruners, the run store and the records they share.
         // Pure: it knows nothing of training, processes or HTML.
         .target(

@@ -1,4 +1,3 @@
-import CCPUFeatures
 import Foundation
 import NCFData
 import NCFKernels
@@ -380,9 +379,9 @@ final class DataParallel: @unchecked Sendable {
         let mine = touched[k], gk = grads[k], lambda = embedL2
         prefetchMarks(mine, marks: mark, rows: rows, part: k)
         rowLoop: for n in 0..<mine.count {
-            if n + Self.rowsAhead < mine.count {
+            if n + Kernels.prefetchRowsAhead < mine.count {
                 // Not a row a lower slice owns: its thread is writing those lines now (marks cached by prefetchMarks).
-                let ahead = Int(mine[n + Self.rowsAhead])
+                let ahead = Int(mine[n + Kernels.prefetchRowsAhead])
                 var lowerOwns = false
                 for j in 0..<k where mark[j * rows + ahead] == t { lowerOwns = true }
                 if !lowerOwns { prefetchRow(ahead, spans, gradient: gk) }
@@ -449,30 +448,19 @@ final class DataParallel: @unchecked Sendable {
         prefetchSinks[k * 16] = sink
     }
 
-    /// How many rows ahead the update loop asks for a row's cache lines.
-    private static let rowsAhead = 8
-
     /// Asks for the cache lines of `row` in every table of `spans`: its parameters, its gradient
-    /// in slice `gradient`'s buffer and Adam's moments. A hint a few rows ahead of the update, so
-    /// the misses of the next rows overlap the arithmetic of this one. (A pass of loads over all
-    /// of the slice's rows first, as before, fetched about 1 MB at 20M ratings, more than the
+    /// in slice `gradient`'s buffer and Adam's moments (`Kernels.prefetch`). (A pass of loads over
+    /// all of the slice's rows first, as before, fetched about 1 MB at 20M ratings, more than the
     /// core's L2 keeps until the loop reaches the last rows.)
     @inline(__always)
     private func prefetchRow(_ row: Int, _ spans: UnsafeMutableBufferPointer<Span>, gradient g: UnsafeMutablePointer<Float>) {
         for span in spans {
             let o = span.offset + row * span.cols
-            // Every 16 floats, and the last one: a row that does not start on a 64-byte line
-            // (a width not a multiple of 16) ends on a line the steps would miss.
-            var j = 0
-            while j < span.cols + 15 {
-                let c = o + min(j, span.cols - 1)
-                ncf_prefetch_for_write(params + c)
-                ncf_prefetch_for_write(g + c)
-                if let moments {
-                    ncf_prefetch_for_write(moments.m + c)
-                    ncf_prefetch_for_write(moments.r + c)
-                }
-                j += 16
+            Kernels.prefetch(params + o, count: span.cols, forWrite: true)
+            Kernels.prefetch(g + o, count: span.cols, forWrite: true)
+            if let moments {
+                Kernels.prefetch(moments.m + o, count: span.cols, forWrite: true)
+                Kernels.prefetch(moments.r + o, count: span.cols, forWrite: true)
             }
         }
     }

@@ -1,4 +1,3 @@
-import CCPUFeatures
 import NCFKernels
 import NCFModel
 
@@ -70,7 +69,7 @@ public final class Optimizer {
         let d = view.cols, t = t
         if kind != .denseAdam && touched.count * 8 < view.rows {
             for n in 0..<touched.count {
-                if n + Self.rowsAhead < touched.count { prefetchRow(model, view.offset + Int(touched[n + Self.rowsAhead]) * d, d) }
+                if n + Kernels.prefetchRowsAhead < touched.count { prefetchRow(model, view.offset + Int(touched[n + Kernels.prefetchRowsAhead]) * d, d) }
                 update(model, view.offset + Int(touched[n]) * d, d, s)
             }
             return
@@ -99,28 +98,17 @@ public final class Optimizer {
         }
     }
 
-    /// How many rows ahead the update loop asks for a row's cache lines.
-    private static let rowsAhead = 8
-
     /// Asks for the cache lines of the `count` parameters from `start`: the parameters, their
-    /// gradients and (Adam) the moments. A hint a few rows ahead of the update, so the next rows'
-    /// misses overlap this row's arithmetic. (It replaced a pass of loads over all the touched
-    /// rows' moments first, whose lines the L2 no longer held when the loop reached the last
-    /// rows of a large table.)
+    /// gradients and (Adam) the moments (`Kernels.prefetch`), a few rows ahead of the update. (It
+    /// replaced a pass of loads over all the touched rows' moments first, whose lines the L2 no
+    /// longer held when the loop reached the last rows of a large table.)
     @inline(__always)
     private func prefetchRow(_ model: NeuMF, _ start: Int, _ count: Int) {
-        let p = model.params.pointer + start, g = model.grads.pointer + start
-        // Every 16 floats, and the last one (a row need not start on a 64-byte line).
-        var j = 0
-        while j < count + 15 {
-            let c = min(j, count - 1)
-            ncf_prefetch_for_write(p + c)
-            ncf_prefetch_for_write(g + c)
-            if kind != .sgd {
-                ncf_prefetch_for_write(m.pointer + start + c)
-                ncf_prefetch_for_write(r.pointer + start + c)
-            }
-            j += 16
+        Kernels.prefetch(model.params.pointer + start, count: count, forWrite: true)
+        Kernels.prefetch(model.grads.pointer + start, count: count, forWrite: true)
+        if kind != .sgd {
+            Kernels.prefetch(m.pointer + start, count: count, forWrite: true)
+            Kernels.prefetch(r.pointer + start, count: count, forWrite: true)
         }
     }
 

@@ -1,6 +1,5 @@
-// A prefetch hint, which Swift cannot issue itself: the embedding gather and scatter
-// (NCFModel/Layers) and the trainers' update loops (DataParallel.swift, Optimizer.swift) ask for
-// the rows they will touch a few rows ahead.
+// A prefetch hint, which Swift cannot issue itself; `Kernels.prefetch` (NCFKernels/Prefetch.swift)
+// wraps it for the loops that walk embedding rows at random.
 #ifndef NCF_PREFETCH_H
 #define NCF_PREFETCH_H
 

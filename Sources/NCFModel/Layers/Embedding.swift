@@ -1,4 +1,4 @@
-import CCPUFeatures
+import NCFKernels
 
 // MARK: - Embedding lookup
 //
@@ -14,7 +14,7 @@ public func embeddingForward(
     batch: Int, dim: Int
 ) {
     for b in 0..<batch {
-        if b + embeddingRowsAhead < batch { prefetchRow(table + Int(indices[b + embeddingRowsAhead]) * dim, dim, forWrite: false) }
+        if b + Kernels.prefetchRowsAhead < batch { Kernels.prefetch(table + Int(indices[b + Kernels.prefetchRowsAhead]) * dim, count: dim, forWrite: false) }
         (out + b * ldOut).update(from: table + Int(indices[b]) * dim, count: dim)
     }
 }
@@ -28,28 +28,9 @@ public func embeddingBackward(
     batch: Int, dim: Int
 ) {
     for b in 0..<batch {
-        if b + embeddingRowsAhead < batch { prefetchRow(dtable + Int(indices[b + embeddingRowsAhead]) * dim, dim, forWrite: true) }
+        if b + Kernels.prefetchRowsAhead < batch { Kernels.prefetch(dtable + Int(indices[b + Kernels.prefetchRowsAhead]) * dim, count: dim, forWrite: true) }
         let row = dtable + Int(indices[b]) * dim
         let g = dout + b * ldOut
         for j in 0..<dim { row[j] += g[j] }
-    }
-}
-
-/// How many rows ahead the embedding gather and scatter ask for a row's cache lines: at 20M
-/// ratings the tables are far larger than the caches and the rows are random, so every row is a
-/// miss; asking a few rows ahead overlaps them.
-let embeddingRowsAhead = 8
-
-/// Asks for the cache lines of the `count` floats at `row` (a hint, see `ncf_prefetch.h`; it
-/// changes no value).
-@inline(__always)
-func prefetchRow(_ row: UnsafePointer<Float>, _ count: Int, forWrite: Bool) {
-    // Every 16 floats, and the last one: a row that does not start on a 64-byte line (a width
-    // not a multiple of 16) ends on a line the steps would miss.
-    var j = 0
-    while j < count + 15 {
-        let c = min(j, count - 1)
-        if forWrite { ncf_prefetch_for_write(row + c) } else { ncf_prefetch_for_read(row + c) }
-        j += 16
     }
 }

@@ -20,9 +20,10 @@ public func gmfGatherForward(
     users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, batch B: Int, dim d: Int
 ) {
     for b in 0..<B {
-        if b + embeddingRowsAhead < B {
-            prefetchRow(P + Int(users[b + embeddingRowsAhead]) * d, d, forWrite: false)
-            prefetchRow(Q + Int(items[b + embeddingRowsAhead]) * d, d, forWrite: false)
+        let ahead = b + Kernels.prefetchRowsAhead
+        if ahead < B {
+            Kernels.prefetch(P + Int(users[ahead]) * d, count: d, forWrite: false)
+            Kernels.prefetch(Q + Int(items[ahead]) * d, count: d, forWrite: false)
         }
         let p = P + Int(users[b]) * d, q = Q + Int(items[b]) * d, o = out + b * d
         for j in 0..<d { o[j] = p[j] * q[j] }
@@ -42,9 +43,10 @@ public func gmfHeadBackward(
     users: UnsafePointer<Int32>, items: UnsafePointer<Int32>, batch B: Int, dim d: Int
 ) {
     for b in 0..<B {
-        if b + embeddingRowsAhead < B {
-            prefetchRow(dP + Int(users[b + embeddingRowsAhead]) * d, d, forWrite: true)
-            prefetchRow(dQ + Int(items[b + embeddingRowsAhead]) * d, d, forWrite: true)
+        let ahead = b + Kernels.prefetchRowsAhead
+        if ahead < B {
+            Kernels.prefetch(dP + Int(users[ahead]) * d, count: d, forWrite: true)
+            Kernels.prefetch(dQ + Int(items[ahead]) * d, count: d, forWrite: true)
         }
         let u = Int(users[b]) * d, i = Int(items[b]) * d
         let g = dlogit[b]
