@@ -1,5 +1,7 @@
 // `ncf-bench threads`: how much faster `ncf train --threads N` trains one model than one thread,
-// on the NCF paper's ML-1M files, through the trainer itself (`Trainer`, data-parallel for N ≥ 2).
+// through the trainer itself (`Trainer`, data-parallel for N ≥ 2): on the NCF paper's ML-1M files
+// (implicit task), or with `--ratings FILE` on a ratings file split as `ncf train` splits it by
+// default (random 80/10/10, rating task), such as the 20M set of `ncf data synth`.
 //
 // Each round trains a fresh model once per thread count, alternating the order between rounds, and
 // reads each epoch's training samples/s from the trainer's own epoch records (training only:
@@ -18,14 +20,15 @@ import NCFTraining
 struct ThreadsBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "threads",
-        abstract: "Compare training speed of `ncf train --threads N` for several N on the NCF ML-1M split.",
+        abstract: "Compare training speed of `ncf train --threads N` for several N on the NCF ML-1M split or a ratings file.",
         discussion: """
-            Trains NeuMF (default: batch 256, embed 32, MLP 64,32,16, 4 negatives, lazy Adam) for \
+            Trains NeuMF (default: batch 256, embed 32, MLP 64,32,16, lazy Adam; 4 negatives on ML-1M) for \
             --train_epochs epochs per run, once per thread count per round (--repeats rounds), alternating; prints the \
             median epoch's samples/s, its ratio to the first thread count, cpu/wall, other processes' \
-            load and the test metrics. Examples:
+            load, a per-thread CPU profile and the test metrics. Examples:
               ncf-bench threads
               ncf-bench threads --thread_counts 1,2 --repeats 3 --batch_size 64
+              ncf-bench threads --ratings synth-20000000-138000x27000-seed42.tsv --batch_size 1024 --train_epochs 1
             """
     )
 
@@ -33,6 +36,11 @@ struct ThreadsBench: ParsableCommand {
     // a parent's options to the parent even after the subcommand's name.
     @Option(name: .customLong("prefix"), help: ArgumentHelp("The NCF files' prefix.", valueName: "prefix"))
     var prefix = "../shared/data/ncf-ml-1m/ml-1m"
+
+    @Option(name: .customLong("ratings"), help: ArgumentHelp(
+        "A ratings file to train on instead (rating task, random 80/10/10 split with seed 0, as `ncf train` by default).",
+        valueName: "file"))
+    var ratings: String?
 
     @Option(name: [.customLong("thread_counts"), .customLong("thread-counts")], help: ArgumentHelp(
         "Thread counts to compare, comma-separated; ratios are against the first.", valueName: "list"))
@@ -86,7 +94,8 @@ struct ThreadsBench: ParsableCommand {
         var samplesPerSecond: [Double] = []
         var cpuPerWall: [Double] = []
         var foreignCores: [Double] = []
-        var hr = Double.nan, ndcg = Double.nan
+        /// The run's test metrics, as printed (HR@10 and NDCG@10, or RMSE).
+        var test = ""
         /// Samples per second of CPU on the critical path: 1 thread, its CPU time between the
         /// first and last progress report of each epoch; N threads, the sum over steps of the
         /// slowest thread's CPU in each phase (`ThreadProfile`). Waiting for a core is in neither.
@@ -98,11 +107,19 @@ struct ThreadsBench: ParsableCommand {
     func run() throws {
         for line in machineLines() { say(line) }
         say("load average at start: \(loadAverage()); build: \(buildKind)")
-        let files = try RatingsReader.readNCF(prefix: prefix, options: LoadOptions(format: .ncf))
-        let options = SplitOptions(kind: .ncf, task: .implicit, seed: 0, evalNegatives: .sampled(99), lossNegatives: 4)
-        let dataset = try DatasetBuilder.make(from: files, options: options)
-        say("data: \(prefix) (NCF split, \(dataset.train.count) training positives, 4 negatives each); "
-            + "batch \(batchSize), embed \(embedDim), MLP \(mlpDims), \(optimizerKind), \(epochs) epoch(s) × \(rounds) round(s)")
+        let dataset: Dataset
+        if let ratings {
+            let file = try RatingsReader.read(path: ratings)
+            dataset = try DatasetBuilder.make(from: consume file, options: SplitOptions(kind: .random, task: .rating))
+            say("data: \(ratings) (random split, rating task, \(dataset.train.count) training ratings); "
+                + "batch \(batchSize), embed \(embedDim), MLP \(mlpDims), \(optimizerKind), \(epochs) epoch(s) × \(rounds) round(s)")
+        } else {
+            let files = try RatingsReader.readNCF(prefix: prefix, options: LoadOptions(format: .ncf))
+            let options = SplitOptions(kind: .ncf, task: .implicit, seed: 0, evalNegatives: .sampled(99), lossNegatives: 4)
+            dataset = try DatasetBuilder.make(from: files, options: options)
+            say("data: \(prefix) (NCF split, \(dataset.train.count) training positives, 4 negatives each); "
+                + "batch \(batchSize), embed \(embedDim), MLP \(mlpDims), \(optimizerKind), \(epochs) epoch(s) × \(rounds) round(s)")
+        }
 
         var runs: [Int: [Run]] = [:]
         for round in 0..<rounds {
@@ -110,13 +127,13 @@ struct ThreadsBench: ParsableCommand {
             for threads in order {
                 let r = try train(threads: threads, dataset: dataset)
                 runs[threads, default: []].append(r)
-                say(String(format: "round %d, %d thread%@: %@ samples/s per epoch (critical path %@ per CPU-s), cpu/wall %@, others busy %@ cores, cross-core round trip %@ ns, Test HR@10 %.4f NDCG@10 %.4f",
+                say(String(format: "round %d, %d thread%@: %@ samples/s per epoch (critical path %@ per CPU-s), cpu/wall %@, others busy %@ cores, cross-core round trip %@ ns, %@",
                            round + 1, threads, threads == 1 ? "" : "s",
                            r.samplesPerSecond.map { grouped($0) }.joined(separator: " / "),
                            r.criticalPathSpeed.map { grouped($0) }.joined(separator: " / "),
                            r.cpuPerWall.map { String(format: "%.2f", $0) }.joined(separator: " / "),
                            r.foreignCores.map { String(format: "%.2f", $0) }.joined(separator: " / "),
-                           r.roundTrip.map { String(format: "%.0f", $0) } ?? "n/a", r.hr, r.ndcg))
+                           r.roundTrip.map { String(format: "%.0f", $0) } ?? "n/a", r.test))
             }
         }
 
@@ -124,7 +141,7 @@ struct ThreadsBench: ParsableCommand {
         let pathBase = median(runs[counts[0]]?.flatMap(\.criticalPathSpeed) ?? [])
         var table = TextTable(headers: ["threads", "samples/s (median epoch)", "× \(counts[0]) thread\(counts[0] == 1 ? "" : "s")",
                                        "cpu/wall", "others busy (cores)", "critical-path samples/CPU-s", "×", "round trip (ns)",
-                                       "Test HR@10", "Test NDCG@10"])
+                                       "test metrics"])
         for threads in counts {
             let rs = runs[threads] ?? []
             let speed = median(rs.flatMap(\.samplesPerSecond))
@@ -135,8 +152,7 @@ struct ThreadsBench: ParsableCommand {
                 String(format: "%.2f–%.2f", foreign.min() ?? .nan, foreign.max() ?? .nan),
                 grouped(median(rs.flatMap(\.criticalPathSpeed))), String(format: "%.2f×", median(rs.flatMap(\.criticalPathSpeed)) / pathBase),
                 trips.isEmpty ? "n/a" : String(format: "%.0f–%.0f", trips.min() ?? .nan, trips.max() ?? .nan),
-                rs.map { String(format: "%.4f", $0.hr) }.joined(separator: " "),
-                rs.map { String(format: "%.4f", $0.ndcg) }.joined(separator: " "),
+                rs.map(\.test).joined(separator: "; "),
             ])
             if json {
                 var fields: [(String, JSONValue)] = [
@@ -205,8 +221,9 @@ struct ThreadsBench: ParsableCommand {
             say("  CPU µs per step, by thread: forward/loss/backward \(profile.seconds[0].map(perStep).joined(separator: " / ")), "
                 + "reduce + update \(profile.seconds[1].map(perStep).joined(separator: " / ")); critical path \(perStep(profile.criticalPath))")
         }
-        result.hr = summary.testMetrics[metric: "Test HR@10"] ?? .nan
-        result.ndcg = summary.testMetrics[metric: "Test NDCG@10"] ?? .nan
+        result.test = (dataset.task == .rating ? ["Test RMSE"] : ["Test HR@10", "Test NDCG@10"])
+            .map { name in String(format: "%@ %.4f", name, summary.testMetrics[metric: name] ?? .nan) }
+            .joined(separator: " ")
         return result
     }
 
