@@ -512,7 +512,11 @@ public final class Agent: @unchecked Sendable {
                     trial.mark { $0.nonFinite = "non-finite loss: \(bad) is not a finite number at \(at)" }
                     stop(trial, signal: SIGTERM)
                 }
-                if let metricName, values[metricName] != nil {
+                // Epoch 0, a pre-trained run's start, is not a trained epoch: the pruner is first
+                // asked after epoch 1. Its histories hold every logged value, the start included, so
+                // in a sweep of runs from pre-trained parts rung n compares the runs after n − 1
+                // trained epochs (alike for every run; README, "Hyperband").
+                if let metricName, values[metricName] != nil, (values["epoch"] ?? nil) != 0 {
                     epochs += 1
                     checkPruner(run, trial: trial, epochs: epochs)
                 }

@@ -103,6 +103,7 @@ public final class Trainer {
         _ = observer(.started(epochs: config.epochs, stepsPerEpoch: steps, parameters: model.layout.totalCount))
 
         var best = (value: Double.nan, epoch: 0, metrics: [MetricValue]())
+        var hasBest = false
         // The best epoch's weights are copied only when the next epoch is about to change them:
         // while they are the model's own, no copy is needed (a one-epoch run never makes one; the
         // last epoch's weights are never copied).
@@ -114,8 +115,26 @@ public final class Trainer {
         var trainSeconds = 0.0
         var samplesSeen = 0
         let implicit = dataset.task == .implicit
+        _ = parallel  // the workers and their buffers are made before the first epoch's clock starts
 
-        epochLoop: for epoch in 1...config.epochs {
+        // A run from pre-trained parts first validates where it starts, as "epoch 0" (logged like
+        // an epoch, without Train Loss): further training must beat the start on the selection
+        // metric to be kept, so the kept and tested weights are never worse on Valid than the parts'
+        // mix the run began with.
+        var stoppedAtStart = false
+        if config.pretrained != nil {
+            let metrics = validEvaluator.evaluate(model)
+            validEvaluator.releaseScorers()
+            best = (metrics[metric: selection.metric] ?? .nan, 0, metrics)
+            hasBest = true
+            modelHoldsBest = true
+            if case .stop = observer(.epochEnded(EpochRecord(epoch: 0, metrics: metrics, seconds: 0, samplesPerSecond: 0))) {
+                stoppedEarly = true
+                stoppedAtStart = true
+            }
+        }
+
+        epochLoop: for epoch in 1...config.epochs where !stoppedAtStart {
             if modelHoldsBest {
                 let copy = bestParams ?? FloatBuffer(count: model.params.count)
                 copy.pointer.update(from: model.params.pointer, count: model.params.count)
@@ -240,7 +259,8 @@ public final class Trainer {
             // The first epoch, then any strictly better one (a NaN metric is never better).
             let value = metrics[metric: selection.metric] ?? .nan
             let better = selection.goal == .minimize ? value < best.value : value > best.value
-            if best.epoch == 0 || better || (best.value.isNaN && !value.isNaN) {
+            if !hasBest || better || (best.value.isNaN && !value.isNaN) {
+                hasBest = true
                 best = (value, epoch, Array(metrics.dropFirst()))
                 modelHoldsBest = true
                 sinceBest = 0
@@ -251,7 +271,7 @@ public final class Trainer {
             if config.patience > 0 && sinceBest >= config.patience { stoppedEarly = epoch < config.epochs; break }
         }
 
-        if best.epoch > 0 && !modelHoldsBest {
+        if hasBest && !modelHoldsBest {
             // A later epoch started after the best one, and the copy is taken when one starts.
             guard let copy = bestParams else { preconditionFailure("Trainer: the best epoch's weights were never copied") }
             model.params.pointer.update(from: copy.pointer, count: model.params.count)

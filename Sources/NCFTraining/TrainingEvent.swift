@@ -22,7 +22,8 @@ extension Array where Element == MetricValue {
 /// What one epoch produced.
 public struct EpochRecord: Sendable, Codable, Equatable {
     public var epoch: Int
-    /// `Train Loss` first, then `Valid Loss` and the other validation metrics.
+    /// `Train Loss` first, then `Valid Loss` and the other validation metrics. Epoch 0, a
+    /// pre-trained run's start, has no training: only the validation metrics, 0 s and 0 samples/s.
     public var metrics: [MetricValue]
     public var seconds: Double
     public var samplesPerSecond: Double
@@ -30,7 +31,8 @@ public struct EpochRecord: Sendable, Codable, Equatable {
 
 /// The outcome of a training run.
 public struct TrainSummary: Sendable, Codable, Equatable {
-    /// The epoch whose weights were kept (the best `selectMetric` under `selectGoal`), 1-based.
+    /// The epoch whose weights were kept (the best `selectMetric` under `selectGoal`), 1-based;
+    /// 0 when a run from pre-trained parts kept its start (no epoch beat it).
     public var bestEpoch: Int
     /// The validation metric that chose `bestEpoch`, and which way it is better.
     public var selectMetric: String

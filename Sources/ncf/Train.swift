@@ -109,7 +109,11 @@ struct Train: ParsableCommand {
             let width = String(epochs).count
             let num = String(repeating: " ", count: width - String(record.epoch).count) + String(record.epoch)
             let metrics = record.metrics.map { "\($0.name) \(fixed($0.value, 4))" }.joined(separator: "  ")
-            console.say("epoch \(num)/\(epochs)  \(metrics)  \(fixed(record.seconds, 2))s  \(rate(record.samplesPerSecond)) samples/s")
+            if record.epoch == 0 {
+                console.say("epoch \(num)/\(epochs)  \(metrics)  (the pre-trained start, before training)")
+            } else {
+                console.say("epoch \(num)/\(epochs)  \(metrics)  \(fixed(record.seconds, 2))s  \(rate(record.samplesPerSecond)) samples/s")
+            }
             console.emit(RunLogRecord.epoch(EpochLine(epoch: record.epoch, metrics: record.metrics.named, seconds: record.seconds,
                                                       samplesPerSecond: record.samplesPerSecond)).line)
         case let .finished(summary):
@@ -118,7 +122,7 @@ struct Train: ParsableCommand {
                 console.say("early stop after epoch \(summary.epochsRun): no better \(summary.selectMetric) for \(model.patience) epochs")
             }
             let valid = summary.validMetrics[metric: summary.selectMetric].map { fixed($0, 4) } ?? "n/a"
-            console.say("best epoch \(summary.bestEpoch) (\(summary.selectMetric) \(valid)); test metrics of that epoch:")
+            console.say("best epoch \(summary.bestEpoch)\(summary.bestEpoch == 0 ? ", the pre-trained start" : "") (\(summary.selectMetric) \(valid)); test metrics of that epoch:")
             let test = summary.testMetrics.map { "\($0.name) \(fixed($0.value, 4))" }.joined(separator: "  ")
             console.say(console.bold("  " + (test.isEmpty ? "no test data" : test)))
             console.say("  protocol: \(summary.protocolDescription)")

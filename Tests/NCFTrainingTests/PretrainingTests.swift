@@ -30,11 +30,11 @@ final class PretrainingTests: XCTestCase {
     // MARK: - Fixtures
 
     /// 30 users × 40 items, 20 interactions each, implicit task.
-    private func tinyDataset(users: Int = 30) throws -> Dataset {
-        let interactions = SyntheticRatings.generate(users: users, items: 40, ratings: users * 20, seed: 5)
+    private func tinyDataset(users: Int = 30, items: Int = 40) throws -> Dataset {
+        let interactions = SyntheticRatings.generate(users: users, items: items, ratings: users * 20, seed: 5)
         var u = IDMap(), i = IDMap()
         for k in 0..<users { _ = u.intern("u\(k)") }
-        for k in 0..<40 { _ = i.intern("i\(k)") }
+        for k in 0..<items { _ = i.intern("i\(k)") }
         let file = RatingsFile(path: "tiny", format: .tsv, interactions: interactions, userIDs: u, itemIDs: i)
         let options = SplitOptions(kind: .loo, task: .implicit, seed: 0, evalNegatives: .sampled(10), lossNegatives: 2)
         return try DatasetBuilder.make(from: file, options: options)
@@ -136,9 +136,107 @@ final class PretrainingTests: XCTestCase {
         let (mlpPath, _) = try trainAndSave(config(.mlp), dataset, "mlp.ncf")
         let trainer = try neumf(dataset, gmf: gmfPath, mlp: mlpPath)
         let before = try values(trainer.model, "gmf.user")
-        let summary = try trainer.run()
+        var afterEpoch1: [Float] = []
+        let summary = try trainer.run { event in
+            if case let .epochEnded(record) = event, record.epoch == 1 { afterEpoch1 = (try? self.values(trainer.model, "gmf.user")) ?? [] }
+            return .proceed
+        }
         XCTAssertGreaterThan(summary.epochsRun, 0)
-        XCTAssertNotEqual(try values(trainer.model, "gmf.user"), before)
+        XCTAssertEqual(afterEpoch1.count, before.count)
+        XCTAssertNotEqual(afterEpoch1, before)
+    }
+
+    // MARK: - The start is epoch 0
+
+    /// Parts trained one epoch at a rate that barely moves them, so that further training has something to add.
+    private func weakParts(_ dataset: Dataset) throws -> (gmf: String, mlp: String) {
+        var g = config(.gmf), m = config(.mlp)
+        g.epochs = 1; m.epochs = 1
+        g.lr = 1e-6; m.lr = 1e-6  // barely moved from their random start
+        return (try trainAndSave(g, dataset, "gmf.ncf").path, try trainAndSave(m, dataset, "mlp.ncf").path)
+    }
+
+    /// The events of a run: the epochs' records in order, and the summary.
+    private func runRecording(_ trainer: Trainer, stopAt stopEpoch: Int? = nil) throws -> (epochs: [EpochRecord], summary: TrainSummary) {
+        var epochs: [EpochRecord] = []
+        let summary = try trainer.run { event in
+            if case let .epochEnded(record) = event {
+                epochs.append(record)
+                if record.epoch == stopEpoch { return .stop }
+            }
+            return .proceed
+        }
+        return (epochs, summary)
+    }
+
+    /// A run from parts validates its start first, as epoch 0 without Train Loss; when no epoch beats
+    /// it (a rate that wrecks the model), the run keeps and tests exactly the start.
+    func testStartIsEpochZeroAndIsKeptWhenNoEpochBeatsIt() throws {
+        let dataset = try tinyDataset()
+        let parts = try weakParts(dataset)
+        var c = config(.neumf, seed: 7)
+        c.init_gmf = parts.gmf
+        c.init_mlp = parts.mlp
+        c.lr = 0.01  // on this tiny set, each epoch raises Valid Loss (the scores rise for the 10 valid negatives)
+        c.epochs = 3
+        c.select_metric = "Valid Loss"
+        c.select_goal = .minimize
+        let trainer = try Trainer(config: c, dataset: dataset)
+        let start = trainer.model.params.pointer
+        let startParams = Array(UnsafeBufferPointer(start: start, count: trainer.model.params.count))
+        let (epochs, summary) = try runRecording(trainer)
+        XCTAssertEqual(epochs.map(\.epoch), [0, 1, 2, 3])
+        XCTAssertFalse(epochs[0].metrics.contains { $0.name == "Train Loss" })
+        XCTAssertEqual(epochs[0].metrics.first?.name, "Valid Loss")
+        XCTAssertTrue(epochs.dropFirst().allSatisfy { $0.metrics.first?.name == "Train Loss" })
+        let startLoss = try XCTUnwrap(epochs[0].metrics[metric: "Valid Loss"])
+        for record in epochs.dropFirst() {
+            XCTAssertFalse((record.metrics[metric: "Valid Loss"] ?? .infinity) < startLoss, "epoch \(record.epoch) beat the start")
+        }
+        XCTAssertEqual(summary.bestEpoch, 0)
+        XCTAssertEqual(summary.validMetrics, epochs[0].metrics)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: trainer.model.params.pointer, count: trainer.model.params.count)), startParams,
+                       "the kept weights are the start's, bit for bit")
+
+        // The same run stopped at its start tests the same weights.
+        let stopped = try runRecording(try Trainer(config: c, dataset: dataset), stopAt: 0)
+        XCTAssertEqual(stopped.epochs.map(\.epoch), [0])
+        XCTAssertEqual(stopped.summary.bestEpoch, 0)
+        XCTAssertEqual(stopped.summary.epochsRun, 0)
+        XCTAssertTrue(stopped.summary.stoppedEarly)
+        XCTAssertEqual(stopped.summary.testMetrics, summary.testMetrics)
+    }
+
+    /// An epoch that beats the start is kept, on one thread and on two. Sparser data than the
+    /// other tests' (200 × 200, 20 each), so that there is something left to learn: popularity.
+    func testEpochThatBeatsTheStartIsKept() throws {
+        let dataset = try tinyDataset(users: 200, items: 200)
+        let parts = try weakParts(dataset)
+        for threads in [1, 2] {
+            var c = config(.neumf, seed: 7)
+            c.init_gmf = parts.gmf
+            c.init_mlp = parts.mlp
+            c.lr = 0.01
+            c.epochs = 4
+            c.threads = threads
+            c.select_metric = "Valid AUC"
+            let trainer = try Trainer(config: c, dataset: dataset)
+            let (epochs, summary) = try runRecording(trainer)
+            XCTAssertEqual(epochs.map(\.epoch), [0, 1, 2, 3, 4], "\(threads) threads")
+            let aucs = epochs.map { $0.metrics[metric: "Valid AUC"] ?? -.infinity }
+            let bestIndex = try XCTUnwrap(aucs.indices.max { aucs[$0] < aucs[$1] })
+            XCTAssertGreaterThan(bestIndex, 0, "training raises Valid AUC from weak parts (\(aucs))")
+            XCTAssertEqual(summary.bestEpoch, epochs[bestIndex].epoch, "\(threads) threads")
+            XCTAssertEqual(summary.validMetrics, Array(epochs[bestIndex].metrics.dropFirst()), "\(threads) threads")
+        }
+    }
+
+    /// A run without parts has no epoch 0.
+    func testRunWithoutPartsStartsAtEpochOne() throws {
+        let dataset = try tinyDataset()
+        let (epochs, summary) = try runRecording(try Trainer(config: config(.neumf), dataset: dataset))
+        XCTAssertEqual(epochs.map(\.epoch), [1, 2])
+        XCTAssertGreaterThanOrEqual(summary.bestEpoch, 1)
     }
 
     // MARK: - An MF model as the GMF branch

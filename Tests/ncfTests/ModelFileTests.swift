@@ -196,6 +196,15 @@ final class ModelFileTests: CLITestCase {
                                                            "--alpha", "0.5", "--json"])
         XCTAssertTrue(run.stderr.contains("pre-trained: GMF branch from \(gmf), MLP branch from \(mlp)"), run.stderr)
         XCTAssertTrue(run.stdout.contains("\"init_gmf\": \"\(gmf)\""), run.stdout)
+        // The start is logged as epoch 0, with the validation metrics and no Train Loss, and the
+        // summary's best epoch is one of the logged epochs.
+        let epochs = jsonLines(run).filter { $0["epoch"] != nil }
+        XCTAssertEqual(epochs.compactMap { $0["epoch"] as? Int }, [0, 1, 2], run.stdout)
+        XCTAssertNil(epochs.first?["Train Loss"], run.stdout)
+        XCTAssertNotNil(epochs.first?["Valid HR@10"], run.stdout)
+        XCTAssertTrue(run.stderr.contains("(the pre-trained start, before training)"), run.stderr)
+        let summary = try XCTUnwrap(jsonLines(run).compactMap { $0["summary"] as? [String: Any] }.first)
+        XCTAssertTrue([0, 1, 2].contains(summary["best_epoch"] as? Int ?? -1), run.stdout)
 
         let wrongDim = try ncfFails(implicit + smallFlags + ["--embed_dim", "6", "--init_gmf", gmf, "--init_mlp", mlp])
         XCTAssertTrue(wrongDim.contains("--init_gmf \(gmf)") && wrongDim.contains("--embed_dim is 6"), wrongDim)
