@@ -476,6 +476,11 @@ public final class Agent: @unchecked Sendable {
         var cutLines = 0
         let metricName = config.metric?.name
         var loggedNames: [String] = []
+        var metricLogged = false
+        // The built-in trainer logs the start of a run from pre-trained parts as epoch 0, before
+        // any training: not a trained epoch. Another program's epoch 0 is its first trained epoch.
+        let logsStart = config.usesBuiltInTrainer && run.config["init_gmf"] != nil && run.config["init_mlp"] != nil
+        var startSeen = false
         process.readLines(overlong: { dropped in
             if cutLines == 0 {
                 log("run \(run.id): warning: its output holds a line longer than 1 MB; only its first 1 MB is read, the rest is dropped")
@@ -512,11 +517,14 @@ public final class Agent: @unchecked Sendable {
                     trial.mark { $0.nonFinite = "non-finite loss: \(bad) is not a finite number at \(at)" }
                     stop(trial, signal: SIGTERM)
                 }
-                // Epoch 0, a pre-trained run's start, is not a trained epoch: the pruner is first
-                // asked after epoch 1. Its histories hold every logged value, the start included, so
-                // in a sweep of runs from pre-trained parts rung n compares the runs after n − 1
-                // trained epochs (alike for every run; README, "Hyperband").
-                if let metricName, values[metricName] != nil, (values["epoch"] ?? nil) != 0 {
+                // The start is not a trained epoch: the pruner is first asked after epoch 1. Its
+                // histories hold every logged value, the start included, so in a sweep of runs from
+                // pre-trained parts rung n compares the runs after n − 1 trained epochs (alike for
+                // every run; README, "Pre-training").
+                let isStart = logsStart && !startSeen && (values["epoch"] ?? nil) == 0
+                if isStart { startSeen = true }
+                if let metricName, values[metricName] != nil { metricLogged = true }
+                if let metricName, values[metricName] != nil, !isStart {
                     epochs += 1
                     checkPruner(run, trial: trial, epochs: epochs)
                 }
@@ -560,7 +568,7 @@ public final class Agent: @unchecked Sendable {
         } else if let after = flags.prunedAfter {
             state = .stopped
             reason = "early-terminated by hyperband after \(after) epoch\(after == 1 ? "" : "s")"
-        } else if exit == .exited(0), let metricName, epochs == 0 {
+        } else if exit == .exited(0), let metricName, !metricLogged {
             // A misspelt metric (or a program that logs another name): the sweep searches blind.
             state = .failed
             let logged = loggedNames.isEmpty ? "nothing" : loggedNames.joined(separator: ", ")

@@ -10,6 +10,8 @@ import NCFRunContract
 /// Flags (`--name=value`, as `${args}` renders them; unknown flags are ignored):
 /// - `--x=N`: the metric is `Valid Loss = x + 1/epoch` (so smaller x is better);
 /// - `--epochs=N` (default 3), `--sleep=S` seconds before each epoch (default 0);
+/// - `--first_epoch=N` (default 1): the number its first epoch line carries (0 for a program that
+///   counts from 0); it logs `--epochs` lines either way;
 /// - `--mode=ok|fail|diverge|nan|crash|hang|stubborn`: `fail` writes `Error: boom` to stderr and
 ///   exits 3; `diverge` writes the run contract's divergence message and exits with its status;
 ///   `nan` logs a NaN loss at epoch 2 and then waits 10 s (the agent must stop it); `crash` kills
@@ -25,13 +27,14 @@ public enum FakeTrial {
 
     public static let script = #"""
         #!/bin/bash
-        x=0; epochs=3; sleep_s=0; mode=ok
+        x=0; epochs=3; sleep_s=0; mode=ok; first=1
         for a in "$@"; do
           case "$a" in
             --x=*) x="${a#*=}";;
             --epochs=*) epochs="${a#*=}";;
             --sleep=*) sleep_s="${a#*=}";;
             --mode=*) mode="${a#*=}";;
+            --first_epoch=*) first="${a#*=}";;
           esac
         done
         [ -n "$FAKE_TRIAL_LOG" ] && echo "$x" >> "$FAKE_TRIAL_LOG"
@@ -52,7 +55,7 @@ public enum FakeTrial {
             exit 0
           fi
           loss=$(awk -v x="$x" -v e="$e" 'BEGIN { printf "%.6f", x + 1 / e }')
-          echo "{\"epoch\": $e, \"\#(train)\": $loss, \"\#(valid)\": $loss}"
+          echo "{\"epoch\": $((e - 1 + first)), \"\#(train)\": $loss, \"\#(valid)\": $loss}"
           if [ "$stop" = "1" ] && [ "$mode" != "complete" ]; then break; fi
         done
         echo "{\"summary\": {\"\#(MetricName(.test, .rmse))\": $x, \"\#(MetricName(.test, .mae))\": 0.5, \"protocol\": \"fake\"}}"

@@ -9,8 +9,9 @@ import NCFModel
 public struct MemoryEstimate: Sendable, Equatable {
     /// Parameters P (`ModelConfig.makeLayout().totalCount`, saturating).
     public var parameterCount: Int
-    /// P floats each for the parameters, their gradients, the best epoch's copy (taken only from
-    /// the second epoch on; counted as the worst case), and Adam's two moments (not for SGD):
+    /// P floats each for the parameters, their gradients, the best epoch's copy (taken only when a
+    /// later epoch would change the best: from the second epoch on, or at the first for a run from
+    /// pre-trained parts; counted as the worst case), and Adam's two moments (not for SGD):
     /// `P · 4 · (3 or 5)`.
     public var parameterBytes: Int
     /// The model's activation workspace for `capacity` rows: per row `d` (GMF) + `4d` (MLP input

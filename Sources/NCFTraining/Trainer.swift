@@ -105,7 +105,8 @@ public final class Trainer {
         var best = (value: Double.nan, epoch: 0, metrics: [MetricValue]())
         var hasBest = false
         // The best epoch's weights are copied only when the next epoch is about to change them:
-        // while they are the model's own, no copy is needed (a one-epoch run never makes one; the
+        // while they are the model's own, no copy is needed (a one-epoch run from random weights
+        // never makes one, a run from pre-trained parts copies its start when epoch 1 begins; the
         // last epoch's weights are never copied).
         var bestParams: FloatBuffer?
         var modelHoldsBest = false

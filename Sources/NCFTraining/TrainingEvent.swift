@@ -32,7 +32,8 @@ public struct EpochRecord: Sendable, Codable, Equatable {
 /// The outcome of a training run.
 public struct TrainSummary: Sendable, Codable, Equatable {
     /// The epoch whose weights were kept (the best `selectMetric` under `selectGoal`), 1-based;
-    /// 0 when a run from pre-trained parts kept its start (no epoch beat it).
+    /// 0 when a run from pre-trained parts kept its start (no epoch beat it), or when a run was
+    /// stopped before its first epoch ended.
     public var bestEpoch: Int
     /// The validation metric that chose `bestEpoch`, and which way it is better.
     public var selectMetric: String

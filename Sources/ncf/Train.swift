@@ -122,7 +122,7 @@ struct Train: ParsableCommand {
                 console.say("early stop after epoch \(summary.epochsRun): no better \(summary.selectMetric) for \(model.patience) epochs")
             }
             let valid = summary.validMetrics[metric: summary.selectMetric].map { fixed($0, 4) } ?? "n/a"
-            console.say("best epoch \(summary.bestEpoch)\(summary.bestEpoch == 0 ? ", the pre-trained start" : "") (\(summary.selectMetric) \(valid)); test metrics of that epoch:")
+            console.say("best epoch \(summary.bestEpoch)\(summary.bestEpoch == 0 && model.trainConfig.pretrained != nil ? ", the pre-trained start" : "") (\(summary.selectMetric) \(valid)); test metrics of that epoch:")
             let test = summary.testMetrics.map { "\($0.name) \(fixed($0.value, 4))" }.joined(separator: "  ")
             console.say(console.bold("  " + (test.isEmpty ? "no test data" : test)))
             console.say("  protocol: \(summary.protocolDescription)")

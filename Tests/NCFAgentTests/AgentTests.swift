@@ -150,6 +150,22 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue(message.contains("metric `Valid loss` never logged"), message)
     }
 
+    /// Another program may number its epochs from 0: its epoch 0 is a trained epoch (only the
+    /// built-in trainer's run from pre-trained parts logs a start as epoch 0), so a one-epoch run
+    /// that logs the metric at epoch 0 finished; it did not fail to log the metric.
+    func testAProgramsEpochZeroIsATrainedEpoch() throws {
+        let store = InMemoryRunStore()
+        let config = gridConfig([xs(2), Parameter(name: "epochs", spec: .constant(.int(1))),
+                                 Parameter(name: "first_epoch", spec: .constant(.int(0)))])
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        let report = try makeAgent(store, sweep, config).run()
+        XCTAssertEqual(report.end, .sweepDone(.exhausted))
+        let runs = try store.runs(sweepID: sweep.id)
+        XCTAssertEqual(runs.map(\.state), [.finished, .finished], runs.map { $0.reason ?? "" }.joined(separator: "; "))
+        let histories = try store.histories(sweepID: sweep.id, metric: "Valid Loss")
+        XCTAssertEqual(histories.values.map(\.count), [1, 1])
+    }
+
     func testCountRunCapAndTarget() throws {
         let store = InMemoryRunStore()
         let s1 = try store.createSweep(configText: "", seed: 1, now: Date())

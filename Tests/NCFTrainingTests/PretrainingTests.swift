@@ -228,6 +228,10 @@ final class PretrainingTests: XCTestCase {
             XCTAssertGreaterThan(bestIndex, 0, "training raises Valid AUC from weak parts (\(aucs))")
             XCTAssertEqual(summary.bestEpoch, epochs[bestIndex].epoch, "\(threads) threads")
             XCTAssertEqual(summary.validMetrics, Array(epochs[bestIndex].metrics.dropFirst()), "\(threads) threads")
+            // The tested weights are that epoch's: the same run stopped right after it tests the same.
+            let stopped = try runRecording(try Trainer(config: c, dataset: dataset), stopAt: epochs[bestIndex].epoch)
+            XCTAssertEqual(stopped.summary.bestEpoch, summary.bestEpoch, "\(threads) threads")
+            XCTAssertEqual(stopped.summary.testMetrics, summary.testMetrics, "\(threads) threads")
         }
     }
 

@@ -204,7 +204,8 @@ final class ModelFileTests: CLITestCase {
         XCTAssertNotNil(epochs.first?["Valid HR@10"], run.stdout)
         XCTAssertTrue(run.stderr.contains("(the pre-trained start, before training)"), run.stderr)
         let summary = try XCTUnwrap(jsonLines(run).compactMap { $0["summary"] as? [String: Any] }.first)
-        XCTAssertTrue([0, 1, 2].contains(summary["best_epoch"] as? Int ?? -1), run.stdout)
+        let best = try XCTUnwrap(epochs.first { $0["epoch"] as? Int == summary["best_epoch"] as? Int }, run.stdout)
+        XCTAssertEqual(summary["Valid HR@10"] as? Double, best["Valid HR@10"] as? Double, run.stdout)
 
         let wrongDim = try ncfFails(implicit + smallFlags + ["--embed_dim", "6", "--init_gmf", gmf, "--init_mlp", mlp])
         XCTAssertTrue(wrongDim.contains("--init_gmf \(gmf)") && wrongDim.contains("--embed_dim is 6"), wrongDim)
