@@ -479,7 +479,7 @@ public final class Agent: @unchecked Sendable {
         var metricLogged = false
         // The built-in trainer logs the start of a run from pre-trained parts as epoch 0, before
         // any training: not a trained epoch. Another program's epoch 0 is its first trained epoch.
-        let logsStart = config.usesBuiltInTrainer && run.config["init_gmf"] != nil && run.config["init_mlp"] != nil
+        let logsStart = config.runLogsStart(run.config)
         var startSeen = false
         process.readLines(overlong: { dropped in
             if cutLines == 0 {

@@ -805,7 +805,7 @@ enum PageScript {
     var curves = $('compare-curves');
     if (D.metric) {
       var series = runs.map(function (r, k) {
-        return { label: 'run ' + r.id, colour: colours[k], points: r.history.map(function (v, e) { return [e + 1, v]; }), dots: r.history.length <= 40, width: 2.2 };
+        return { label: 'run ' + r.id, colour: colours[k], points: r.history.map(function (v, e) { return [e + r.first_epoch, v]; }), dots: r.history.length <= 40, width: 2.2 };
       }).filter(function (s) { return s.points.length; });
       var chart = series.length ? lineChart(series, { xTitle: 'logged value (epoch)', yTitle: D.metric.name, xInt: true, label: D.metric.name + ' per epoch of the ticked runs' }) : null;
       if (chart) {

@@ -119,8 +119,8 @@ enum ReportCharts {
             epochs += points.map(\.epoch)
             values += points.map(\.value)
         }
-        for (_, h) in background {
-            epochs.append(Double(h.count))
+        for (id, h) in background {
+            epochs.append(Double(h.count - 1 + (model.backgroundFirstEpoch[id] ?? 1)))
             values += h
         }
         if isMetric { epochs += model.rungs.map { Double($0.band) } }
@@ -133,7 +133,8 @@ enum ReportCharts {
         svg.open("lines", clip: clipID)
         for (id, h) in background.sorted(by: { $0.key < $1.key }) {
             var path = PathBuilder()
-            for (k, v) in h.enumerated() { path.add(x.position(Double(k + 1)), y.position(v)) }
+            let first = model.backgroundFirstEpoch[id] ?? 1  // 0: the run's start came first
+            for (k, v) in h.enumerated() { path.add(x.position(Double(k + first)), y.position(v)) }
             svg.path(path.d, "curve bg-curve", run: id)
         }
         if isMetric {

@@ -47,6 +47,9 @@ public struct ReportModel: Sendable {
         public var metric: Double?
         /// How many finite values of the sweep metric it logged (hyperband's unit).
         public var logged: Int
+        /// The epoch of its first logged value: 0 when the run logs its start before training
+        /// (`SweepConfig.runLogsStart`), else 1.
+        public var firstEpoch = 1
         public var startedAt: Date
         public var endedAt: Date?
         /// Seconds from start to end (to `now` while running).
@@ -143,6 +146,8 @@ public struct ReportModel: Sendable {
     public var curveMetrics: [String]
     /// Sweep-metric histories of other runs, drawn faintly (run id → values by epoch).
     public var background: [Int: [Double]]
+    /// The epoch of each background history's first value (0 or 1, as `Run.firstEpoch`).
+    public var backgroundFirstEpoch: [Int: Int] = [:]
     /// Hyperband's rungs (numbers of logged values) and the threshold at each, in metric units
     /// (nil where no run has got that far).
     public var rungs: [(band: Int, threshold: Double?)]
@@ -239,6 +244,7 @@ public struct ReportModel: Sendable {
                             startedAt: s.startedAt, endedAt: s.endedAt, duration: max(0, end.timeIntervalSince(s.startedAt)),
                             reason: s.reason, summary: summary, dataOverride: s.dataOverride,
                             history: history.filter(\.isFinite)))
+            if config?.runLogsStart(s.config) == true { runs[runs.count - 1].firstEpoch = 0 }
         }
         self.parameters = parameters
         self.runs = runs
@@ -288,7 +294,10 @@ public struct ReportModel: Sendable {
         var background: [Int: [Double]] = [:]
         let others = runs.filter { histories[$0.id]?.isEmpty == false }
         let every = max(1, Int((Double(others.count) / Double(max(1, options.backgroundCurves))).rounded(.up)))
-        for (k, run) in others.enumerated() where k % every == 0 { background[run.id] = histories[run.id] }
+        for (k, run) in others.enumerated() where k % every == 0 {
+            background[run.id] = histories[run.id]
+            backgroundFirstEpoch[run.id] = run.firstEpoch
+        }
         self.background = background
 
         // Importance over finished runs (finished and stopped when fewer than 5 finished).

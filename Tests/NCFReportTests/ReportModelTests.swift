@@ -85,6 +85,47 @@ final class ReportModelTests: XCTestCase {
 
     private func count(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
 
+    /// A run of the built-in trainer from pre-trained parts logs its start first, as epoch 0: the
+    /// report draws its history from epoch 0 (as the foreground curves draw the logged epoch);
+    /// another program's runs with the same parameters, and runs without parts, start at epoch 1.
+    func testPretrainedRunsHistoriesStartAtEpochZero() throws {
+        func sweep(program: String?) -> String {
+            """
+            name: parts
+            \(program.map { "program: \($0)" } ?? "")
+            method: random
+            metric:
+              name: Valid Loss
+              goal: minimize
+            parameters:
+              alpha:
+                values: [0.5, 0.8]
+              init_gmf:
+                value: gmf.ncf
+              init_mlp:
+                value: mlp.ncf
+              model:
+                value: NeuMF
+            """
+        }
+        let builtIn = try ReportFixture(yaml: sweep(program: nil))
+        let parts: [String: ParamValue] = ["alpha": .double(0.5), "init_gmf": .string("gmf.ncf"), "init_mlp": .string("mlp.ncf"),
+                                           "model": .string("NeuMF")]
+        try builtIn.add(parts, valid: [0.5, 0.6, 0.7])
+        let model = try builtIn.model()
+        XCTAssertEqual(model.runs.map(\.firstEpoch), [0])
+        XCTAssertEqual(model.backgroundFirstEpoch.values.sorted(), model.background.isEmpty ? [] : [0])
+        XCTAssertTrue(SweepReport.pageData(model).contains("\"first_epoch\":0"), "the page draws it from epoch 0 too")
+
+        let external = try ReportFixture(yaml: sweep(program: "./train.sh"))
+        try external.add(parts, valid: [0.5, 0.6])
+        XCTAssertEqual(try external.model().runs.map(\.firstEpoch), [1])
+
+        let plain = try ReportFixture(yaml: yaml())
+        try plain.add(["x": .int(1), "lr": .double(0.01), "drop": .double(0.1)], valid: [0.9, 0.8])
+        XCTAssertEqual(try plain.model().runs.map(\.firstEpoch), [1])
+    }
+
     func testEmptySweepRendersAPageWithNoCharts() throws {
         let fixture = try ReportFixture(yaml: yaml())
         let model = try fixture.model()

@@ -92,4 +92,11 @@ public struct SweepConfig: Sendable, Equatable {
     /// Whether trials run the built-in trainer (`program` absent or `ncf`, or not found while every
     /// parameter is a trainer flag).
     public var usesBuiltInTrainer: Bool { program == nil || program == "ncf" || builtInFallback }
+
+    /// Whether a run with these parameters logs its start as epoch 0 before training: the built-in
+    /// trainer does so for a run from pre-trained parts (`init_gmf` and `init_mlp`). Another
+    /// program's epoch 0 is a trained epoch.
+    public func runLogsStart(_ runConfig: [String: ParamValue]) -> Bool {
+        usesBuiltInTrainer && runConfig["init_gmf"] != nil && runConfig["init_mlp"] != nil
+    }
 }
