@@ -523,10 +523,12 @@ public final class Agent: @unchecked Sendable {
                 // every run; README, "Pre-training").
                 let isStart = logsStart && !startSeen && (values["epoch"] ?? nil) == 0
                 if isStart { startSeen = true }
-                if let metricName, values[metricName] != nil { metricLogged = true }
-                if let metricName, values[metricName] != nil, !isStart {
-                    epochs += 1
-                    checkPruner(run, trial: trial, epochs: epochs)
+                if let metricName, values[metricName] != nil {
+                    metricLogged = true
+                    if !isStart {
+                        epochs += 1
+                        checkPruner(run, trial: trial, epochs: epochs)
+                    }
                 }
             }
         }
