@@ -21,6 +21,20 @@ extension Kernels {
         }
     }
 
+    /// Asks for one row's update state, `count` floats from offset `o`: the parameters, the
+    /// gradient and (Adam; nil under SGD) both moments, all about to be written. The update loops
+    /// of both trainers ask it for the row a few rows ahead.
+    @inlinable @inline(__always)
+    public static func prefetchUpdate(at o: Int, count: Int, params: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>,
+                                      moments: (m: UnsafeMutablePointer<Float>, r: UnsafeMutablePointer<Float>)?) {
+        prefetch(params + o, count: count, forWrite: true)
+        prefetch(gradient + o, count: count, forWrite: true)
+        if let moments {
+            prefetch(moments.m + o, count: count, forWrite: true)
+            prefetch(moments.r + o, count: count, forWrite: true)
+        }
+    }
+
     /// How many rows ahead those loops ask.
     @inlinable public static var prefetchRowsAhead: Int { 8 }
 }

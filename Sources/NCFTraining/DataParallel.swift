@@ -449,19 +449,13 @@ final class DataParallel: @unchecked Sendable {
     }
 
     /// Asks for the cache lines of `row` in every table of `spans`: its parameters, its gradient
-    /// in slice `gradient`'s buffer and Adam's moments (`Kernels.prefetch`). (A pass of loads over
-    /// all of the slice's rows first, as before, fetched about 1 MB at 20M ratings, more than the
-    /// core's L2 keeps until the loop reaches the last rows.)
+    /// in slice `gradient`'s buffer and Adam's moments (`Kernels.prefetchUpdate`). (A pass of loads
+    /// over all of the slice's rows first, as before, fetched about 1 MB at 20M ratings, more than
+    /// the core's L2 keeps until the loop reaches the last rows.)
     @inline(__always)
     private func prefetchRow(_ row: Int, _ spans: UnsafeMutableBufferPointer<Span>, gradient g: UnsafeMutablePointer<Float>) {
         for span in spans {
-            let o = span.offset + row * span.cols
-            Kernels.prefetch(params + o, count: span.cols, forWrite: true)
-            Kernels.prefetch(g + o, count: span.cols, forWrite: true)
-            if let moments {
-                Kernels.prefetch(moments.m + o, count: span.cols, forWrite: true)
-                Kernels.prefetch(moments.r + o, count: span.cols, forWrite: true)
-            }
+            Kernels.prefetchUpdate(at: span.offset + row * span.cols, count: span.cols, params: params, gradient: g, moments: moments)
         }
     }
 

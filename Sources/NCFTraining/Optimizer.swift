@@ -68,8 +68,12 @@ public final class Optimizer {
     private func updateTable(_ model: NeuMF, _ view: TensorView, _ touched: UnsafeBufferPointer<Int32>, _ mark: [Int], _ s: AdamStep) {
         let d = view.cols, t = t
         if kind != .denseAdam && touched.count * 8 < view.rows {
+            let moments = kind == .sgd ? nil : (m: m.pointer, r: r.pointer)
             for n in 0..<touched.count {
-                if n + Kernels.prefetchRowsAhead < touched.count { prefetchRow(model, view.offset + Int(touched[n + Kernels.prefetchRowsAhead]) * d, d) }
+                if n + Kernels.prefetchRowsAhead < touched.count {
+                    let ahead = view.offset + Int(touched[n + Kernels.prefetchRowsAhead]) * d
+                    Kernels.prefetchUpdate(at: ahead, count: d, params: model.params.pointer, gradient: model.grads.pointer, moments: moments)
+                }
                 update(model, view.offset + Int(touched[n]) * d, d, s)
             }
             return
@@ -95,20 +99,6 @@ public final class Optimizer {
                 }
                 start = end
             }
-        }
-    }
-
-    /// Asks for the cache lines of the `count` parameters from `start`: the parameters, their
-    /// gradients and (Adam) the moments (`Kernels.prefetch`), a few rows ahead of the update. (It
-    /// replaced a pass of loads over all the touched rows' moments first, whose lines the L2 no
-    /// longer held when the loop reached the last rows of a large table.)
-    @inline(__always)
-    private func prefetchRow(_ model: NeuMF, _ start: Int, _ count: Int) {
-        Kernels.prefetch(model.params.pointer + start, count: count, forWrite: true)
-        Kernels.prefetch(model.grads.pointer + start, count: count, forWrite: true)
-        if kind != .sgd {
-            Kernels.prefetch(m.pointer + start, count: count, forWrite: true)
-            Kernels.prefetch(r.pointer + start, count: count, forWrite: true)
         }
     }
 

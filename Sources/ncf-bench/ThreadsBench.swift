@@ -15,6 +15,7 @@ import ArgumentParser
 import Foundation
 import NCFData
 import NCFKernels
+import NCFRunContract
 import NCFTraining
 
 struct ThreadsBench: ParsableCommand {
@@ -107,19 +108,18 @@ struct ThreadsBench: ParsableCommand {
     func run() throws {
         for line in machineLines() { say(line) }
         say("load average at start: \(loadAverage()); build: \(buildKind)")
-        let dataset: Dataset
+        let dataset: Dataset, data: String
         if let ratings {
             let file = try RatingsReader.read(path: ratings)
             dataset = try DatasetBuilder.make(from: consume file, options: SplitOptions(kind: .random, task: .rating))
-            say("data: \(ratings) (random split, rating task, \(dataset.train.count) training ratings); "
-                + "batch \(batchSize), embed \(embedDim), MLP \(mlpDims), \(optimizerKind), \(epochs) epoch(s) × \(rounds) round(s)")
+            data = "\(ratings) (random split, rating task, \(dataset.train.count) training ratings)"
         } else {
             let files = try RatingsReader.readNCF(prefix: prefix, options: LoadOptions(format: .ncf))
             let options = SplitOptions(kind: .ncf, task: .implicit, seed: 0, evalNegatives: .sampled(99), lossNegatives: 4)
             dataset = try DatasetBuilder.make(from: files, options: options)
-            say("data: \(prefix) (NCF split, \(dataset.train.count) training positives, 4 negatives each); "
-                + "batch \(batchSize), embed \(embedDim), MLP \(mlpDims), \(optimizerKind), \(epochs) epoch(s) × \(rounds) round(s)")
+            data = "\(prefix) (NCF split, \(dataset.train.count) training positives, 4 negatives each)"
         }
+        say("data: \(data); batch \(batchSize), embed \(embedDim), MLP \(mlpDims), \(optimizerKind), \(epochs) epoch(s) × \(rounds) round(s)")
 
         var runs: [Int: [Run]] = [:]
         for round in 0..<rounds {
@@ -221,8 +221,9 @@ struct ThreadsBench: ParsableCommand {
             say("  CPU µs per step, by thread: forward/loss/backward \(profile.seconds[0].map(perStep).joined(separator: " / ")), "
                 + "reduce + update \(profile.seconds[1].map(perStep).joined(separator: " / ")); critical path \(perStep(profile.criticalPath))")
         }
-        result.test = (dataset.task == .rating ? ["Test RMSE"] : ["Test HR@10", "Test NDCG@10"])
-            .map { name in String(format: "%@ %.4f", name, summary.testMetrics[metric: name] ?? .nan) }
+        let shown: [Measure] = dataset.task == .rating ? [.rmse] : [.hitRate(k: 10), .ndcg(k: 10)]
+        result.test = shown.map { MetricName(.test, $0) }
+            .map { name in String(format: "%@ %.4f", name.description, summary.testMetrics[metric: name] ?? .nan) }
             .joined(separator: " ")
         return result
     }
