@@ -517,10 +517,8 @@ public final class Agent: @unchecked Sendable {
                     trial.mark { $0.nonFinite = "non-finite loss: \(bad) is not a finite number at \(at)" }
                     stop(trial, signal: SIGTERM)
                 }
-                // The start is not a trained epoch: the pruner is first asked after epoch 1. Its
-                // histories hold every logged value, the start included, so in a sweep of runs from
-                // pre-trained parts rung n compares the runs after n − 1 trained epochs (alike for
-                // every run; README, "Pre-training").
+                // The start is not a trained epoch: the pruner is first asked after epoch 1, and its
+                // bands count trained epochs (`SweepConfig.trainedHistory`).
                 let isStart = logsStart && !startSeen && (values["epoch"] ?? nil) == 0
                 if isStart { startSeen = true }
                 if let metricName, values[metricName] != nil {
@@ -648,8 +646,9 @@ public final class Agent: @unchecked Sendable {
         guard flags.prunedAfter == nil, !flags.interrupted, flags.nonFinite == nil else { return }
         do {
             let histories = try store.histories(sweepID: sweep.id, metric: metric.name)
-            let records = try store.runs(sweepID: sweep.id).filter(\.counts)
-                .map { $0.record(history: histories[$0.id] ?? [], metric: metric) }
+            let records = try store.runs(sweepID: sweep.id).filter(\.counts).map {
+                $0.record(history: config.trainedHistory(histories[$0.id] ?? [], runConfig: $0.config, metric: metric.name), metric: metric)
+            }
             if pruner.runsToStop(records, metric: metric).contains(run.id) {
                 trial.mark { $0.prunedAfter = epochs }
                 log("run \(run.id): early-terminated by hyperband after \(epochs) epoch\(epochs == 1 ? "" : "s")")

@@ -31,7 +31,8 @@ extension SweepReport {
     ///   logged value under the goal, or null), `values` (per parameter: the number on its axis;
     ///   for categorical axes the category index), `labels` (per parameter: the value as text),
     ///   `config` (the run's parameters as the trial got them), `seed`, `logged` (finite metric
-    ///   values logged), `first_epoch` (the epoch of the first: 0 when the run logs its start), `started`, `ended` (or null), `duration` (seconds), `reason` (or null),
+    ///   values logged), `first_epoch` (the epoch of the first: 0 when the run logs its start),
+    ///   `epochs` (how many of them trained epochs logged: `logged` less the start's), `started`, `ended` (or null), `duration` (seconds), `reason` (or null),
     ///   `test` (held-out test metrics of its summary, name → value), `history` (its finite values
     ///   of the sweep metric in order of logging).
     /// - `best`: the best run's id or null; `top`: ids of the best runs, best first.
@@ -82,7 +83,7 @@ extension SweepReport {
             run += "\"metric\":\(r.metric.map(jsonNumber) ?? "null"),"
             run += "\"values\":[" + r.values.map { $0.map(jsonNumber) ?? "null" }.joined(separator: ",") + "],"
             run += "\"labels\":[" + r.labels.map(jsonString).joined(separator: ",") + "],"
-            run += "\"config\":" + ParamValue.canonicalJSON(r.config) + ",\"seed\":\(r.seed),\"logged\":\(r.logged),\"first_epoch\":\(r.firstEpoch),"
+            run += "\"config\":" + ParamValue.canonicalJSON(r.config) + ",\"seed\":\(r.seed),\"logged\":\(r.logged),\"first_epoch\":\(r.firstEpoch),\"epochs\":\(r.epochs),"
             run += "\"started\":\(jsonNumber(r.startedAt.timeIntervalSince1970)),"
             run += "\"ended\":\(r.endedAt.map { jsonNumber($0.timeIntervalSince1970) } ?? "null"),"
             run += "\"duration\":\(jsonNumber(r.duration)),\"reason\":\(r.reason.map(jsonString) ?? "null"),"

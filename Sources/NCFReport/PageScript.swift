@@ -274,7 +274,7 @@ enum PageScript {
     var rows = '<tr><th>state</th><td>' + esc(r.state) + (r.givenBack ? ' (given back)' : '') + '</td></tr>';
     if (D.metric) { rows += '<tr><th>' + esc(D.metric.name) + '</th><td><b>' + esc(fmt(r.metric)) + '</b></td></tr>'; }
     D.parameters.forEach(function (p, i) { rows += '<tr><th>' + esc(p.name) + '</th><td>' + esc(r.labels[i]) + '</td></tr>'; });
-    rows += '<tr><th>epochs</th><td>' + r.logged + '</td></tr>';
+    rows += '<tr><th>epochs</th><td>' + r.epochs + '</td></tr>';
     Object.keys(r.test).forEach(function (k) { rows += '<tr><th>' + esc(k) + '</th><td>' + esc(fmt(r.test[k])) + '</td></tr>'; });
     if (r.reason) { rows += '<tr><th>reason</th><td>' + esc(r.reason.length > 120 ? r.reason.slice(0, 119) + '…' : r.reason) + '</td></tr>'; }
     return '<b>run ' + r.id + '</b> (#' + r.number + (r.id === D.best ? ', the best' : '') + ')' +
@@ -584,7 +584,7 @@ enum PageScript {
       cols.push({ key: 'p' + i, label: p.name, num: p.axis !== 'categorical', title: p.distribution });
     });
     cols.push({ key: 'metric', label: D.metric ? D.metric.name : 'metric', num: true });
-    cols.push({ key: 'logged', label: 'epochs', num: true, title: 'values of the metric logged' });
+    cols.push({ key: 'epochs', label: 'epochs', num: true, title: 'epochs trained (a run from pre-trained parts also logs its start)' });
     cols.push({ key: 'duration', label: 'duration', num: true });
     cols.push({ key: 'reason', label: 'reason' });
     function key(r, k) {
@@ -618,7 +618,7 @@ enum PageScript {
         h += '<td' + (p.axis !== 'categorical' ? ' class="num"' : '') + ' title="' + esc(ex) + '">' + esc(r.labels[i]) + '</td>';
       });
       h += '<td class="num" title="' + esc(exact(r.metric)) + '">' + (r.metric === null ? '<span class="dim">—</span>' : '<b>' + esc(fmt(r.metric)) + '</b>') + '</td>';
-      h += '<td class="num">' + r.logged + '</td><td class="num" title="' + esc(exact(r.duration)) + ' s">' + esc(dur(r.duration)) + '</td>';
+      h += '<td class="num">' + r.epochs + '</td><td class="num" title="' + esc(exact(r.duration)) + ' s">' + esc(dur(r.duration)) + '</td>';
       var note = r.reason || '';
       h += '<td class="reason" title="' + esc(note) + '">' + esc(note.length > 60 ? note.slice(0, 59) + '…' : note) + '</td></tr>';
       return h;
@@ -676,7 +676,7 @@ enum PageScript {
     var lines = [['run', 'number', 'state', 'seed'].concat(names).concat([D.metric ? D.metric.name : 'metric', 'epochs', 'duration_seconds', 'reason']).concat(testNames).map(csvCell).join(',')];
     rows.forEach(function (r) {
       var cells = [r.id, r.number, r.state, r.seed].concat(names.map(function (n) { return r.config[n]; }))
-        .concat([r.metric, r.logged, r.duration, r.reason]).concat(testNames.map(function (k) { return r.test[k]; }));
+        .concat([r.metric, r.epochs, r.duration, r.reason]).concat(testNames.map(function (k) { return r.test[k]; }));
       lines.push(cells.map(csvCell).join(','));
     });
     var blob = new Blob([lines.join('\n') + '\n'], { type: 'text/csv' });
@@ -793,7 +793,7 @@ enum PageScript {
       row(k, cells, ex, same);
     });
     row('seed', runs.map(function (r) { return String(r.seed); }));
-    row('epochs', runs.map(function (r) { return String(r.logged); }), null, true);
+    row('epochs', runs.map(function (r) { return String(r.epochs); }), null, true);
     row('duration', runs.map(function (r) { return dur(r.duration); }), runs.map(function (r) { return exact(r.duration) + ' s'; }), true);
     var tests = [];
     runs.forEach(function (r) { Object.keys(r.test).forEach(function (k) { if (tests.indexOf(k) < 0) { tests.push(k); } }); });
@@ -807,7 +807,7 @@ enum PageScript {
       var series = runs.map(function (r, k) {
         return { label: 'run ' + r.id, colour: colours[k], points: r.history.map(function (v, e) { return [e + r.first_epoch, v]; }), dots: r.history.length <= 40, width: 2.2 };
       }).filter(function (s) { return s.points.length; });
-      var chart = series.length ? lineChart(series, { xTitle: 'logged value (epoch)', yTitle: D.metric.name, xInt: true, label: D.metric.name + ' per epoch of the ticked runs' }) : null;
+      var chart = series.length ? lineChart(series, { xTitle: 'epoch', yTitle: D.metric.name, xInt: true, label: D.metric.name + ' per epoch of the ticked runs' }) : null;
       if (chart) {
         chart.id = 'compare-chart';
         curves.appendChild(chart);

@@ -144,7 +144,7 @@ enum ReportCharts {
                 svg.text(px + 3, area.y1 + 10, "rung \(k + 1)", "tick rung-label")
                 if let t = rung.threshold, let py = y.clampedPosition(t) {
                     svg.marker("diamond", px, py, 5, "threshold",
-                               title: "rung \(k + 1) at \(rung.band) logged value\(rung.band == 1 ? "" : "s"): runs worse than \(formatValue(t)) are stopped")
+                               title: "rung \(k + 1) after \(rung.band) trained epoch\(rung.band == 1 ? "" : "s"): runs worse than \(formatValue(t)) are stopped")
                 }
             }
         }

@@ -45,11 +45,14 @@ public struct ReportModel: Sendable {
         public var labels: [String]
         /// The run's best logged value of the sweep metric under the goal; nil when it logged none.
         public var metric: Double?
-        /// How many finite values of the sweep metric it logged (hyperband's unit).
+        /// How many finite values of the sweep metric it logged.
         public var logged: Int
-        /// The epoch of its first logged value: 0 when the run logs its start before training
-        /// (`SweepConfig.runLogsStart`), else 1.
+        /// The epoch of its first logged value of the sweep metric: 0 when the run logs its start
+        /// before training and the start holds the metric (`SweepConfig.runLogsStart(_:of:)`), else 1.
         public var firstEpoch = 1
+        /// How many of those values trained epochs logged (the start's is not one): the runs
+        /// table's `epochs`, and hyperband's unit.
+        public var epochs: Int { max(0, logged - (firstEpoch == 0 ? 1 : 0)) }
         public var startedAt: Date
         public var endedAt: Date?
         /// Seconds from start to end (to `now` while running).
@@ -148,7 +151,7 @@ public struct ReportModel: Sendable {
     public var background: [Int: [Double]]
     /// The epoch of each background history's first value (0 or 1, as `Run.firstEpoch`).
     public var backgroundFirstEpoch: [Int: Int] = [:]
-    /// Hyperband's rungs (numbers of logged values) and the threshold at each, in metric units
+    /// Hyperband's rungs (numbers of trained epochs) and the threshold at each, in metric units
     /// (nil where no run has got that far).
     public var rungs: [(band: Int, threshold: Double?)]
     /// Per parameter, parallel to `parameters`.
@@ -244,7 +247,7 @@ public struct ReportModel: Sendable {
                             startedAt: s.startedAt, endedAt: s.endedAt, duration: max(0, end.timeIntervalSince(s.startedAt)),
                             reason: s.reason, summary: summary, dataOverride: s.dataOverride,
                             history: history.filter(\.isFinite)))
-            if config?.runLogsStart(s.config) == true { runs[runs.count - 1].firstEpoch = 0 }
+            if let metric, config?.runLogsStart(s.config, of: metric.name) == true { runs[runs.count - 1].firstEpoch = 0 }
         }
         self.parameters = parameters
         self.runs = runs
@@ -279,12 +282,14 @@ public struct ReportModel: Sendable {
 
         // Hyperband's rungs and their thresholds from the histories, as the pruner computes them.
         var rungs: [(band: Int, threshold: Double?)] = []
-        if let hb = config?.earlyTerminate, let metric {
+        if let config, let hb = config.earlyTerminate, let metric {
             let pruner = HyperbandPruner(hb)
-            let records = stored.filter(\.counts).map { $0.record(history: histories[$0.id] ?? [], metric: metric) }
+            let records = stored.filter(\.counts).map {
+                $0.record(history: config.trainedHistory(histories[$0.id] ?? [], runConfig: $0.config, metric: metric.name), metric: metric)
+            }
             let thresholds = pruner.thresholds(records, metric: metric)
-            let maxLogged = runs.map(\.logged).max() ?? 0
-            for (band, t) in zip(pruner.bands, thresholds) where band <= max(maxLogged, pruner.bands.first ?? 0) {
+            let maxEpochs = runs.map(\.epochs).max() ?? 0
+            for (band, t) in zip(pruner.bands, thresholds) where band <= max(maxEpochs, pruner.bands.first ?? 0) {
                 rungs.append((band, t.isFinite ? (metric.goal == .maximize ? -t : t) : nil))
             }
         }

@@ -6,8 +6,9 @@ import NCFSweep
 /// Where a running run is: its epoch, latest and best metric, and how long it has run.
 public struct RunProgress: Sendable, Equatable {
     public var runID: Int
-    /// The last logged `epoch` (else the number of logged lines); 0 before the first.
-    public var epoch: Int
+    /// The last logged `epoch` (else the number of logged lines); nil before the first line. A
+    /// run from pre-trained parts logs its start as epoch 0.
+    public var epoch: Int?
     /// The config's `epochs`, when it sets one.
     public var totalEpochs: Int?
     /// The latest logged value of the sweep metric (nil: none yet, or non-finite).
@@ -21,7 +22,7 @@ public struct RunProgress: Sendable, Equatable {
     public init(run: StoredRun, points: [MetricPoint], metric: SweepConfig.Metric?, now: Date) {
         runID = run.id
         // Checked conversions: the values come from the store, where any number may stand.
-        epoch = points.last { $0.name == "epoch" }?.value.flatMap { Int(exactly: $0.rounded(.towardZero)) } ?? points.map(\.step).max() ?? 0
+        epoch = points.last { $0.name == "epoch" }?.value.flatMap { Int(exactly: $0.rounded(.towardZero)) } ?? points.map(\.step).max()
         totalEpochs = run.config["epochs"]?.numericValue.flatMap { $0.isFinite ? Int(exactly: $0.rounded(.towardZero)) : nil }
         elapsed = max(0, now.timeIntervalSince(run.startedAt))
         latest = nil
@@ -38,12 +39,12 @@ public struct RunProgress: Sendable, Equatable {
     /// `run 12  epoch 3/30  Valid Loss 0.9312 (best 0.9210)  1m02s`, cut to `width` characters.
     public func line(metricName: String?, width: Int = 200) -> String {
         var parts = ["run \(runID)"]
-        if epoch == 0 {
-            parts.append("starting")
-        } else {
+        if let epoch {
             parts.append("epoch \(epoch)" + (totalEpochs.map { "/\($0)" } ?? ""))
+        } else {
+            parts.append("starting")
         }
-        if let metricName, epoch > 0 {
+        if let metricName, epoch != nil {
             var m = "\(metricName) \(latest.map(formatMetric) ?? "—")"
             if let best, best != latest { m += " (best \(formatMetric(best)))" }
             parts.append(m)

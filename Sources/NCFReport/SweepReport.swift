@@ -306,7 +306,7 @@ public enum SweepReport {
             text += " Grey: \(m.background.count == m.runs.filter({ $0.logged > 0 }).count ? "every other run" : "\(m.background.count) other runs") (\(htmlEscape(m.metric?.name ?? "")) only)."
         }
         if !m.rungs.isEmpty {
-            text += " Dashed verticals are hyperband's rungs (at \(m.rungs.map { String($0.band) }.joined(separator: ", ")) logged values); a diamond marks a rung's threshold: a running run worse than it there is stopped."
+            text += " Dashed verticals are hyperband's rungs (after \(m.rungs.map { String($0.band) }.joined(separator: ", ")) trained epochs); a diamond marks a rung's threshold: a running run worse than it there is stopped."
         } else if m.config?.earlyTerminate == nil {
             text += " The sweep has no early termination."
         }
@@ -319,7 +319,7 @@ public enum SweepReport {
             let value = run.metric.map { ", \(formatValue($0))" } ?? ""
             switch c.role {
             case .best(let rank): items.append(("best\(min(rank, 4))", "run \(run.id)\(rank == 0 ? " (best)" : "")\(value)"))
-            case .stopped: items.append(("stopped-curve", "run \(run.id) stopped after \(run.logged) epoch\(run.logged == 1 ? "" : "s")\(value)"))
+            case .stopped: items.append(("stopped-curve", "run \(run.id) stopped after \(run.epochs) epoch\(run.epochs == 1 ? "" : "s")\(value)"))
             }
         }
         if !m.background.isEmpty { items.append(("bg-curve", "other runs (\(m.metric?.name ?? "metric"))")) }
@@ -335,7 +335,7 @@ public enum SweepReport {
         let shown = m.parameters.indices.filter { m.varies($0) || m.runs.count == 1 }
         var head = "<tr><th data-key=\"number\">#</th><th data-key=\"id\">run</th><th data-key=\"state\">state</th>"
         for p in shown { head += "<th data-key=\"p\(p)\" title=\"\(htmlEscape(m.parameters[p].distribution))\">\(htmlEscape(m.parameters[p].name))</th>" }
-        head += "<th data-key=\"metric\">\(htmlEscape(m.metric?.name ?? "metric"))</th><th data-key=\"logged\" title=\"values of the metric logged (epochs)\">epochs</th><th data-key=\"duration\">duration</th><th data-key=\"reason\">reason</th></tr>"
+        head += "<th data-key=\"metric\">\(htmlEscape(m.metric?.name ?? "metric"))</th><th data-key=\"epochs\" title=\"epochs trained (a run from pre-trained parts also logs its start)\">epochs</th><th data-key=\"duration\">duration</th><th data-key=\"reason\">reason</th></tr>"
         var body = ""
         body.reserveCapacity(m.runs.count * 300)
         let bestID = m.bestIndex.map { m.runs[$0].id }
@@ -351,7 +351,7 @@ public enum SweepReport {
             } else {
                 body += "<td class=\"dim\">—</td>"
             }
-            body += "<td>\(run.logged)</td><td>\(formatDuration(run.duration))</td>"
+            body += "<td>\(run.epochs)</td><td>\(formatDuration(run.duration))</td>"
             let reason = run.reason ?? ""
             body += "<td class=\"reason\" title=\"\(htmlEscape(reason))\">\(htmlEscape(reason.count > 70 ? String(reason.prefix(69)) + "…" : reason))</td></tr>"
         }
@@ -406,7 +406,7 @@ public enum SweepReport {
             if let v = hb.maxIter { parts.append("max_iter \(v)") }
             if let v = hb.s { parts.append("s \(formatValue(v))") }
             parts.append(hb.strict ? "strict" : "not strict")
-            page.add("<p class=\"sub\">Early termination: hyperband, \(htmlEscape(parts.joined(separator: ", "))); rungs at \(m.rungs.map { String($0.band) }.joined(separator: ", ")) logged values.</p>")
+            page.add("<p class=\"sub\">Early termination: hyperband, \(htmlEscape(parts.joined(separator: ", "))); rungs after \(m.rungs.map { String($0.band) }.joined(separator: ", ")) trained epochs.</p>")
         }
         page.add("<pre class=\"config\">\(htmlEscape(m.sweep.configText))</pre></section>")
     }

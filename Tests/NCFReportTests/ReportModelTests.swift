@@ -29,11 +29,11 @@ final class ReportFixture {
         sweep = try store.createSweep(configText: storedText ?? yaml, seed: 7, now: clock)
     }
 
-    /// Adds a run with `config`, logging `valid` (and `train`, default valid + 0.1) per epoch,
-    /// then ends it in `state` (a `running` run is left running). Runs start 60 s apart.
+    /// Adds a run with `config`, logging `valid` (and `train`, default valid + 0.1) per epoch from
+    /// epoch `firstEpoch`, then ends it in `state` (a `running` run is left running). Runs start 60 s apart.
     @discardableResult
     func add(_ config: [String: ParamValue], state: RunState = .finished, valid: [Double?], train: [Double?]? = nil,
-             reason: String? = nil, summary: String? = nil) throws -> Int {
+             firstEpoch: Int = 1, reason: String? = nil, summary: String? = nil) throws -> Int {
         clock = clock.addingTimeInterval(60)
         var claimConfig = self.config
         claimConfig.metric = nil
@@ -42,7 +42,7 @@ final class ReportFixture {
         guard case .claimed(let run) = outcome else { throw XCTSkip("claim refused: \(outcome)") }
         let train = train ?? valid.map { $0.map { $0 + 0.1 } }
         for (e, v) in valid.enumerated() {
-            try store.appendMetrics(runID: run.id, step: e + 1, values: ["epoch": Double(e + 1), "Valid Loss": v,
+            try store.appendMetrics(runID: run.id, step: e + 1, values: ["epoch": Double(e + firstEpoch), "Valid Loss": v,
                                                                         "Train Loss": e < train.count ? train[e] : nil])
         }
         if state != .running {
@@ -124,6 +124,59 @@ final class ReportModelTests: XCTestCase {
         let plain = try ReportFixture(yaml: yaml())
         try plain.add(["x": .int(1), "lr": .double(0.01), "drop": .double(0.1)], valid: [0.9, 0.8])
         XCTAssertEqual(try plain.model().runs.map(\.firstEpoch), [1])
+    }
+
+    /// A pre-trained run's start is not a trained epoch: the runs table counts its trained epochs,
+    /// hyperband's rungs compare every run after n trained epochs, and a sweep on `Train Loss`
+    /// (which the start does not log) draws its history from epoch 1.
+    func testPretrainedRunsCountTrainedEpochsForTheTableAndTheRungs() throws {
+        func sweep(metric: String) -> String {
+            """
+            name: parts
+            method: random
+            metric:
+              name: \(metric)
+              goal: minimize
+            early_terminate:
+              type: hyperband
+              min_iter: 1
+              eta: 2
+            parameters:
+              alpha:
+                values: [0.5, 0.8]
+              init_gmf:
+                value: gmf.ncf
+              init_mlp:
+                value: mlp.ncf
+              model:
+                value: NeuMF
+            """
+        }
+        func parts(_ alpha: Double) -> [String: ParamValue] {
+            ["alpha": .double(alpha), "init_gmf": .string("gmf.ncf"), "init_mlp": .string("mlp.ncf"), "model": .string("NeuMF")]
+        }
+        let valid = try ReportFixture(yaml: sweep(metric: "Valid Loss"))
+        // Starts 0.5 and 0.9; after one epoch of training 0.6 and 0.4.
+        try valid.add(parts(0.5), valid: [0.5, 0.6, 0.7], train: [nil, 0.7, 0.8], firstEpoch: 0)
+        try valid.add(parts(0.8), valid: [0.9, 0.4], train: [nil, 0.5], firstEpoch: 0)
+        let model = try valid.model()
+        XCTAssertEqual(model.runs.map(\.logged), [3, 2])
+        XCTAssertEqual(model.runs.map(\.epochs), [2, 1], "the start is logged but not trained")
+        XCTAssertEqual(model.runs.map(\.firstEpoch), [0, 0])
+        // Band 1 over the first trained epochs (0.6, 0.4): the value at ⌊2/2⌋ = 0.6. Counting the
+        // starts (0.5, 0.9) it would be 0.9.
+        XCTAssertEqual(model.rungs.first?.band, 1)
+        XCTAssertEqual(model.rungs.first?.threshold, 0.6)
+        XCTAssertEqual(model.rungs.count, 2, "bands up to the most trained epochs (2)")
+        let html = SweepReport.html(model)
+        XCTAssertTrue(html.contains("rungs after 1, 2 trained epochs"), html)
+        XCTAssertTrue(SweepReport.pageData(model).contains("\"logged\":3,\"first_epoch\":0,\"epochs\":2"))
+
+        let trainLoss = try ReportFixture(yaml: sweep(metric: "Train Loss"))
+        try trainLoss.add(parts(0.5), valid: [0.5, 0.6, 0.7], train: [nil, 0.7, 0.8], firstEpoch: 0)
+        let byTrain = try trainLoss.model()
+        XCTAssertEqual(byTrain.runs.map(\.firstEpoch), [1], "the start has no Train Loss")
+        XCTAssertEqual(byTrain.runs.map(\.epochs), [2])
     }
 
     func testEmptySweepRendersAPageWithNoCharts() throws {

@@ -107,4 +107,36 @@ final class HyperbandTests: XCTestCase {
         XCTAssertTrue(SweepConfig(method: .grid, metric: loss, parameters: parameters,
                                   earlyTerminate: .init(minIter: 3)).pruner is HyperbandPruner)
     }
+
+    /// The built-in trainer logs the start of a run from pre-trained parts (epoch 0, `Valid`
+    /// metrics only) before training: the bands count the trained epochs after it.
+    func testBandsCountTrainedEpochsOfPretrainedRuns() {
+        let parameters = [Parameter(name: "alpha", spec: .intUniform(min: 1, max: 2))]
+        let builtIn = SweepConfig(method: .grid, metric: .init(name: "Valid HR@10", goal: .maximize), parameters: parameters)
+        var external = builtIn
+        external.program = "./train.sh"
+        let pretrained: [String: ParamValue] = ["alpha": .double(0.5), "init_gmf": .string("gmf.ncf"), "init_mlp": .string("mlp.ncf")]
+        var onlyGMF = pretrained
+        onlyGMF["init_mlp"] = nil
+        let history = [0.70, 0.68, 0.71]
+        XCTAssertEqual(builtIn.trainedHistory(history, runConfig: pretrained, metric: "Valid HR@10"), [0.68, 0.71])
+        XCTAssertEqual(builtIn.trainedHistory(history, runConfig: pretrained, metric: "Train Loss"), history,
+                       "the start logs no Train Loss")
+        XCTAssertEqual(builtIn.trainedHistory(history, runConfig: onlyGMF, metric: "Valid HR@10"), history,
+                       "a NeuMF from one part trains from epoch 1")
+        XCTAssertEqual(external.trainedHistory(history, runConfig: pretrained, metric: "Valid HR@10"), history,
+                       "another program's epoch 0 is a trained epoch")
+
+        // Two running pre-trained runs, maximised, a band at 1, eta 3 (the better of two passes):
+        // started 0.70 and 0.60, then 0.68 and 0.72 after one epoch. On trained epochs the first is
+        // behind and stops; on the logged values (the starts) the second would.
+        let pruner = HyperbandPruner(SweepConfig.Hyperband(minIter: 1, eta: 3))
+        let metric = SweepConfig.Metric(name: "Valid HR@10", goal: .maximize)
+        let runs = [(1, [0.70, 0.68]), (2, [0.60, 0.72])].map { id, values in
+            RunRecord(id: id, config: pretrained, state: .running, history: builtIn.trainedHistory(values, runConfig: pretrained, metric: metric.name))
+        }
+        XCTAssertEqual(pruner.runsToStop(runs, metric: metric), [1])
+        let logged = [(1, [0.70, 0.68]), (2, [0.60, 0.72])].map { RunRecord(id: $0.0, config: pretrained, state: .running, history: $0.1) }
+        XCTAssertEqual(pruner.runsToStop(logged, metric: metric), [2])
+    }
 }

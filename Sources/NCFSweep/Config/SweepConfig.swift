@@ -1,3 +1,5 @@
+import NCFRunContract
+
 /// A sweep configuration, parsed once from W&B's YAML into types (see `SweepConfig+YAML.swift`)
 /// and validated (`SweepConfig+Validation.swift`). No dictionaries travel past the parser.
 public struct SweepConfig: Sendable, Equatable {
@@ -98,5 +100,18 @@ public struct SweepConfig: Sendable, Equatable {
     /// program's epoch 0 is a trained epoch.
     public func runLogsStart(_ runConfig: [String: ParamValue]) -> Bool {
         usesBuiltInTrainer && runConfig["init_gmf"] != nil && runConfig["init_mlp"] != nil
+    }
+
+    /// Whether such a run's start holds `metric`: the start is validated, so its line logs the
+    /// `Valid` metrics, never `Train Loss`, whose history therefore begins at epoch 1.
+    public func runLogsStart(_ runConfig: [String: ParamValue], of metric: String) -> Bool {
+        runLogsStart(runConfig) && MetricSplit.of(metric) == .valid
+    }
+
+    /// The values of a run's history of `metric` that trained epochs logged: all but the first
+    /// when it is the start's (`runLogsStart(_:of:)`). Hyperband's bands count these, so rung n
+    /// compares every run after n trained epochs, with or without pre-trained parts.
+    public func trainedHistory(_ history: [Double], runConfig: [String: ParamValue], metric: String) -> [Double] {
+        runLogsStart(runConfig, of: metric) ? Array(history.dropFirst()) : history
     }
 }
