@@ -35,8 +35,10 @@ struct ThreadsBench: ParsableCommand {
 
     // Names differ from the root command's (--data, --threads, --epochs, --json): the parser hands
     // a parent's options to the parent even after the subcommand's name.
-    @Option(name: .customLong("prefix"), help: ArgumentHelp("The NCF files' prefix.", valueName: "prefix"))
-    var prefix = "../shared/data/ncf-ml-1m/ml-1m"
+    @Option(name: .customLong("prefix"), help: ArgumentHelp(
+        "The NCF files' prefix. (default: \(Self.defaultPrefix))", valueName: "prefix"))
+    var prefix: String?
+    static let defaultPrefix = "../shared/data/ncf-ml-1m/ml-1m"
 
     @Option(name: .customLong("ratings"), help: ArgumentHelp(
         "A ratings file to train on instead (rating task, random 80/10/10 split with seed 0, as `ncf train` by default).",
@@ -85,6 +87,9 @@ struct ThreadsBench: ParsableCommand {
         if epochs < 1 { problems.append("--train_epochs \(epochs): must be at least 1") }
         if rounds < 1 { problems.append("--repeats \(rounds): must be at least 1") }
         if batchSize < 1 { problems.append("--batch_size \(batchSize): must be at least 1") }
+        if let prefix, let ratings {
+            problems.append("--prefix \(prefix) and --ratings \(ratings): give one, the NCF files or a ratings file")
+        }
         if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
     }
 
@@ -103,6 +108,8 @@ struct ThreadsBench: ParsableCommand {
         var criticalPathSpeed: [Double] = []
         /// Cross-core round trip in ns, measured before the run (nil on one logical CPU).
         var roundTrip: Double?
+        /// N ≥ 2 threads: each thread's CPU per step in each phase, as printed under the run's line.
+        var profile: String?
     }
 
     func run() throws {
@@ -114,6 +121,7 @@ struct ThreadsBench: ParsableCommand {
             dataset = try DatasetBuilder.make(from: consume file, options: SplitOptions(kind: .random, task: .rating))
             data = "\(ratings) (random split, rating task, \(dataset.train.count) training ratings)"
         } else {
+            let prefix = prefix ?? Self.defaultPrefix
             let files = try RatingsReader.readNCF(prefix: prefix, options: LoadOptions(format: .ncf))
             let options = SplitOptions(kind: .ncf, task: .implicit, seed: 0, evalNegatives: .sampled(99), lossNegatives: 4)
             dataset = try DatasetBuilder.make(from: files, options: options)
@@ -134,6 +142,7 @@ struct ThreadsBench: ParsableCommand {
                            r.cpuPerWall.map { String(format: "%.2f", $0) }.joined(separator: " / "),
                            r.foreignCores.map { String(format: "%.2f", $0) }.joined(separator: " / "),
                            r.roundTrip.map { String(format: "%.0f", $0) } ?? "n/a", r.test))
+                if let profile = r.profile { say("  " + profile) }
             }
         }
 
@@ -218,8 +227,8 @@ struct ThreadsBench: ParsableCommand {
         }
         if let profile, profile.steps > 0 {
             let perStep = { (x: Double) in String(format: "%.1f", x / Double(profile.steps) * 1e6) }
-            say("  CPU µs per step, by thread: forward/loss/backward \(profile.seconds[0].map(perStep).joined(separator: " / ")), "
-                + "reduce + update \(profile.seconds[1].map(perStep).joined(separator: " / ")); critical path \(perStep(profile.criticalPath))")
+            result.profile = "CPU µs per step, by thread: forward/loss/backward \(profile.seconds[0].map(perStep).joined(separator: " / ")), "
+                + "reduce + update \(profile.seconds[1].map(perStep).joined(separator: " / ")); critical path \(perStep(profile.criticalPath))"
         }
         let shown: [Measure] = dataset.task == .rating ? [.rmse] : [.hitRate(k: 10), .ndcg(k: 10)]
         result.test = shown.map { MetricName(.test, $0) }

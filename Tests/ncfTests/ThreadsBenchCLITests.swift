@@ -24,6 +24,19 @@ final class ThreadsBenchCLITests: CLITestCase {
         // Both runs report the test RMSE of the rating task, not ranking metrics.
         XCTAssertGreaterThanOrEqual(result.stderr.components(separatedBy: "Test RMSE ").count - 1, 2, result.description)
         XCTAssertFalse(result.stderr.contains("HR@10"), result.description)
+        // The per-thread profile of a run of two threads is printed under that run's line.
+        let text = result.stderr.split(separator: "\n").map(String.init)
+        let profiles = text.indices.filter { text[$0].hasPrefix("  CPU µs per step, by thread:") }
+        XCTAssertEqual(profiles.count, 1, result.description)
+        for k in profiles { XCTAssertTrue(k > 0 && text[k - 1].hasPrefix("round 1, 2 threads:"), result.description) }
+    }
+
+    func testPrefixAndRatingsTogetherAreRefused() throws {
+        let ratings = try writeTinyRatings()
+        let result = try bench(["--ratings", ratings, "--prefix", "somewhere/ml-1m", "--repeats", "1"])
+        XCTAssertEqual(result.exitCode, 64, result.description)
+        XCTAssertTrue(result.stderr.contains("--prefix somewhere/ml-1m and --ratings"), result.description)
+        XCTAssertFalse(result.stderr.contains("round 1"), "it trained:\n\(result)")
     }
 
     func testMissingRatingsFileIsNamed() throws {
