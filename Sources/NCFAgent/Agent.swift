@@ -179,7 +179,13 @@ public final class Agent: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var active: [Int: ActiveTrial] = [:]
+    /// Claims --count still allows, less those in flight (nil: no --count).
     private var claimsLeft: Int?
+    /// Claims reserved from `claimsLeft` whose outcome is not known yet: a paused or finished
+    /// sweep gives them back, so a slot that finds `claimsLeft` at 0 waits for them first.
+    private var claimsInFlight = 0
+    /// Whether this agent has said that the sweep is paused (once, not once per slot).
+    private var pausedNoticeShown = false
     private var interrupts = 0
     /// The first interrupting signal.
     private var interruptSignal: Int32 = SIGINT
@@ -333,66 +339,78 @@ public final class Agent: @unchecked Sendable {
 
     private func slotLoop() throws {
         var waitingLogged = false
-        var pausedLogged = false
         while true {
             condition.lock()
             // Another slot seeing the sweep done does not end this one: it claims once more after
             // its own trial, so the last claim of the sweep finds no run running and marks it finished.
             if let end, !end.isSweepDone { condition.unlock(); return }
+            var reserved = false
             if let left = claimsLeft {
                 if left <= 0 {
+                    // The count is spent only by claims that got a run: another slot's claim in
+                    // flight may come back (a paused sweep), so wait for its outcome first.
+                    if claimsInFlight > 0 { condition.wait(); condition.unlock(); continue }
                     end = .countReached(options.count ?? 0)
+                    condition.broadcast()
                     condition.unlock()
                     return
                 }
                 claimsLeft = left - 1
+                claimsInFlight += 1
+                reserved = true
             }
             condition.unlock()
+            /// Ends this slot's reservation: spent when it got a run, else given back.
+            func settle(claimed: Bool) {
+                guard reserved else { return }
+                reserved = false
+                condition.lock()
+                claimsInFlight -= 1
+                if !claimed { claimsLeft! += 1 }
+                if claimed { pausedNoticeShown = false }
+                condition.broadcast()
+                condition.unlock()
+            }
 
             let now = Date()
-            for id in try store.markStale(sweepID: sweep.id, grace: options.grace, now: now) {
-                log("run \(id): marked stale (its agent stopped sending heartbeats); its point goes back to the sweep")
-            }
-            // A signal that arrived meanwhile: claim nothing more.
-            if interrupted {
-                condition.lock()
-                if claimsLeft != nil { claimsLeft! += 1 }
-                condition.unlock()
-                return
-            }
-            let outcome = try store.claimRun(ClaimRequest(sweepID: sweep.id, config: config, sampler: sampler, agent: agentID,
+            let outcome: ClaimOutcome
+            do {
+                for id in try store.markStale(sweepID: sweep.id, grace: options.grace, now: now) {
+                    log("run \(id): marked stale (its agent stopped sending heartbeats); its point goes back to the sweep")
+                }
+                // A signal that arrived meanwhile: claim nothing more.
+                if interrupted { settle(claimed: false); return }
+                outcome = try store.claimRun(ClaimRequest(sweepID: sweep.id, config: config, sampler: sampler, agent: agentID,
                                                           heartbeatEvery: options.heartbeat, now: now,
                                                           dataOverride: options.dataOverride))
+            } catch {
+                settle(claimed: false)
+                throw error
+            }
+            if case .claimed = outcome { settle(claimed: true) } else { settle(claimed: false) }
             switch outcome {
             case .claimed(let run):
                 waitingLogged = false
-                pausedLogged = false
                 TestPause.at("after-claim")
                 runTrial(run)
             case .done(.paused):
                 // Paused by the user: wait for `ncf sweep resume` (or a stop/cancel) without
                 // spending the count; running trials go on.
                 condition.lock()
-                if claimsLeft != nil { claimsLeft! += 1 }
+                let notice = !pausedNoticeShown
+                pausedNoticeShown = true
                 condition.unlock()
-                if !pausedLogged {
-                    pausedLogged = true
-                    log("\(SweepDone.paused); waiting (`ncf sweep resume \(sweep.id)`)")
-                }
+                if notice { log("\(SweepDone.paused); waiting (`ncf sweep resume \(sweep.id)`)") }
                 pause(max(0.05, min(1, options.heartbeat)))
             case .done(let done) where done == .stopped || done == .cancelled:
                 // Steered by the user: claim nothing more; this agent's running trials finish
                 // (stop) or were stopped by the heartbeat (cancel).
                 condition.lock()
-                if claimsLeft != nil { claimsLeft! += 1 }
                 if end == nil { end = .sweepDone(done) }
                 condition.broadcast()
                 condition.unlock()
                 return
             case .done(let done):
-                condition.lock()
-                if claimsLeft != nil { claimsLeft! += 1 }
-                condition.unlock()
                 let others = try store.runs(sweepID: sweep.id).filter { $0.state == .running && $0.agent != agentID }
                 var targetReached = false
                 if case .target = done { targetReached = true }

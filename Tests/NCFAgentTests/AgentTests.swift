@@ -491,4 +491,32 @@ final class AgentTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.state), [.finished, .finished, .finished], log.all.joined(separator: "\n"))
         XCTAssertEqual(report.end, .countReached(3))
     }
+
+    /// More slots than --count: the slots that find the count reserved by another slot's claim
+    /// wait for that claim, which a paused sweep gives back, instead of ending the agent.
+    func testPausedSweepWaitsWithMoreSlotsThanTheCount() throws {
+        let store = try sqliteStore()
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        XCTAssertEqual(try store.setState(sweepID: sweep.id, .paused), .running)
+        let log = Log()
+        let wait = runInBackground(makeAgent(store, sweep, gridConfig([xs(3)]), options: AgentOptions(count: 1, parallel: 4, heartbeat: 0.1), log: log))
+        try waitUntil("the agent says it waits", timeout: 10) { log.all.contains { $0.contains("paused") } }
+        Thread.sleep(forTimeInterval: 0.5)
+        let whilePaused = log.all
+        XCTAssertEqual(whilePaused.filter { $0.contains("paused") }.count, 1, "one notice, not one per slot:\n" + whilePaused.joined(separator: "\n"))
+        XCTAssertEqual(try store.setState(sweepID: sweep.id, .running), .paused)
+        let report = try wait()
+        XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.state), [.finished], log.all.joined(separator: "\n"))
+        XCTAssertEqual(report.end, .countReached(1))
+    }
+
+    /// A stopped sweep ends an agent with more slots than its count as stopped, not as count reached.
+    func testStoppedSweepEndsAnAgentWithMoreSlotsThanTheCount() throws {
+        let store = try sqliteStore()
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        XCTAssertEqual(try store.setState(sweepID: sweep.id, .stopped), .running)
+        let report = try runInBackground(makeAgent(store, sweep, gridConfig([xs(3)]), options: AgentOptions(count: 1, parallel: 4)))()
+        XCTAssertEqual(report.end, .sweepDone(.stopped))
+        XCTAssertEqual(try store.runs(sweepID: sweep.id).count, 0)
+    }
 }
