@@ -156,7 +156,7 @@ public struct Dashboard: Sendable {
                                                 ("config", JSONText(.map(bestRun.config))), ("seed", .uint(bestRun.seed)),
                                                 ("summary", Self.summaryJSON(bestRun.summary)),
                                                 ("command", .array(SweepReport.reproduceWords(
-                                                    sweepConfig: summary.config, sweepData: summary.sweep.data?.path,
+                                                    sweepConfig: summary.config, sweepData: summary.sweep.data?.absolutePath,
                                                     runConfig: bestRun.config, seed: bestRun.seed,
                                                     dataOverride: bestRun.dataOverride).map { .string($0) }))])))
         } else {

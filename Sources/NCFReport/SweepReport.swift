@@ -193,7 +193,7 @@ public enum SweepReport {
 
     /// `reproduceWords` as lines of at most ~90 characters, for the page.
     static func reproduceCommand(_ m: ReportModel, run: ReportModel.Run) -> String {
-        let words = reproduceWords(sweepConfig: m.config, sweepData: m.sweep.data?.path, runConfig: run.config,
+        let words = reproduceWords(sweepConfig: m.config, sweepData: m.sweep.data?.absolutePath, runConfig: run.config,
                                    seed: run.seed, dataOverride: run.dataOverride)
         // Lines of at most ~90 characters, continued with a backslash (still one shell command),
         // broken only between words: a quoted value with spaces is one word.

@@ -45,7 +45,10 @@ func trialData(sweep: SweepRecord, given: String?, override: Bool) throws -> (pa
     }
     let now: SweepData
     do { now = try sweepData(path: recorded.absolutePath) } catch {
-        if override, let given { return (URL(fileURLWithPath: given).standardizedFileURL.path, given) }
+        if override, let given {
+            let absolute = URL(fileURLWithPath: given).standardizedFileURL.path
+            return (absolute, absolute)
+        }
         throw CLIError(message: "sweep \(sweep.id) trains on \(recorded.absolutePath), which is not there any more. Hint: restore the file, or pass --data FILE --override_data to train on another (recorded on each run).")
     }
     if now.fingerprint != recorded.fingerprint || now.size != recorded.size {

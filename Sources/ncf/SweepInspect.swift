@@ -147,8 +147,8 @@ struct SweepBest: ParsableCommand {
         var values = best.run.config
         if config.usesBuiltInTrainer {
             // What the trial got beyond its config: its seed, the data it trained on (an agent's
-            // override, else the sweep's, as the user gave it) and the metric that kept its epoch.
-            values = TrialCommand.reproducingConfig(values, seed: best.run.seed, data: best.run.dataOverride ?? sweep.data?.path,
+            // override, else the sweep's absolute path, which works from any directory) and the metric that kept its epoch.
+            values = TrialCommand.reproducingConfig(values, seed: best.run.seed, data: best.run.dataOverride ?? sweep.data?.absolutePath,
                                                     metric: config.metric)
         }
         switch export {

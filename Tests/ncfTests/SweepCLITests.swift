@@ -287,7 +287,7 @@ final class SweepCLITests: SweepProcessTestCase {
         // The shell reads the exported text back into the words the trial got.
         let words = try shellWords(flags.stdout)
         XCTAssertTrue(words.contains("--epochs=2") && words.contains("--model=NCF") && words.contains { $0.hasPrefix("--seed=") }
-                      && words.contains("--data=Data/ratings.tsv") && words.contains("--select_metric=Valid Loss")
+                      && words.contains { $0.hasPrefix("--data=/") && $0.hasSuffix("/Data/ratings.tsv") } && words.contains("--select_metric=Valid Loss")
                       && words.contains("--select_goal=minimize"), flags.description)
         // The exported flags train the same model again.
         let again = try ncfSucceeds(["train", "--json"] + words)
@@ -367,7 +367,9 @@ final class SweepCLITests: SweepProcessTestCase {
         let status = try ncfSucceeds(["sweep", "status", id, "--store", store])
         XCTAssertTrue(status.stdout.contains("data: tiny.tsv ("), status.description)
         let flags = try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "flags"])
-        XCTAssertTrue(flags.stdout.contains("--data=tiny.tsv"), flags.description)
+        // The recorded absolute path, so the flags work from any directory.
+        XCTAssertTrue(flags.stdout.contains("--data=/") && flags.stdout.contains("/tiny.tsv"), flags.description)
+        XCTAssertFalse(flags.stdout.contains("--data=tiny.tsv"), flags.description)
     }
 
     /// Another --data is refused unless --override_data, which each run then records; a data
