@@ -35,6 +35,9 @@ public struct AgentOptions: Sendable, Equatable {
     /// The data this agent trains on instead of the sweep's (`--override_data`), recorded on each
     /// run it claims; nil when it trains on the sweep's data.
     public var dataOverride: String?
+    /// The command that joins this sweep again, as the hints print it (`ncf agent ID --store …`);
+    /// nil: `ncf agent ID`.
+    public var rejoinCommand: String?
 
     /// Defaults: one trial at a time, heartbeat every 10 s, stale after 60 s, the config judged
     /// broken when the first 3 trials each fail within 60 s.
@@ -174,6 +177,9 @@ public final class Agent: @unchecked Sendable {
     public let agentID: String
     private let log: @Sendable (String) -> Void
     private let scratch: URL
+
+    /// `ncf agent ID`, with the store's words when the CLI gave them.
+    private var rejoin: String { options.rejoinCommand ?? "ncf agent \(sweep.id)" }
 
     // MARK: State (guarded by `condition`)
 
@@ -616,7 +622,7 @@ public final class Agent: @unchecked Sendable {
                 : "it was stopped, but its end could not be recorded either: it stays `running` until an agent marks it stale (after --grace), then its point runs again"
             stopClaiming(.storeFailed("""
                 could not record the metrics of run \(run.id) in the store at step \(failure.step) (\(failure.error)); \(fate). This agent claimed no more runs.
-                Hint: free space on the store's disk (or raise the file-size limit, `ulimit -f`), then run `ncf agent \(sweep.id)` again to go on with the sweep.
+                Hint: free space on the store's disk (or raise the file-size limit, `ulimit -f`), then run `\(rejoin)` again to go on with the sweep.
                 """), replacing: true)
         }
     }
@@ -694,7 +700,7 @@ public final class Agent: @unchecked Sendable {
             log("run \(run.id): could not record its end (\(state.rawValue)): \(Self.brief(error)); claiming no more runs")
             stopClaiming(.storeFailed("""
                 could not record the end of run \(run.id) (\(state.rawValue)\(reason.map { ": " + $0 } ?? "")) in the store (\(Self.brief(error))); it stays `running` until an agent marks it stale (after --grace), then its point runs again. This agent claimed no more runs.
-                Hint: free space on the store's disk (or raise the file-size limit, `ulimit -f`), then run `ncf agent \(sweep.id)` again to go on with the sweep.
+                Hint: free space on the store's disk (or raise the file-size limit, `ulimit -f`), then run `\(rejoin)` again to go on with the sweep.
                 """))
         }
         var line = "run \(run.id) \(state.rawValue) in \(formatSeconds(seconds)) s"
@@ -727,7 +733,7 @@ public final class Agent: @unchecked Sendable {
                 end = .configLooksBroken("""
                     the first \(limit) trials all failed within seconds, so the sweep's configuration (or its data) is probably broken; stopping instead of spending the remaining runs:
                     \(list)
-                    Their points are given back to the sweep. Hint: fix the problem above, then run `ncf agent \(sweep.id)` again (it runs those points too), or start a new sweep; --max_initial_failures 0 turns this check off.
+                    Their points are given back to the sweep. Hint: fix the problem above, then run `\(rejoin)` again (it runs those points too), or start a new sweep; --max_initial_failures 0 turns this check off. (A fixed data file no longer matches the fingerprint the sweep recorded: start a new sweep on it, or add --override_data.)
                     """)
                 brokenRuns = firstResults.map(\.id)
                 condition.broadcast()

@@ -119,6 +119,11 @@ struct AgentFlags: ParsableArguments {
     var store: String { resolveStore(storeArgument) }
     /// The store as messages show it (a URL's password hidden).
     var shownStore: String { redactedStoreURL(store) }
+    /// The store as a command in another directory or shell names it: a SQLite file's absolute
+    /// path, a PostgreSQL URL without its password.
+    var storeForOtherShells: String {
+        isPostgreSQLStoreURL(store) ? shownStore : URL(fileURLWithPath: store).standardizedFileURL.path
+    }
 
     @Option(name: .customLong("data"), help: ArgumentHelp(
         "Ratings file for the built-in trainer's trials (unless the config sets `data`). `ncf sweep` records it with the sweep; an agent trains on the sweep's data and refuses another --data unless --override_data.", valueName: "path"))
@@ -195,6 +200,7 @@ func runAgent(store: any RunStore, sweep: SweepRecord, config: SweepConfig, conf
     }
     var options = flags.options
     options.dataOverride = data.override
+    options.rejoinCommand = "ncf agent \(sweep.id) --store \(shellQuoted(flags.storeForOtherShells))"
     // Trials × threads per trial ≤ cores unless --parallel says otherwise (TrialSlots).
     let slots = TrialSlots.choose(requested: flags.parallel, threadsPerTrial: TrialSlots.threadsPerTrial(config),
                                   cores: try plannedCores())

@@ -57,13 +57,12 @@ struct SweepRun: ParsableCommand {
         try writingStore(agent.store, create: true) { store in
             let sweep: SweepRecord
             do { sweep = try store.createSweep(configText: text, seed: seed, data: data, now: Date()) } catch { throw CLIError(error) }
-            let storePath = isPostgreSQLStoreURL(agent.store) ? agent.shownStore : URL(fileURLWithPath: agent.store).standardizedFileURL.path
             say("created sweep \(sweep.id) (\(describe(config)), seed \(seed)) in \(agent.shownStore)")
             if config.builtInFallback, let program = config.program {
                 say("note: program `\(program)` was not found and every parameter is an `ncf train` flag, so the trials run ncf's built-in trainer")
             }
             if let data { say("data: \(describe(data)), recorded for every agent") }
-            say("to join: ncf agent \(sweep.id) --store \(shellQuoted(storePath))")
+            say("to join: ncf agent \(sweep.id) --store \(shellQuoted(agent.storeForOtherShells))")
             if agent.count == 0 { return }
             let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
             try runAgent(store: store, sweep: sweep, config: config, configDirectory: directory, flags: agent)

@@ -164,6 +164,9 @@ final class SweepCLITests: SweepProcessTestCase {
         XCTAssertTrue(stderr.contains("bad.tsv"), "the trainer's own message is shown: \(stderr)")
         let id = try XCTUnwrap(SQLiteRunStore(path: store, create: false).sweeps().first?.id)
         XCTAssertEqual(try runs(id).map(\.state), [.failed, .failed, .failed])
+        // The hint's command finds this store from any directory.
+        let absolute = URL(fileURLWithPath: store).standardizedFileURL.path
+        XCTAssertTrue(stderr.contains("then run `ncf agent \(id) --store \(absolute)` again"), stderr)
     }
 
     func testDivergingBuiltInTrialsFailWithANonFiniteLoss() throws {
