@@ -25,6 +25,10 @@ struct AgentCommand: ParsableCommand {
     @OptionGroup(title: "Agent") var agent: AgentFlags
 
     func validate() throws {
+        // `ncf agent Sweeps/ncf.yaml`: a config file where a sweep's id goes.
+        if sweepID.hasSuffix(".yaml") || sweepID.hasSuffix(".yml") || sweepID.contains("/") {
+            throw ValidationError("`\(sweepID)` is not a sweep id: `ncf sweep \(sweepID)` starts a sweep from a config file and prints its id, which `ncf agent ID` joins (`ncf sweep list` shows the ids)")
+        }
         let problems = agent.options.problems
         if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
     }

@@ -13,7 +13,7 @@ struct NCF: ParsableCommand {
             With no subcommand, ncf trains once (`ncf train`). Flags use the sweep YAML's parameter \
             names; both --batch_size and --batch-size work, and so does --key=value.
             """,
-        version: NCFVersion.string + "\n" + BLASCore.status.summary,
+        version: NCFVersion.string + "; " + BLASCore.status.summary,
         subcommands: [Train.self, Eval.self, Recommend.self, DataCommand.self, Sweep.self, AgentCommand.self, RunReportCommand.self,
                       Doctor.self],
         defaultSubcommand: Train.self
@@ -33,6 +33,11 @@ struct NCF: ParsableCommand {
             break
         }
         let arguments = Array(CommandLine.arguments.dropFirst())
+        let commands = configuration.subcommands.map { $0._commandName }
+        if let problem = CommandLineCheck.problem(in: arguments, commands: commands) {
+            FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
         if arguments.count == 1, ["-h", "--help", "-help"].contains(arguments[0]) {
             let train = helpMessage(for: Train.self)
             let flags = train.range(of: "USAGE:").map { String(train[$0.lowerBound...]) } ?? train

@@ -53,4 +53,28 @@ final class FlagErrorTests: CLITestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: store), "no store is created for bad flags")
     }
+
+    /// Words in the wrong place: a mistyped command (which would fall through to `train`), another
+    /// trainer's name for a flag, a sweep's id given to `ncf sweep`, a config file given to `ncf agent`.
+    func testMisplacedWordsAreNamedWithWhatWasMeant() throws {
+        let data = try writeTinyRatings()
+        let store = tmp.appendingPathComponent("s.db").path
+        let cases: [(arguments: [String], mentions: [String])] = [
+            (["trian", "--data", data], ["unknown command `trian`", "did you mean `ncf train`?"]),
+            (["recomend", "--model", "m.ncfmodel", "--user", "1"], ["unknown command `recomend`", "did you mean `ncf recommend`?"]),
+            (["--data", data, "--learning_rate", "0.01"], ["unknown option `--learning_rate`", "`--lr`"]),
+            (["train", "--data", data, "--num_epochs=3"], ["unknown option `--num_epochs`", "`--epochs`"]),
+            (["sweep", "k3v9q2xa", "--store", store], ["`k3v9q2xa` is no file", "`ncf agent k3v9q2xa`", "`ncf sweep status k3v9q2xa`"]),
+            (["agent", "Sweeps/ncf.yaml", "--store", store], ["`Sweeps/ncf.yaml` is not a sweep id", "`ncf sweep Sweeps/ncf.yaml`"]),
+        ]
+        for (arguments, mentions) in cases {
+            let result = try CLIRunner(executableNamed: "ncf").run(arguments, in: tmp)
+            XCTAssertEqual(result.exitCode, 64, "\(arguments): a usage error\n\(result)")
+            try assertRefused(arguments, mentions)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store), "no store is created")
+        // The checks leave the real commands alone.
+        XCTAssertEqual(try CLIRunner(executableNamed: "ncf").run(["data", "info", data], in: tmp).exitCode, 0)
+        XCTAssertEqual(try CLIRunner(executableNamed: "ncf").run(["help", "train"], in: tmp).exitCode, 0)
+    }
 }
