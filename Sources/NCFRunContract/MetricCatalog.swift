@@ -133,7 +133,8 @@ public struct MetricCatalog: Sendable, Equatable {
 
 extension MetricCatalog {
     /// The logged name nearest to `name`, for "did you mean" hints: the same measure at this K
-    /// (`Valid HR@20` → `Valid HR@10`), a name that ends with it (`HR@10` → `Valid HR@10`), else the
+    /// (`Valid HR@20` → `Valid HR@10`), a name that ends with it, the `Valid` one first (`HR@10` →
+    /// `Valid HR@10`, `loss` → `Valid Loss`), else the
     /// fewest edits, ignoring case and reading `_` as a space (`val_loss` → `Valid Loss`).
     /// - Parameter among: the candidates (default: the epoch metrics).
     public func nearest(to name: String, among candidates: [MetricName]? = nil) -> MetricName? {
@@ -142,7 +143,10 @@ extension MetricCatalog {
         func withoutK(_ s: String) -> String { s.split(separator: "@").first.map(String.init) ?? s }
         let n = normal(name)
         if let same = names.first(where: { n.contains("@") && normal(withoutK($0.description)) == withoutK(n) }) { return same }
-        if let suffix = names.first(where: { normal($0.description).hasSuffix(" " + n) }) { return suffix }
+        // A bare measure (`loss`, `rmse`) means the validation split's: a sweep steers by it, and
+        // `Train Loss` only measures how well the model fits what it trained on.
+        let suffixed = names.filter { normal($0.description).hasSuffix(" " + n) }
+        if let suffix = suffixed.first(where: { $0.split == .valid }) ?? suffixed.first { return suffix }
         return names.min { Spelling.distance(normal($0.description), n) < Spelling.distance(normal($1.description), n) }
     }
 }

@@ -59,6 +59,10 @@ final class RunContractTests: XCTestCase {
         XCTAssertEqual(implicit.nearest(to: "val_loss")?.description, "Valid Loss")
         XCTAssertEqual(implicit.nearest(to: "HR@10")?.description, "Valid HR@10")
         XCTAssertEqual(implicit.nearest(to: "Valid HR@20")?.description, "Valid HR@10")
+        // A bare measure means the validation split's, which steers a sweep, not `Train Loss`.
+        XCTAssertEqual(implicit.nearest(to: "loss")?.description, "Valid Loss")
+        XCTAssertEqual(MetricCatalog(task: .rating, topk: 10).nearest(to: "rmse")?.description, "Valid RMSE")
+        XCTAssertEqual(MetricCatalog(task: .rating, topk: 10).nearest(to: "Loss")?.description, "Valid Loss")
         XCTAssertEqual(MetricSplit.of("Test accuracy"), .test)
         XCTAssertNil(MetricSplit.of("accuracy"))
     }

@@ -142,6 +142,11 @@ final class ValidationTests: XCTestCase {
                        key: "parameters.p.distribution")
         assertOneError(withParameter("distribution: inv_log_uniform\nmin: -5\nmax: 0"), "Use inv_log_uniform_values", line: 4,
                        key: "parameters.p.distribution")
+        // The hint gives the same range as limit values: e^3.4657 = 32, e^5.5452 = 256.
+        let hint = errors(withParameter("distribution: q_log_uniform\nmin: 3.4657\nmax: 5.5452\nq: 1")).first?.hint ?? ""
+        XCTAssertTrue(hint.contains("min: 32, max: 256"), hint)
+        let small = errors(withParameter("distribution: log_uniform\nmin: -9.21\nmax: -2.303")).first?.hint ?? ""
+        XCTAssertTrue(small.contains("min: 0.0001, max: 0.09996"), small)
     }
 
     func testValueConstraints() {
@@ -348,6 +353,11 @@ final class ValidationTests: XCTestCase {
         let typo = metricErrors("Valid loss")
         XCTAssertEqual(typo, ["metric `Valid loss` is not logged by the built-in trainer for every run of this sweep (not for rating task, topk 10); did you mean `Valid Loss`?"])
         XCTAssertTrue(metricErrors("val_loss").first?.hasSuffix("did you mean `Valid Loss`?") ?? false)
+        // W&B tutorials' `loss`: the validation loss, which steers a sweep, not `Train Loss`.
+        XCTAssertTrue(metricErrors("loss").first?.hasSuffix("did you mean `Valid Loss`?") ?? false, metricErrors("loss").description)
+        // The rating task's metrics have no K, so the hint does not explain one.
+        let ratingHint = errors("method: random\nmetric: {name: loss}\nparameters: {lr: {value: 0.1}}\n", flags: flags).first?.hint ?? ""
+        XCTAssertFalse(ratingHint.contains("topk"), ratingHint)
         // Ranking metrics need the implicit task; HR@K needs that K.
         XCTAssertEqual(metricErrors("HR@10", "task: {value: implicit}").count, 1)
         XCTAssertTrue(metricErrors("HR@10", "task: {value: implicit}").first?.hasSuffix("did you mean `Valid HR@10`?") ?? false)

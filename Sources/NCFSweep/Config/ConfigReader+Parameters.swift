@@ -51,6 +51,12 @@ extension ConfigReader {
     static let deprecatedDistributions = ["log_uniform": "log_uniform_values", "q_log_uniform": "q_log_uniform_values",
                                           "inv_log_uniform": "inv_log_uniform_values"]
 
+    /// A limit for a hint: 4 significant digits, whole numbers without a fraction (`32`, `0.0001`).
+    static func limitText(_ x: Double) -> String {
+        if x >= 1, x < 1e9, abs(x - x.rounded()) < 1e-3 * x { return String(Int(x.rounded())) }
+        return String(format: "%.4g", x)
+    }
+
     /// Whether `name` matches the schema's `^[A-Za-z_][A-Za-z0-9_.-]*$`.
     static func isValidParameterName(_ name: String) -> Bool {
         func letter(_ c: Unicode.Scalar) -> Bool { ("A"..."Z").contains(c) || ("a"..."z").contains(c) || c == "_" }
@@ -86,9 +92,15 @@ extension ConfigReader {
         if let d = keys["distribution"] {
             guard let dname = string(d.value, key: path + ".distribution") else { return nil }
             if let replacement = Self.deprecatedDistributions[dname] {
+                // The same range as limit values: e^min and e^max (inverted forms keep the example).
+                var limits = "e.g. min: 0.0001, max: 0.1"
+                if dname != "inv_log_uniform", let lo = keys["min"].flatMap({ Double($0.value.text) }),
+                   let hi = keys["max"].flatMap({ Double($0.value.text) }), abs(lo) < 80, abs(hi) < 80 {
+                    limits = "here min: \(Self.limitText(exp(lo))), max: \(Self.limitText(exp(hi))) (e^\(keys["min"]!.value.text) and e^\(keys["max"]!.value.text))"
+                }
                 error("\(name) uses \(dname), where min/max specify base-e exponents. Use \(replacement) to specify limit values.",
                       line: d.line, key: path + ".distribution",
-                      hint: "write `distribution: \(replacement)` with min and max as the values themselves, e.g. min: 0.0001, max: 0.1")
+                      hint: "write `distribution: \(replacement)` with min and max as the values themselves, \(limits)")
                 return nil
             }
             guard let rule = Self.distributionKeys.first(where: { $0.name == dname }) else {

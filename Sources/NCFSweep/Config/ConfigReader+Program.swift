@@ -98,7 +98,8 @@ extension ConfigReader {
         let which = first.unknownK ? "\(catalog.task.rawValue) task, topk drawn from a distribution"
             : "\(catalog.task.rawValue) task, topk \(catalog.topk)"
         let loggedNames = catalog.epochMetrics.map { "`\($0)`" }.joined(separator: ", ")
-        var hint = "the built-in trainer logs \(loggedNames) on every epoch (K is `topk`)"
+        let k = catalog.epochMetrics.contains { $0.description.contains("@") } ? " (K is `topk`)" : ""
+        var hint = "the built-in trainer logs \(loggedNames) on every epoch\(k)"
         let otherTask = TaskKind.allCases.first { t in t != catalog.task && trainer.metrics(t, catalog.topk).epochMetric(named: name) != nil }
         if let otherTask { hint = "the \(otherTask.rawValue) task logs it (set `task: {value: \(otherTask.rawValue)}`); " + hint }
         if name.hasPrefix(MetricSplit.test.rawValue + " ") {
