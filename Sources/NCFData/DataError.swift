@@ -73,7 +73,7 @@ public enum DataError: Error, LocalizedError, CustomStringConvertible, Equatable
     public var hint: String {
         switch self {
         case .fileNotFound:
-            return "check the path; pass --data with an existing ratings file (gzipped files are fine)."
+            return "check the path: give an existing ratings file (gzipped files are fine)."
         case .unreadable:
             return "check that the path is a regular file you may read."
         case .corruptGzip:

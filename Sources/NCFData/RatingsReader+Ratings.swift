@@ -280,6 +280,16 @@ extension RatingsReader {
             if looksLikeData {
                 hint = "line \(line) looks like data, not a header; --columns needs a header row naming the "
                     + "columns. Drop --columns to read a headerless file."
+            } else if header.contains(where: { $0.contains("|") }) {
+                // MovieLens's u.item and u.user: `|`-separated lists of items or users.
+                hint = "its fields hold `|`, as in an item or user list (MovieLens's u.item, u.user), not ratings; "
+                    + "ncf reads tab-, comma- and `::`-separated ratings (MovieLens: u.data, ratings.csv, ratings.dat)."
+            } else if lowered.contains(where: { commonNames.item.contains($0) }),
+                      !lowered.contains(where: { commonNames.user.contains($0) || commonNames.rating.contains($0) }) {
+                // movies.csv, links.csv: items, with neither users nor ratings.
+                hint = "no column is named like a rating, so this may be an item or user list rather than ratings "
+                    + "(MovieLens: u.data, ratings.csv, ratings.dat); if it is ratings, name its columns in order with "
+                    + "--columns user,item,rating[,timestamp]."
             } else if header.count >= 3 {
                 hint = "name the header's columns with --columns user,item,rating[,timestamp], e.g. --columns "
                     + header.prefix(4).map { DataError.quotable($0) }.joined(separator: ",") + "."

@@ -17,7 +17,7 @@ struct Doctor: ParsableCommand {
     func run() {
         print("ncf: \(NCFVersion.string)")
         for line in BLASCore.status.lines { print(line) }
-        print("blas threads: \(BLAS.threads)")
+        print("blas threads: \(BLAS.threads) (OpenBLAS's default here; training sets its own: one per worker, --threads for evaluation)")
         print("huge pages: \(Self.hugePages(mode: FloatBuffer.transparentHugePageMode))")
     }
 

@@ -92,6 +92,18 @@ final class ReaderErrorTests: XCTestCase {
                         prefix: "\(path):1:1: expected a rating column named \"stars\" in the header")
     }
 
+    /// MovieLens's other files given as ratings: the hint names what they are, not a --columns
+    /// line made of the item list's own fields.
+    func testItemAndUserListsAreNamedAsSuch() throws {
+        let dir = try ReaderFixtureDirectory()
+        let movies = try dir.write("movies.csv", "movieId,title,genres\n1,Toy Story (1995),Animation|Comedy\n")
+        assertDataError(try RatingsReader.read(path: movies), prefix: "\(movies):1:1: expected a user column",
+                        containing: "no column is named like a rating, so this may be an item or user list")
+        let items = try dir.write("u.item", "1|Toy Story (1995)|01-Jan-1995||http://example.org/|0|0\n2|GoldenEye (1995)|01-Jan-1995||x|0|1\n")
+        assertDataError(try RatingsReader.read(path: items), prefix: "\(items):1:1: expected a user column",
+                        containing: "its fields hold `|`, as in an item or user list")
+    }
+
     func testColumnSpecNeedsAHeader() throws {
         let dir = try ReaderFixtureDirectory()
         let spec = try ColumnSpec(parsing: "u,i,r")
