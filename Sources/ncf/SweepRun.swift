@@ -57,6 +57,7 @@ struct SweepRun: ParsableCommand {
                 throw CLIError(message: "no --data given and there is no \(defaultDataPath) in \(FileManager.default.currentDirectoryPath). Hint: pass --data FILE (the sweep records it for every agent), or write the synthetic set here with `ncf data synth`.")
             }
             data = try sweepData(path: path)
+            try checkSweepDataReads(path: path, config: config)
         }
         try writingStore(agent.store, create: true) { store in
             let sweep: SweepRecord

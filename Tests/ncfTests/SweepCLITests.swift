@@ -147,8 +147,25 @@ final class SweepCLITests: SweepProcessTestCase {
         XCTAssertTrue(status.stdout.contains("exit code 3: Error: boom (x=1)"), status.description)
     }
 
+    /// A data file its trials cannot read is refused when the sweep is created, before its
+    /// fingerprint is recorded (a fixed file would then be another file to the agents).
+    func testUnreadableDataIsRefusedBeforeTheSweepIsCreated() throws {
+        let path = tmp.appendingPathComponent("small.yaml").path
+        try "method: grid\nmetric:\n  name: Valid Loss\nparameters:\n  lr:\n    values: [0.001, 0.002]\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let stderr = try ncfFails(["sweep", path, "--store", store, "--data", try writeBadRatings()])
+        XCTAssertTrue(stderr.contains("bad.tsv:"), "the reader's message, with the place: \(stderr)")
+        XCTAssertTrue(stderr.contains("The sweep was not created"), stderr)
+        XCTAssertFalse(stderr.contains("created sweep"), stderr)
+        if FileManager.default.fileExists(atPath: store) {
+            XCTAssertEqual(try SQLiteRunStore(path: store, create: false).sweeps().count, 0)
+        }
+    }
+
     func testBrokenDataStopsTheAgentAfterThreeFastFailures() throws {
         let path = tmp.appendingPathComponent("small.yaml").path
+        // A data flag that varies between runs: each trial reads the file its own way, so the
+        // file is not read when the sweep is created, and the trials meet the bad lines.
         try """
             method: grid
             metric:
@@ -158,6 +175,8 @@ final class SweepCLITests: SweepProcessTestCase {
                 values: [0.001, 0.002, 0.003, 0.004, 0.005]
               epochs:
                 value: 1
+              skip_bad_lines:
+                values: [false]
             """.write(toFile: path, atomically: true, encoding: .utf8)
         let stderr = try ncfFails(["sweep", path, "--store", store, "--data", try writeBadRatings()])
         XCTAssertTrue(stderr.contains("the first 3 trials all failed within seconds"), stderr)
