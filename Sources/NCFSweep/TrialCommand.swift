@@ -95,11 +95,9 @@ public enum TrialCommand: Sendable, Equatable {
         case let .builtIn(executable, data, metric):
             var args = [executable, "train"]
             for name in names {
-                switch config[name]! {
-                case .bool(true): args.append("--\(name)")
-                case .bool(false), .null: continue
-                case let value: args.append("--\(name)=\(Self.flagText(value))")
-                }
+                let value = config[name]!
+                guard Self.builtInPasses(value) else { continue }
+                args.append(value == .bool(true) ? "--\(name)" : "--\(name)=\(Self.flagText(value))")
             }
             let added = Self.addedFlags(config: config, seed: seed, data: data, metric: metric)
             for (name, value) in added { args.append("--\(name)=\(Self.flagText(value))") }
@@ -152,6 +150,12 @@ public enum TrialCommand: Sendable, Equatable {
     }
 
     /// A parameter value as a flag's text.
+    /// Whether the built-in trainer's command line carries a parameter of this value: `false`
+    /// and `null` leave the flag out (its default applies), `true` is the bare flag.
+    public static func builtInPasses(_ value: ParamValue) -> Bool {
+        value != .bool(false) && value != .null
+    }
+
     public static func flagText(_ value: ParamValue) -> String {
         switch value {
         case .string(let s): return s

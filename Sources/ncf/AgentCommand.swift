@@ -124,9 +124,9 @@ struct AgentFlags: ParsableArguments {
     /// The store as messages show it (a URL's password hidden).
     var shownStore: String { redactedStoreURL(store) }
     /// The store as a command in another directory or shell names it: a SQLite file's absolute
-    /// path, a PostgreSQL URL without its password.
+    /// path, a PostgreSQL URL without its password (libpq finds it in `PGPASSWORD` or `~/.pgpass`).
     var storeForOtherShells: String {
-        isPostgreSQLStoreURL(store) ? shownStore : URL(fileURLWithPath: store).standardizedFileURL.path
+        isPostgreSQLStoreURL(store) ? storeURLWithoutPassword(store) : URL(fileURLWithPath: store).standardizedFileURL.path
     }
 
     @Option(name: .customLong("data"), help: ArgumentHelp(

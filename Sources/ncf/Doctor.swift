@@ -6,6 +6,7 @@ import NCFModel
 /// whose kernels it runs, and what ncf did about that choice (see `BLASCore`).
 struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "doctor",
         abstract: "Show the CPU, OpenBLAS's kernels and what ncf did to get the fastest ones.",
         discussion: """
             OpenBLAS picks its kernels for the CPU when it loads; when it runs slower ones than the \

@@ -88,6 +88,7 @@ func reloadDataset(for loaded: LoadedModel, override: String?, log: (String) -> 
 /// `ncf eval`: held-out test metrics of a saved model.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "eval",
         abstract: "Evaluate a saved model on its held-out test split.",
         discussion: "Re-reads the model's data file (or --data), rebuilds the same split from the saved seed, and prints the test metrics.")
 
@@ -129,6 +130,7 @@ struct Eval: ParsableCommand {
 /// `ncf recommend`: the top-K items a user has not interacted with in train.
 struct Recommend: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "recommend",
         abstract: "Recommend the top-K unseen items for a user (raw ids as in the data file).")
 
     @Option(name: .customLong("model"), help: ArgumentHelp("A model file written by `ncf train --save`.", valueName: "path"))

@@ -33,7 +33,7 @@ struct NCF: ParsableCommand {
             break
         }
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let commands = configuration.subcommands.map { $0._commandName }
+        let commands = configuration.subcommands.compactMap { $0.configuration.commandName }
         if let problem = CommandLineCheck.problem(in: arguments, commands: commands) {
             FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)

@@ -65,21 +65,19 @@ func trialData(sweep: SweepRecord, given: String?, override: Bool) throws -> (pa
 /// fixed file a different one). Skipped when a data flag varies between runs (each trial reads
 /// the file its own way) and for the NCF files' prefix.
 func checkSweepDataReads(path: String, config: SweepConfig) throws {
-    var fixed: [String: ParamValue] = [:]
+    // Each flag as the trials get it (`TrialCommand`): its text, or absent.
+    var fixed: [String: String] = [:]
     for name in ["format", "columns", "skip_bad_lines"] {
         guard let parameter = config.parameters.first(where: { $0.name == name }) else { continue }
         guard case .constant(let value) = parameter.spec else { return }
-        fixed[name] = value
+        if TrialCommand.builtInPasses(value) { fixed[name] = TrialCommand.flagText(value) }
     }
     do {
-        var format = DataFormat.auto
-        if case .string(let text)? = fixed["format"] { format = try parseFormat(text) }
+        var format = try fixed["format"].map(parseFormat) ?? .auto
         if format == .auto { format = try RatingsReader.detectFormat(path: path) }
         guard format != .ncf else { return }
-        var columns: ColumnSpec?
-        if case .string(let text)? = fixed["columns"] { columns = try ColumnSpec(parsing: text) }
-        var skipBadLines = false
-        if case .bool(let skip)? = fixed["skip_bad_lines"] { skipBadLines = skip }
+        let columns = try fixed["columns"].map { try ColumnSpec(parsing: $0) }
+        let skipBadLines = fixed["skip_bad_lines"] != nil
         _ = try RatingsReader.read(path: path, options: LoadOptions(format: format, columns: columns, skipBadLines: skipBadLines))
     } catch {
         throw CLIError(message: CLIError(error).message + "\nThe sweep was not created: its trials could not read this file. Hint: fix the file (or the sweep's data flags), then run `ncf sweep` again.")

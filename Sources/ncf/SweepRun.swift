@@ -34,7 +34,7 @@ struct SweepRun: ParsableCommand {
         }
         // `ncf sweep k3v9q2xa`: a sweep's id where its config file goes.
         if !FileManager.default.fileExists(atPath: file), file.count == 8, file.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) }) {
-            throw ValidationError("`\(file)` is no file; if it is a sweep's id, `ncf agent \(file)` joins that sweep and `ncf sweep status \(file)` shows it (`ncf sweep FILE.yaml` starts a new sweep from a config)")
+            throw ValidationError("`\(file)` is not a file; if it is a sweep's id, `ncf agent \(file)` joins that sweep and `ncf sweep status \(file)` shows it (`ncf sweep FILE.yaml` starts a new sweep from a config)")
         }
         let problems = agent.options.problems
         if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }

@@ -10,6 +10,7 @@ import NCFTraining
 /// `ncf train`: train one model, report validation metrics every epoch and test metrics once.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "train",
         abstract: "Train one model (the default subcommand).",
         discussion: """
             Prints a line per epoch (Train Loss, Valid Loss and the validation metrics), then the \

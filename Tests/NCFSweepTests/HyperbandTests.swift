@@ -124,6 +124,10 @@ final class HyperbandTests: XCTestCase {
                        "the start logs no Train Loss")
         XCTAssertEqual(builtIn.trainedHistory(history, runConfig: onlyGMF, metric: "Valid HR@10"), history,
                        "a NeuMF from one part trains from epoch 1")
+        var nullMLP = pretrained
+        nullMLP["init_mlp"] = .null
+        XCTAssertEqual(builtIn.trainedHistory(history, runConfig: nullMLP, metric: "Valid HR@10"), history,
+                       "a null part leaves its flag out: the run trains from scratch")
         XCTAssertEqual(external.trainedHistory(history, runConfig: pretrained, metric: "Valid HR@10"), history,
                        "another program's epoch 0 is a trained epoch")
 

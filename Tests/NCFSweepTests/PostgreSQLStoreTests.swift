@@ -414,6 +414,17 @@ final class PostgreSQLStoreTests: XCTestCase {
         XCTAssertFalse(isPostgreSQLStoreURL("postgres.db"))
     }
 
+    /// A command printed to be run again names the server without the password, so libpq takes it
+    /// from PGPASSWORD or ~/.pgpass (a `***` placeholder would be tried as the password).
+    func testPrintedCommandsLeaveThePasswordOut() {
+        XCTAssertEqual(storeURLWithoutPassword("postgresql://ncf:s3cret@db.example:5432/ncf"), "postgresql://ncf@db.example:5432/ncf")
+        XCTAssertEqual(storeURLWithoutPassword("postgres://ncf@db/ncf?sslmode=require&password=s3cret"), "postgres://ncf@db/ncf?sslmode=require")
+        XCTAssertEqual(storeURLWithoutPassword("postgresql://ncf:p%40ss@db/ncf?password=x&sslmode=verify-full"),
+                       "postgresql://ncf@db/ncf?sslmode=verify-full")
+        XCTAssertEqual(storeURLWithoutPassword("postgresql://ncf@db/ncf?Password=x"), "postgresql://ncf@db/ncf")
+        XCTAssertEqual(storeURLWithoutPassword("postgresql://db.example/ncf"), "postgresql://db.example/ncf")
+    }
+
     func testAnUnreachableServerOrBadURLIsExplainedWithoutThePassword() {
         // Port 1 on loopback: nothing listens there, the connection is refused at once.
         XCTAssertThrowsError(try PostgreSQLRunStore(url: "postgresql://ncf:s3cret@127.0.0.1:1/ncf?connect_timeout=5")) { error in

@@ -64,7 +64,7 @@ final class FlagErrorTests: CLITestCase {
             (["recomend", "--model", "m.ncfmodel", "--user", "1"], ["unknown command `recomend`", "did you mean `ncf recommend`?"]),
             (["--data", data, "--learning_rate", "0.01"], ["unknown option `--learning_rate`", "`--lr`"]),
             (["train", "--data", data, "--num_epochs=3"], ["unknown option `--num_epochs`", "`--epochs`"]),
-            (["sweep", "k3v9q2xa", "--store", store], ["`k3v9q2xa` is no file", "`ncf agent k3v9q2xa`", "`ncf sweep status k3v9q2xa`"]),
+            (["sweep", "k3v9q2xa", "--store", store], ["`k3v9q2xa` is not a file", "`ncf agent k3v9q2xa`", "`ncf sweep status k3v9q2xa`"]),
             (["agent", "Sweeps/ncf.yaml", "--store", store], ["`Sweeps/ncf.yaml` is not a sweep id", "`ncf sweep Sweeps/ncf.yaml`"]),
         ]
         for (arguments, mentions) in cases {

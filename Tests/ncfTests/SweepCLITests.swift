@@ -162,6 +162,22 @@ final class SweepCLITests: SweepProcessTestCase {
         }
     }
 
+    /// The check reads the file as the trials will: with the sweep's fixed data flags, a list of
+    /// columns included (the trials get it as `--columns=uid,iid,score`).
+    func testDataReadWithTheSweepsColumnsIsAccepted() throws {
+        let data = tmp.appendingPathComponent("named.csv").path
+        var text = "uid,iid,score\n"
+        for u in 1...12 { for i in 1...6 { text += "\(u),\(i),\((u + i) % 5 + 1)\n" } }
+        try text.write(toFile: data, atomically: true, encoding: .utf8)
+        let path = tmp.appendingPathComponent("named.yaml").path
+        try "method: grid\nmetric:\n  name: Valid Loss\nparameters:\n  columns:\n    value: [uid, iid, score]\n  epochs:\n    value: 1\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try ncfSucceeds(["sweep", path, "--store", store, "--data", data, "--count", "1"])
+        XCTAssertTrue(result.stdout.contains("created sweep"), result.description)
+        let id = try XCTUnwrap(SQLiteRunStore(path: store, create: false).sweeps().first?.id)
+        XCTAssertEqual(try runs(id).map(\.state), [.finished], result.description)
+    }
+
     func testBrokenDataStopsTheAgentAfterThreeFastFailures() throws {
         let path = tmp.appendingPathComponent("small.yaml").path
         // A data flag that varies between runs: each trial reads the file its own way, so the

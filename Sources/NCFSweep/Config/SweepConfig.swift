@@ -96,10 +96,11 @@ public struct SweepConfig: Sendable, Equatable {
     public var usesBuiltInTrainer: Bool { program == nil || program == "ncf" || builtInFallback }
 
     /// Whether a run with these parameters logs its start as epoch 0 before training: the built-in
-    /// trainer does so for a run from pre-trained parts (`init_gmf` and `init_mlp`). Another
-    /// program's epoch 0 is a trained epoch.
+    /// trainer does so for a run from pre-trained parts (`init_gmf` and `init_mlp`, both on its
+    /// command line: a `null` or `false` value leaves a flag out). Another program's epoch 0 is a
+    /// trained epoch.
     public func runLogsStart(_ runConfig: [String: ParamValue]) -> Bool {
-        usesBuiltInTrainer && runConfig["init_gmf"] != nil && runConfig["init_mlp"] != nil
+        usesBuiltInTrainer && ["init_gmf", "init_mlp"].allSatisfy { runConfig[$0].map(TrialCommand.builtInPasses) ?? false }
     }
 
     /// Whether such a run's start holds `metric`: the start is validated, so its line logs the

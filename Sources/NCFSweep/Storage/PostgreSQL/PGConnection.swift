@@ -78,6 +78,25 @@ public func redactedStoreURL(_ url: String) -> String {
     return out + rest
 }
 
+/// `url` without any password, for a command printed to be run again: libpq then takes the
+/// password from `PGPASSWORD` or `~/.pgpass`, where a `***` placeholder would be tried and fail.
+/// Removes the `:password` of `user:password@` and every `password=…` parameter of the query.
+public func storeURLWithoutPassword(_ url: String) -> String {
+    var text = url
+    if let scheme = text.range(of: "://") {
+        let rest = text[scheme.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        if let at = rest[..<authorityEnd].lastIndex(of: "@"),
+           let colon = rest[..<at].firstIndex(of: ":") {
+            text.removeSubrange(colon..<at)
+        }
+    }
+    guard let query = text.firstIndex(of: "?") else { return text }
+    let kept = text[text.index(after: query)...].split(separator: "&")
+        .filter { !$0.lowercased().hasPrefix("password=") }
+    return String(text[..<query]) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+}
+
 /// Whether `store` names a PostgreSQL server (`postgresql://…` or `postgres://…`) rather than a file.
 public func isPostgreSQLStoreURL(_ store: String) -> Bool {
     let lower = store.lowercased()
