@@ -312,6 +312,29 @@ final class AgentTests: XCTestCase {
         XCTAssertEqual(try store.histories(sweepID: sweep.id, metric: "Valid Loss")[runs[1].id]?.prefix(2), [6, 5.5])
     }
 
+    /// The built-in trainer's runs from pre-trained parts log their start as epoch 0: hyperband's
+    /// bands count trained epochs after it, so with min_iter 2 the worse run is stopped after its
+    /// second trained epoch (its third logged value), not after its first.
+    func testHyperbandBandsOfPretrainedRunsCountTrainedEpochs() throws {
+        let store = InMemoryRunStore()
+        // The built-in trainer's sweep (no program), run here by the fake trial, which numbers
+        // its epochs from 0 as the trainer does for such a run.
+        var config = SweepConfig(method: .grid, metric: .init(name: "Valid Loss"), parameters: [
+            Parameter(name: "x", spec: cat(.int(0), .int(5))), Parameter(name: "epochs", spec: .constant(.int(6))),
+            Parameter(name: "sleep", spec: .constant(.double(0.05))), Parameter(name: "first_epoch", spec: .constant(.int(0))),
+            Parameter(name: "init_gmf", spec: .constant(.string("gmf.ncf"))), Parameter(name: "init_mlp", spec: .constant(.string("mlp.ncf"))),
+        ])
+        config.earlyTerminate = .init(minIter: 2, eta: 3)
+        XCTAssertTrue(config.usesBuiltInTrainer)
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        _ = try makeAgent(store, sweep, config, pruner: config.pruner).run()
+        let runs = try store.runs(sweepID: sweep.id)
+        XCTAssertEqual(runs.map(\.state), [.finished, .stopped])
+        XCTAssertEqual(runs[1].reason, "early-terminated by hyperband after 2 epochs")
+        let history = try XCTUnwrap(try store.histories(sweepID: sweep.id, metric: "Valid Loss")[runs[1].id])
+        XCTAssertGreaterThanOrEqual(history.count, 3, "the start and two trained epochs were logged before the stop")
+    }
+
     func testARunMarkedStaleByAnotherAgentIsStoppedAndNotOverwritten() throws {
         let store = try sqliteStore()
         let config = gridConfig([xs(1), Parameter(name: "sleep", spec: .constant(.double(0.02))),
