@@ -17,7 +17,10 @@ private enum Steer {
     static func apply(_ state: SweepState, sweepID: String, store path: String, says: String) throws {
         try writingStore(path, create: false) { db in
             let old: SweepState
-            do { old = try db.setState(sweepID: sweepID, state) } catch { throw CLIError(error) }
+            do {
+                _ = try db.sweep(id: sweepID)  // an unknown id is named with the nearest one
+                old = try db.setState(sweepID: sweepID, state)
+            } catch { throw CLIError(error) }
             let running = (try? db.runs(sweepID: sweepID).filter { $0.state == .running }.count) ?? 0
             if old == state {
                 print("sweep \(sweepID) was already \(state.rawValue)")

@@ -87,6 +87,16 @@ final class StoreTests: XCTestCase {
             XCTAssertThrowsError(try store.sweep(id: "nope1234"), name) { error in
                 XCTAssertTrue("\(error)".contains("no sweep nope1234"), "\(name): \(error)")
             }
+            // A file or server store names the id a truncated one meant.
+            if name != "in-memory" {
+                let prefix = String(a.id.prefix(5))
+                XCTAssertThrowsError(try store.sweep(id: prefix), name) { error in
+                    guard case let .noSuchSweep(id, _, near)? = error as? RunStoreError else { return XCTFail("\(name): \(error)") }
+                    XCTAssertEqual(id, prefix, name)
+                    XCTAssertEqual(near, a.id, name)
+                    XCTAssertTrue("\(error)".contains("Did you mean \(a.id)?"), "\(name): \(error)")
+                }
+            }
         }
     }
 

@@ -405,6 +405,12 @@ final class SweepCLITests: SweepProcessTestCase {
         let status = try ncfSucceeds(["sweep", "status", id, "--store", store])
         XCTAssertTrue(status.stdout.contains("data: tiny.tsv ("), status.description)
         let flags = try ncfSucceeds(["sweep", "best", id, "--store", store, "--export", "flags"])
+        // A truncated or mistyped id is named with the one it meant.
+        let truncated = try ncfFails(["sweep", "status", String(id.prefix(6)), "--store", store])
+        XCTAssertTrue(truncated.contains("no sweep \(id.prefix(6)) in") && truncated.contains("Did you mean \(id)?"), truncated)
+        let typo = String(id.dropLast()) + (id.last == "a" ? "b" : "a")
+        XCTAssertTrue(try ncfFails(["sweep", "pause", typo, "--store", store]).contains("Did you mean \(id)?"))
+        XCTAssertFalse(try ncfFails(["agent", "zzzzzzzz", "--store", store]).contains("Did you mean"), "no id is near")
         // The recorded absolute path, so the flags work from any directory.
         XCTAssertTrue(flags.stdout.contains("--data=/") && flags.stdout.contains("/tiny.tsv"), flags.description)
         XCTAssertFalse(flags.stdout.contains("--data=tiny.tsv"), flags.description)

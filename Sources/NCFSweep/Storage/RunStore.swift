@@ -1,4 +1,5 @@
 import Foundation
+import NCFRunContract
 import NCFKernels
 
 /// Where sweeps, their runs and every logged metric live, shared by all agents of a sweep.
@@ -315,7 +316,8 @@ public enum SweepDone: Sendable, Equatable, CustomStringConvertible {
 
 /// Why the store could not do what was asked. Messages name the store, sweep or run and say what to do.
 public enum RunStoreError: Error, LocalizedError, CustomStringConvertible, Equatable {
-    case noSuchSweep(id: String, store: String)
+    /// `near`: the id the store holds that `id` most likely meant (a prefix of it, or a typo).
+    case noSuchSweep(id: String, store: String, near: String? = nil)
     case noSuchRun(id: Int)
     /// The file exists but is not an ncf store (another SQLite database, or not SQLite at all).
     case notAStore(path: String, detail: String)
@@ -342,8 +344,9 @@ public enum RunStoreError: Error, LocalizedError, CustomStringConvertible, Equat
 
     public var description: String {
         switch self {
-        case let .noSuchSweep(id, store):
-            return "no sweep \(id) in \(store). Hint: `ncf sweep list --store \(store)` shows the sweeps it holds."
+        case let .noSuchSweep(id, store, near):
+            let guess = near.map { " Did you mean \($0)?" } ?? ""
+            return "no sweep \(id) in \(store).\(guess) Hint: `ncf sweep list --store \(store)` shows the sweeps it holds."
         case let .noSuchRun(id):
             return "no run \(id) in the store. Hint: `ncf sweep status SWEEP_ID` lists its runs."
         case let .notAStore(path, detail):
@@ -464,5 +467,16 @@ extension RunStore {
             if best.map({ metric.isBetter(value, than: $0.value) }) ?? true { best = (run, value) }
         }
         return best
+    }
+}
+
+extension RunStore {
+    /// The id of a sweep in this store that `id` most likely meant: the one it is a prefix of (a
+    /// truncated id), else the nearest within two edits (a typo); nil when none is close.
+    public func nearestSweepID(to id: String) -> String? {
+        guard let ids = try? sweeps().map(\.id), !id.isEmpty else { return nil }
+        let extended = ids.filter { $0.hasPrefix(id) }
+        if extended.count == 1 { return extended[0] }
+        return Spelling.suggestion(for: id, in: ids)
     }
 }

@@ -368,7 +368,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         let found = try reading { db in
             try self.fetchSweep(db, id: id)
         }
-        guard let found else { throw RunStoreError.noSuchSweep(id: id, store: path) }
+        guard let found else { throw RunStoreError.noSuchSweep(id: id, store: path, near: nearestSweepID(to: id)) }
         return found
     }
 

@@ -321,7 +321,7 @@ public final class PostgreSQLRunStore: RunStore, @unchecked Sendable {
         let found = try locked(retry: true) { c in
             try decoded(c.execute("SELECT * FROM sweeps WHERE id = $1", [id]).rows, Self.sweep(from:)).first
         }
-        guard let found else { throw RunStoreError.noSuchSweep(id: id, store: shownURL) }
+        guard let found else { throw RunStoreError.noSuchSweep(id: id, store: shownURL, near: nearestSweepID(to: id)) }
         return found
     }
 
