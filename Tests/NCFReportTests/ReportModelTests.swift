@@ -55,6 +55,33 @@ final class ReportFixture {
     func model(now: Date? = nil) throws -> ReportModel {
         try ReportModel.build(store: store, sweepID: sweep.id, now: now ?? clock.addingTimeInterval(100))
     }
+
+    /// A sweep of NeuMF runs from pre-trained parts (`init_gmf`, `init_mlp`) over `alpha`, with
+    /// `head` (`program`, `early_terminate`, …) after the metric.
+    static func partsYAML(metric: String = "Valid Loss", head: String = "") -> String {
+        """
+        name: parts
+        method: random
+        metric:
+          name: \(metric)
+          goal: minimize
+        \(head)
+        parameters:
+          alpha:
+            values: [0.5, 0.8]
+          init_gmf:
+            value: gmf.ncf
+          init_mlp:
+            value: mlp.ncf
+          model:
+            value: NeuMF
+        """
+    }
+
+    /// One run's config in `partsYAML`'s sweep.
+    static func parts(_ alpha: Double) -> [String: ParamValue] {
+        ["alpha": .double(alpha), "init_gmf": .string("gmf.ncf"), "init_mlp": .string("mlp.ncf"), "model": .string("NeuMF")]
+    }
 }
 
 // MARK: - Tests
@@ -89,35 +116,15 @@ final class ReportModelTests: XCTestCase {
     /// report draws its history from epoch 0 (as the foreground curves draw the logged epoch);
     /// another program's runs with the same parameters, and runs without parts, start at epoch 1.
     func testPretrainedRunsHistoriesStartAtEpochZero() throws {
-        func sweep(program: String?) -> String {
-            """
-            name: parts
-            \(program.map { "program: \($0)" } ?? "")
-            method: random
-            metric:
-              name: Valid Loss
-              goal: minimize
-            parameters:
-              alpha:
-                values: [0.5, 0.8]
-              init_gmf:
-                value: gmf.ncf
-              init_mlp:
-                value: mlp.ncf
-              model:
-                value: NeuMF
-            """
-        }
-        let builtIn = try ReportFixture(yaml: sweep(program: nil))
-        let parts: [String: ParamValue] = ["alpha": .double(0.5), "init_gmf": .string("gmf.ncf"), "init_mlp": .string("mlp.ncf"),
-                                           "model": .string("NeuMF")]
+        let builtIn = try ReportFixture(yaml: ReportFixture.partsYAML())
+        let parts = ReportFixture.parts(0.5)
         try builtIn.add(parts, valid: [0.5, 0.6, 0.7])
         let model = try builtIn.model()
         XCTAssertEqual(model.runs.map(\.firstEpoch), [0])
         XCTAssertEqual(model.backgroundFirstEpoch.values.sorted(), model.background.isEmpty ? [] : [0])
         XCTAssertTrue(SweepReport.pageData(model).contains("\"first_epoch\":0"), "the page draws it from epoch 0 too")
 
-        let external = try ReportFixture(yaml: sweep(program: "./train.sh"))
+        let external = try ReportFixture(yaml: ReportFixture.partsYAML(head: "program: ./train.sh"))
         try external.add(parts, valid: [0.5, 0.6])
         XCTAssertEqual(try external.model().runs.map(\.firstEpoch), [1])
 
@@ -130,32 +137,9 @@ final class ReportModelTests: XCTestCase {
     /// hyperband's rungs compare every run after n trained epochs, and a sweep on `Train Loss`
     /// (which the start does not log) draws its history from epoch 1.
     func testPretrainedRunsCountTrainedEpochsForTheTableAndTheRungs() throws {
-        func sweep(metric: String) -> String {
-            """
-            name: parts
-            method: random
-            metric:
-              name: \(metric)
-              goal: minimize
-            early_terminate:
-              type: hyperband
-              min_iter: 1
-              eta: 2
-            parameters:
-              alpha:
-                values: [0.5, 0.8]
-              init_gmf:
-                value: gmf.ncf
-              init_mlp:
-                value: mlp.ncf
-              model:
-                value: NeuMF
-            """
-        }
-        func parts(_ alpha: Double) -> [String: ParamValue] {
-            ["alpha": .double(alpha), "init_gmf": .string("gmf.ncf"), "init_mlp": .string("mlp.ncf"), "model": .string("NeuMF")]
-        }
-        let valid = try ReportFixture(yaml: sweep(metric: "Valid Loss"))
+        let hyperband = "early_terminate: {type: hyperband, min_iter: 1, eta: 2}"
+        let parts = ReportFixture.parts
+        let valid = try ReportFixture(yaml: ReportFixture.partsYAML(head: hyperband))
         // Starts 0.5 and 0.9; after one epoch of training 0.6 and 0.4.
         try valid.add(parts(0.5), valid: [0.5, 0.6, 0.7], train: [nil, 0.7, 0.8], firstEpoch: 0)
         try valid.add(parts(0.8), valid: [0.9, 0.4], train: [nil, 0.5], firstEpoch: 0)
@@ -172,7 +156,7 @@ final class ReportModelTests: XCTestCase {
         XCTAssertTrue(html.contains("rungs after 1, 2 trained epochs"), html)
         XCTAssertTrue(SweepReport.pageData(model).contains("\"logged\":3,\"first_epoch\":0,\"epochs\":2"))
 
-        let trainLoss = try ReportFixture(yaml: sweep(metric: "Train Loss"))
+        let trainLoss = try ReportFixture(yaml: ReportFixture.partsYAML(metric: "Train Loss", head: hyperband))
         try trainLoss.add(parts(0.5), valid: [0.5, 0.6, 0.7], train: [nil, 0.7, 0.8], firstEpoch: 0)
         let byTrain = try trainLoss.model()
         XCTAssertEqual(byTrain.runs.map(\.firstEpoch), [1], "the start has no Train Loss")

@@ -58,14 +58,7 @@ public enum PostgreSQLStoreError: Error, LocalizedError, CustomStringConvertible
 public func redactedStoreURL(_ url: String) -> String {
     var text = url
     // postgresql://user:secret@host → postgresql://user:***@host
-    if let scheme = text.range(of: "://") {
-        let rest = text[scheme.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        if let at = rest[..<authorityEnd].lastIndex(of: "@"),
-           let colon = rest[..<at].firstIndex(of: ":") {
-            text.replaceSubrange(text.index(after: colon)..<at, with: "***")
-        }
-    }
+    if let password = userInfoPassword(in: text) { text.replaceSubrange(text.index(after: password.lowerBound)..<password.upperBound, with: "***") }
     // password=secret in a query string or key=value connection string
     var out = ""
     var rest = Substring(text)
@@ -83,18 +76,20 @@ public func redactedStoreURL(_ url: String) -> String {
 /// Removes the `:password` of `user:password@` and every `password=…` parameter of the query.
 public func storeURLWithoutPassword(_ url: String) -> String {
     var text = url
-    if let scheme = text.range(of: "://") {
-        let rest = text[scheme.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        if let at = rest[..<authorityEnd].lastIndex(of: "@"),
-           let colon = rest[..<at].firstIndex(of: ":") {
-            text.removeSubrange(colon..<at)
-        }
-    }
+    if let password = userInfoPassword(in: text) { text.removeSubrange(password) }
     guard let query = text.firstIndex(of: "?") else { return text }
     let kept = text[text.index(after: query)...].split(separator: "&")
         .filter { !$0.lowercased().hasPrefix("password=") }
     return String(text[..<query]) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+}
+
+/// The `:secret` of a URL's `user:secret@`, colon included; nil when it has none.
+private func userInfoPassword(in url: String) -> Range<String.Index>? {
+    guard let scheme = url.range(of: "://") else { return nil }
+    let rest = url[scheme.upperBound...]
+    let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+    guard let at = rest[..<authorityEnd].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return nil }
+    return colon..<at
 }
 
 /// Whether `store` names a PostgreSQL server (`postgresql://…` or `postgres://…`) rather than a file.
