@@ -414,6 +414,15 @@ final class PostgreSQLStoreTests: XCTestCase {
         XCTAssertFalse(isPostgreSQLStoreURL("postgres.db"))
     }
 
+    /// libpq's two-line messages read as sentences in ncf's one-line errors.
+    func testLibpqMessagesReadAsSentences() {
+        let libpq = "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?\n"
+        let line = PGConnection.oneLine(libpq)
+        XCTAssertEqual(line, "connection to server at \"127.0.0.1\", port 1 failed: Connection refused; Is the server running on that host and accepting TCP/IP connections?")
+        let message = PostgreSQLStoreError.cannotConnect(url: "postgresql://ncf@127.0.0.1:1/x", detail: line).description
+        XCTAssertTrue(message.contains("connections? Hint:"), message)
+    }
+
     /// A command printed to be run again names the server without the password, so libpq takes it
     /// from PGPASSWORD or ~/.pgpass (a `***` placeholder would be tried as the password).
     func testPrintedCommandsLeaveThePasswordOut() {

@@ -36,7 +36,8 @@ public enum PostgreSQLStoreError: Error, LocalizedError, CustomStringConvertible
         case let .badURL(url, detail):
             return "\(url) is not a PostgreSQL connection URL (\(detail)). Hint: write it as postgresql://USER@HOST:5432/DATABASE (a password comes from PGPASSFILE, ~/.pgpass or PGPASSWORD rather than the URL; `?sslmode=require` passes through)."
         case let .cannotConnect(url, detail):
-            return "cannot connect to the sweep store \(url): \(detail). Hint: check that the server runs and accepts this host (`pg_isready -d URL`), and the user's password (PGPASSFILE, ~/.pgpass or PGPASSWORD)."
+            let ended = detail.unicodeScalars.last.map { CharacterSet(charactersIn: ".?!").contains($0) } ?? false
+            return "cannot connect to the sweep store \(url): \(detail)\(ended ? "" : ".") Hint: check that the server runs and accepts this host (`pg_isready -d URL`), and the user's password (PGPASSFILE, ~/.pgpass or PGPASSWORD)."
         case let .notAStore(url, tables):
             return "\(url) is not an ncf sweep store: its schema holds other tables (\(tables.prefix(5).joined(separator: ", "))). Hint: create an empty database for ncf (`createdb ncf`), or name an empty schema with `?options=-csearch_path%3DSCHEMA`; ncf never writes into a database it did not create."
         case let .newerSchema(url, versions):
@@ -291,8 +292,16 @@ final class PGConnection {
         }
     }
 
-    private static func oneLine(_ s: String) -> String {
-        s.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    /// libpq's lines as one sentence each: `Connection refused; Is the server running …?`.
+    static func oneLine(_ s: String) -> String {
+        var out = ""
+        for line in s.split(whereSeparator: \.isNewline) {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            guard !text.isEmpty else { continue }
+            if let last = out.last { out += ".?!:;".contains(last) ? " " : "; " }
+            out += text
+        }
+        return out
     }
 }
 
