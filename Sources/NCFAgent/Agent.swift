@@ -609,6 +609,10 @@ public final class Agent: @unchecked Sendable {
             reason = exit.description + (process.lastErrorLine().map { ": " + $0 } ?? "")
             fast = seconds < options.fastFailureSeconds
         }
+        if state == .finished, let differs = dataDiffers(run, summary: summary) {
+            state = .failed
+            reason = differs
+        }
         if flags.stolen { reason = (reason.map { $0 + "; " } ?? "") + "marked stale meanwhile by another agent" }
         if cutLines > 0 {
             let note = "\(cutLines) output line\(cutLines == 1 ? "" : "s") longer than 1 MB cut (\(cutBytes) bytes dropped)"
@@ -625,6 +629,32 @@ public final class Agent: @unchecked Sendable {
                 Hint: free space on the store's disk (or raise the file-size limit, `ulimit -f`), then run `\(rejoin)` again to go on with the sweep.
                 """), replacing: true)
         }
+    }
+
+    /// For a sweep whose `data` is a parameter (no file is recorded with the sweep, so agents
+    /// cannot check theirs when they start), a run must have trained on the same content as every
+    /// other run given the same `data` value: an agent whose copy of that file differs would
+    /// otherwise put results on other data beside the rest. The first stored run of a value sets
+    /// it. Returns the reason when the content differs.
+    private func dataDiffers(_ run: StoredRun, summary: String?) -> String? {
+        guard config.usesBuiltInTrainer, config.parameters.contains(where: { $0.name == "data" }),
+              let value = run.config["data"], let mine = Self.dataFingerprint(inSummary: summary),
+              let others = try? store.runs(sweepID: sweep.id) else { return nil }
+        for other in others where other.id != run.id && other.counts && other.config["data"] == value {
+            if let theirs = Self.dataFingerprint(inSummary: other.summary), theirs != mine {
+                return "trained on data `\(TrialCommand.flagText(value))` whose content (\(mine.prefix(15))…) differs from what run \(other.id) "
+                    + "trained on under the same value (\(theirs.prefix(15))…): the agents' copies of that file differ. "
+                    + "Hint: make the copies the same, then run the point again"
+            }
+        }
+        return nil
+    }
+
+    /// The `data_fingerprint` of a stored summary (the trial's closing record), if it has one.
+    static func dataFingerprint(inSummary summary: String?) -> String? {
+        guard let summary, case .map(let fields)? = try? ParamValue.parseJSON(summary),
+              case .string(let fingerprint)? = fields[RunSummaryRecord.dataFingerprintKey] else { return nil }
+        return fingerprint
     }
 
     /// Ends claiming: the agent's slots start no more trials, running ones finish as they are.

@@ -133,10 +133,14 @@ public struct RunSummaryRecord: Sendable, Equatable {
     /// figures can be read beside them; nil when not known.
     public var blasCore: String?
     public var cpu: String?
+    /// The content fingerprint of the data the run trained on (`sha256:…`, as in the config
+    /// record), so that a stored run says which data it saw; nil when not known.
+    public var dataFingerprint: String?
 
     public init(testMetrics: [(name: String, value: Double)], validMetrics: [(name: String, value: Double)], bestEpoch: Int,
                 epochsRun: Int, stoppedEarly: Bool, selectMetric: String, selectGoal: MetricGoal, protocolDescription: String,
-                trainSeconds: Double, samplesPerSecond: Double, peakMemoryBytes: Int, blasCore: String? = nil, cpu: String? = nil) {
+                trainSeconds: Double, samplesPerSecond: Double, peakMemoryBytes: Int, blasCore: String? = nil, cpu: String? = nil,
+                dataFingerprint: String? = nil) {
         self.testMetrics = testMetrics
         self.validMetrics = validMetrics
         self.bestEpoch = bestEpoch
@@ -150,7 +154,11 @@ public struct RunSummaryRecord: Sendable, Equatable {
         self.peakMemoryBytes = peakMemoryBytes
         self.blasCore = blasCore
         self.cpu = cpu
+        self.dataFingerprint = dataFingerprint
     }
+
+    /// The summary key of `dataFingerprint`.
+    public static let dataFingerprintKey = "data_fingerprint"
 
     public static func == (a: RunSummaryRecord, b: RunSummaryRecord) -> Bool {
         RunLogRecord.summary(a).line == RunLogRecord.summary(b).line
@@ -187,6 +195,7 @@ public enum RunLogRecord: Sendable {
             ]
             if let core = s.blasCore { entries.append(("blas_core", .string(core))) }
             if let cpu = s.cpu { entries.append(("cpu", .string(cpu))) }
+            if let data = s.dataFingerprint { entries.append((RunSummaryRecord.dataFingerprintKey, .string(data))) }
             return JSONValue.object([("summary", .object(entries))]).text
         }
     }

@@ -12,6 +12,7 @@ import NCFRunContract
 /// - `--epochs=N` (default 3), `--sleep=S` seconds before each epoch (default 0);
 /// - `--first_epoch=N` (default 1): the number its first epoch line carries (0 for a program that
 ///   counts from 0); it logs `--epochs` lines either way;
+/// - `--data=PATH`: its summary carries the file's `data_fingerprint` (`sha256:…`), as `ncf train`'s does;
 /// - `--mode=ok|fail|diverge|nan|crash|hang|stubborn`: `fail` writes `Error: boom` to stderr and
 ///   exits 3; `diverge` writes the run contract's divergence message and exits with its status;
 ///   `nan` logs a NaN loss at epoch 2 and then waits 10 s (the agent must stop it); `crash` kills
@@ -27,7 +28,7 @@ public enum FakeTrial {
 
     public static let script = #"""
         #!/bin/bash
-        x=0; epochs=3; sleep_s=0; mode=ok; first=1
+        x=0; epochs=3; sleep_s=0; mode=ok; first=1; data=
         for a in "$@"; do
           case "$a" in
             --x=*) x="${a#*=}";;
@@ -35,6 +36,7 @@ public enum FakeTrial {
             --sleep=*) sleep_s="${a#*=}";;
             --mode=*) mode="${a#*=}";;
             --first_epoch=*) first="${a#*=}";;
+            --data=*) data="${a#*=}";;
           esac
         done
         [ -n "$FAKE_TRIAL_LOG" ] && echo "$x" >> "$FAKE_TRIAL_LOG"
@@ -58,7 +60,9 @@ public enum FakeTrial {
           echo "{\"epoch\": $((e - 1 + first)), \"\#(train)\": $loss, \"\#(valid)\": $loss}"
           if [ "$stop" = "1" ] && [ "$mode" != "complete" ]; then break; fi
         done
-        echo "{\"summary\": {\"\#(MetricName(.test, .rmse))\": $x, \"\#(MetricName(.test, .mae))\": 0.5, \"protocol\": \"fake\"}}"
+        fingerprint=""
+        if [ -n "$data" ]; then fingerprint=", \"\#(RunSummaryRecord.dataFingerprintKey)\": \"sha256:$(sha256sum "$data" | cut -c1-64)\""; fi
+        echo "{\"summary\": {\"\#(MetricName(.test, .rmse))\": $x, \"\#(MetricName(.test, .mae))\": 0.5, \"protocol\": \"fake\"$fingerprint}}"
         if [ "$stop" = "1" ] && [ "$mode" != "complete" ]; then exit 130; fi
         exit 0
         """#

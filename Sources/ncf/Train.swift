@@ -79,7 +79,7 @@ struct Train: ParsableCommand {
         let summary: TrainSummary
         do {
             summary = try trainer.run { event in
-                report(event, console: console, epochs: config.epochs)
+                report(event, console: console, epochs: config.epochs, dataFingerprint: fingerprint.value?.digest)
                 return Interrupts.requested ? .stop : .proceed
             }
         } catch TrainingError.nonFiniteLoss(let epoch, let step, let value) {
@@ -98,7 +98,8 @@ struct Train: ParsableCommand {
         if Interrupts.requested { throw ExitCode(128 + Interrupts.firstSignal) }
     }
 
-    private func report(_ event: TrainingEvent, console: Console, epochs: Int) {
+    /// - Parameter dataFingerprint: the data's, for the summary record (as in the config record).
+    private func report(_ event: TrainingEvent, console: Console, epochs: Int, dataFingerprint: String?) {
         switch event {
         case .started:
             break
@@ -136,7 +137,7 @@ struct Train: ParsableCommand {
                 epochsRun: summary.epochsRun, stoppedEarly: summary.stoppedEarly, selectMetric: summary.selectMetric,
                 selectGoal: summary.selectGoal, protocolDescription: summary.protocolDescription, trainSeconds: summary.trainSeconds,
                 samplesPerSecond: summary.samplesPerSecond, peakMemoryBytes: summary.peakMemoryBytes,
-                blasCore: blas.core, cpu: blas.cpu.model)).line)
+                blasCore: blas.core, cpu: blas.cpu.model, dataFingerprint: dataFingerprint)).line)
         }
     }
 }

@@ -335,6 +335,29 @@ final class AgentTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(history.count, 3, "the start and two trained epochs were logged before the stop")
     }
 
+    /// A sweep whose `data` is a parameter records no file, so each run's summary says which
+    /// content it trained on: a run whose copy of the same `data` value differs from an earlier
+    /// run's fails, naming both, instead of standing beside them as a result on the same data.
+    func testARunOnAnotherCopyOfTheSameDataValueFails() throws {
+        let store = InMemoryRunStore()
+        let data = tmp.appendingPathComponent("ratings.tsv")
+        try "1\t1\t5\n".write(to: data, atomically: true, encoding: .utf8)
+        // The built-in trainer's sweep (no program), its trials played by the fake trial.
+        let config = SweepConfig(method: .grid, metric: .init(name: "Valid Loss"), parameters: [
+            xs(3), Parameter(name: "epochs", spec: .constant(.int(1))), Parameter(name: "data", spec: .constant(.string(data.path))),
+        ])
+        let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
+        _ = try makeAgent(store, sweep, config, options: AgentOptions(count: 2)).run()
+        XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.state), [.finished, .finished], "the same content: no complaint")
+        // Another agent's copy of the file differs.
+        try "1\t1\t4\n".write(to: data, atomically: true, encoding: .utf8)
+        _ = try makeAgent(store, sweep, config, options: AgentOptions(count: 1)).run()
+        let runs = try store.runs(sweepID: sweep.id)
+        XCTAssertEqual(runs.map(\.state), [.finished, .finished, .failed])
+        let reason = runs[2].reason ?? ""
+        XCTAssertTrue(reason.contains("differs from what run \(runs[0].id) trained on") && reason.contains("copies of that file differ"), reason)
+    }
+
     func testARunMarkedStaleByAnotherAgentIsStoppedAndNotOverwritten() throws {
         let store = try sqliteStore()
         let config = gridConfig([xs(1), Parameter(name: "sleep", spec: .constant(.double(0.02))),

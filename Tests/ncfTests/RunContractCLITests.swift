@@ -183,6 +183,10 @@ final class RunContractCLITests: CLITestCase {
         let digest = try XCTUnwrap(try? SHA256.hexOfFile(atPath: data))
         XCTAssertEqual(record.data?.fingerprint, "sha256:" + digest)
         XCTAssertEqual(record.version, NCFVersion.string)
+        // The summary says it too, so a stored run (which keeps the summary) names its data.
+        let last = try XCTUnwrap(result.stdout.split(separator: "\n").last.map(String.init))
+        guard case .summary(let text, _)? = TrialLine.parse(last) else { return XCTFail(last) }
+        XCTAssertTrue(text.contains("\"data_fingerprint\":\"sha256:\(digest)\""), text)
         XCTAssertTrue(result.stderr.contains("lr 0.0079,"), "rounded for people:\n\(result.stderr)")
 
         let log = tmp.appendingPathComponent("run.jsonl")
