@@ -640,7 +640,9 @@ public final class Agent: @unchecked Sendable {
         guard config.usesBuiltInTrainer, config.parameters.contains(where: { $0.name == "data" }),
               let value = run.config["data"], let mine = Self.dataFingerprint(inSummary: summary),
               let others = try? store.runs(sweepID: sweep.id) else { return nil }
-        for other in others where other.id != run.id && other.counts && other.config["data"] == value {
+        // Runs whose results stand: not a run failed for its data, whose summary names the copy that differed.
+        for other in others where other.id != run.id && other.counts && (other.state == .finished || other.state == .stopped)
+            && other.config["data"] == value {
             if let theirs = Self.dataFingerprint(inSummary: other.summary), theirs != mine {
                 return "trained on data `\(TrialCommand.flagText(value))` whose content (\(mine.prefix(15))…) differs from what run \(other.id) "
                     + "trained on under the same value (\(theirs.prefix(15))…): the agents' copies of that file differ. "

@@ -344,7 +344,7 @@ final class AgentTests: XCTestCase {
         try "1\t1\t5\n".write(to: data, atomically: true, encoding: .utf8)
         // The built-in trainer's sweep (no program), its trials played by the fake trial.
         let config = SweepConfig(method: .grid, metric: .init(name: "Valid Loss"), parameters: [
-            xs(3), Parameter(name: "epochs", spec: .constant(.int(1))), Parameter(name: "data", spec: .constant(.string(data.path))),
+            xs(4), Parameter(name: "epochs", spec: .constant(.int(1))), Parameter(name: "data", spec: .constant(.string(data.path))),
         ])
         let sweep = try store.createSweep(configText: "", seed: 1, now: Date())
         _ = try makeAgent(store, sweep, config, options: AgentOptions(count: 2)).run()
@@ -356,6 +356,10 @@ final class AgentTests: XCTestCase {
         XCTAssertEqual(runs.map(\.state), [.finished, .finished, .failed])
         let reason = runs[2].reason ?? ""
         XCTAssertTrue(reason.contains("differs from what run \(runs[0].id) trained on") && reason.contains("copies of that file differ"), reason)
+        // The copies made the same again: the failed run's summary does not count against it.
+        try "1\t1\t5\n".write(to: data, atomically: true, encoding: .utf8)
+        _ = try makeAgent(store, sweep, config, options: AgentOptions(count: 1)).run()
+        XCTAssertEqual(try store.runs(sweepID: sweep.id).map(\.state), [.finished, .finished, .failed, .finished])
     }
 
     func testARunMarkedStaleByAnotherAgentIsStoppedAndNotOverwritten() throws {
