@@ -95,9 +95,7 @@ public enum TrialCommand: Sendable, Equatable {
         case let .builtIn(executable, data, metric):
             var args = [executable, "train"]
             for name in names {
-                let value = config[name]!
-                guard Self.builtInPasses(value) else { continue }
-                args.append(value == .bool(true) ? "--\(name)" : "--\(name)=\(Self.flagText(value))")
+                if let word = Self.builtInWord(name, config[name]!) { args.append(word) }
             }
             let added = Self.addedFlags(config: config, seed: seed, data: data, metric: metric)
             for (name, value) in added { args.append("--\(name)=\(Self.flagText(value))") }
@@ -154,6 +152,13 @@ public enum TrialCommand: Sendable, Equatable {
     /// and `null` leave the flag out (its default applies), `true` is the bare flag.
     public static func builtInPasses(_ value: ParamValue) -> Bool {
         value != .bool(false) && value != .null
+    }
+
+    /// The built-in trainer's word for parameter `name`: `--name` for `true`, `--name=TEXT`, or
+    /// nil when the flag is left out.
+    public static func builtInWord(_ name: String, _ value: ParamValue) -> String? {
+        guard builtInPasses(value) else { return nil }
+        return value == .bool(true) ? "--\(name)" : "--\(name)=\(flagText(value))"
     }
 
     public static func flagText(_ value: ParamValue) -> String {

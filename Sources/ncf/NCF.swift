@@ -33,8 +33,7 @@ struct NCF: ParsableCommand {
             break
         }
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let commands = configuration.subcommands.compactMap { $0.configuration.commandName }
-        if let problem = CommandLineCheck.problem(in: arguments, commands: commands) {
+        if let problem = CommandLineCheck.problem(in: arguments, commands: subcommandNames) {
             FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }

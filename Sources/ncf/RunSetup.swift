@@ -69,11 +69,17 @@ struct CLIError: Error, CustomStringConvertible, LocalizedError {
     var errorDescription: String? { message }
 }
 
+extension DataSource {
+    /// How the reader reads the file (format, columns, bad lines).
+    func loadOptions() throws -> LoadOptions {
+        LoadOptions(format: format, columns: try columns.map { try ColumnSpec(parsing: $0) }, skipBadLines: skipBadLines)
+    }
+}
+
 /// Reads and splits the data; skipped-line reports go to `log`.
 func loadDataset(_ source: DataSource, log: (String) -> Void) throws -> (Dataset, format: DataFormat) {
     do {
-        let columns = try source.columns.map { try ColumnSpec(parsing: $0) }
-        let load = LoadOptions(format: source.format, columns: columns, skipBadLines: source.skipBadLines)
+        let load = try source.loadOptions()
         let dataset: Dataset
         let skipped: SkippedLines
         // A cached binary copy of this exact split of these exact files, if one was written before

@@ -10,7 +10,10 @@ struct Sweep: ParsableCommand {
         defaultSubcommand: SweepRun.self
     )
 
-    /// The subcommand names, for "did you mean" when `ncf sweep WORD` is neither one nor a file.
+}
+
+extension ParsableCommand {
+    /// The names of its subcommands, for "did you mean" (`ncf trian`, `ncf sweep stauts`).
     static var subcommandNames: [String] {
         configuration.subcommands.compactMap { $0.configuration.commandName }
     }

@@ -65,20 +65,17 @@ func trialData(sweep: SweepRecord, given: String?, override: Bool) throws -> (pa
 /// fixed file a different one). Skipped when a data flag varies between runs (each trial reads
 /// the file its own way) and for the NCF files' prefix.
 func checkSweepDataReads(path: String, config: SweepConfig) throws {
-    // Each flag as the trials get it (`TrialCommand`): its text, or absent.
-    var fixed: [String: String] = [:]
+    // The data flags as the trials get them (`TrialCommand`), read by the trainer's own options.
+    var words = ["--data", path]
     for name in ["format", "columns", "skip_bad_lines"] {
         guard let parameter = config.parameters.first(where: { $0.name == name }) else { continue }
         guard case .constant(let value) = parameter.spec else { return }
-        if TrialCommand.builtInPasses(value) { fixed[name] = TrialCommand.flagText(value) }
+        if let word = TrialCommand.builtInWord(name, value) { words.append(word) }
     }
     do {
-        var format = try fixed["format"].map(parseFormat) ?? .auto
-        if format == .auto { format = try RatingsReader.detectFormat(path: path) }
-        guard format != .ncf else { return }
-        let columns = try fixed["columns"].map { try ColumnSpec(parsing: $0) }
-        let skipBadLines = fixed["skip_bad_lines"] != nil
-        _ = try RatingsReader.read(path: path, options: LoadOptions(format: format, columns: columns, skipBadLines: skipBadLines))
+        let source = try DataOptions.parse(words).source(lossNegatives: 1)
+        guard source.format != .ncf else { return }
+        _ = try RatingsReader.read(path: path, options: source.loadOptions())
     } catch {
         throw CLIError(message: CLIError(error).message + "\nThe sweep was not created: its trials could not read this file. Hint: fix the file (or the sweep's data flags), then run `ncf sweep` again.")
     }
